@@ -1,0 +1,41 @@
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { createChdbConnection } from 'chdb/connection'
+import type { StoreConfig } from '../../schemas/config.js'
+
+/** A store connection: the client, the database every statement names, and which engine it is. */
+export interface StoreClient {
+  client: ClickHouseClient
+  database: string
+  kind: 'embedded' | 'server'
+  /** Where the data lives, for logs: the data directory, or the server URL without credentials. */
+  location: string
+}
+
+/**
+ * The embedded engine (chdb, one data directory per process) unless `clickhouse_url` names a server.
+ * The same SQL runs on both. chdb/connection ignores the client's `database` option, so every statement
+ * names `database.table` itself.
+ */
+export function createStoreClient(cfg: StoreConfig): StoreClient {
+  if (cfg.clickhouse_url) {
+    const url = new URL(cfg.clickhouse_url)
+    const client = createClient({
+      url: cfg.clickhouse_url,
+      username: cfg.clickhouse_user,
+      password: cfg.clickhouse_password,
+      request_timeout: cfg.request_timeout_ms,
+      application: 'gatewarden',
+    })
+    url.username = ''
+    url.password = ''
+    return { client, database: cfg.database, kind: 'server', location: url.toString() }
+  }
+  const dir = resolve(cfg.data_dir)
+  mkdirSync(dir, { recursive: true })
+  // chdb bundles its own copy of @clickhouse/client-common's types; the runtime contract is the same
+  const connection = createChdbConnection({ path: dir }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection']
+  const client = createClient({ connection })
+  return { client, database: cfg.database, kind: 'embedded', location: dir }
+}

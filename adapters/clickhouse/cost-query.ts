@@ -1,0 +1,70 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import type { CostDimension, CostQuery, CostRow } from '../../schemas/api.js'
+import type { CostPlan } from '../../core/cost-plan.js'
+
+const BUCKET: Record<CostPlan['source'], string> = { spend_by_hour: 'hour', spend_by_minute: 'minute', requests: 'ts' }
+
+/** SELECT expression of each dimension; `key` also brings the alias of the key. */
+function dimensionSql(d: CostDimension, bucket: string): string {
+  switch (d) {
+    case 'key':
+      return 'api_key_hash AS d_key, any(api_key_alias) AS a_key_alias'
+    case 'day':
+      return `toString(toDate(${bucket})) AS d_day`
+    case 'hour':
+      return `formatDateTime(toStartOfHour(${bucket}), '%Y-%m-%dT%H:00:00Z') AS d_hour`
+    default:
+      return `${d} AS d_${d}`
+  }
+}
+
+/** Optional equality filters of the query, each a bound parameter. */
+const FILTERS = {
+  customer: 'customer = {customer:String}',
+  team: 'team = {team:String}',
+  key: '(api_key_hash = {key:String} OR api_key_alias = {key:String})',
+  endpoint: 'endpoint = {endpoint:String}',
+  agent: 'agent = {agent:String}',
+  model: 'model = {model:String}',
+} as const
+
+/** Cost grouped by the query's dimensions over the plan's range, most expensive first. */
+export async function queryCost(client: ClickHouseClient, database: string, q: CostQuery, plan: CostPlan): Promise<CostRow[]> {
+  const bucket = BUCKET[plan.source]
+  const raw = plan.source === 'requests'
+  const sums = raw
+    ? `count() AS s_requests, countIf(status = 'failure') AS s_failures, sum(input_tokens) AS s_input_tokens,
+       sum(output_tokens) AS s_output_tokens, sum(cached_tokens) AS s_cached_tokens`
+    : `sum(requests) AS s_requests, sum(failures) AS s_failures, sum(input_tokens) AS s_input_tokens,
+       sum(output_tokens) AS s_output_tokens, sum(cached_tokens) AS s_cached_tokens`
+  const where = [`${bucket} >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')`, `${bucket} < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`]
+  const params: Record<string, unknown> = { from: plan.fromMs, to: plan.toMs, limit: q.limit }
+  for (const [name, sql] of Object.entries(FILTERS)) {
+    const v = q[name as keyof typeof FILTERS]
+    if (v === undefined) continue
+    where.push(sql)
+    params[name] = v
+  }
+  // every output column has a prefixed alias (d_ dimension, a_ attribute, s_ sum): an alias equal to a
+  // column name (hour, cost_usd) would replace that column in WHERE and inside the aggregates
+  const groupKeys = q.group_by.map((d) => `d_${d}`)
+  const query = `SELECT ${q.group_by.map((d) => dimensionSql(d, bucket)).join(', ')},
+       toFloat64(sum(cost_usd)) AS s_cost_usd, ${sums}
+FROM ${database}.${plan.source}
+WHERE ${where.join(' AND ')}
+GROUP BY ${groupKeys.join(', ')}
+ORDER BY s_cost_usd DESC, ${groupKeys.join(', ')}
+LIMIT {limit:UInt32}`
+  const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' })
+  const rows = await rs.json<Record<string, string | number>>()
+  return rows.map((r) => {
+    const out: CostRow = { cost_usd: 0, requests: 0, failures: 0, input_tokens: 0, output_tokens: 0, cached_tokens: 0 }
+    for (const [k, v] of Object.entries(r)) {
+      // 64-bit sums arrive quoted
+      if (k.startsWith('s_')) out[k.slice(2)] = Number(v)
+      else out[k.slice(2)] = v
+    }
+    out.cost_usd = Math.round(out.cost_usd * 1e10) / 1e10
+    return out
+  })
+}

@@ -1,0 +1,47 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import type { DeadLetter } from '../../schemas/dead-letter.js'
+import { insertSettings } from './settings.js'
+
+/** Inserts dead letters. */
+export async function insertDeadLetters(
+  client: ClickHouseClient,
+  database: string,
+  rows: readonly DeadLetter[],
+  token: string,
+): Promise<void> {
+  if (rows.length === 0) return
+  await client.insert({
+    table: `${database}.dead_letters`,
+    values: rows as DeadLetter[],
+    format: 'JSONEachRow',
+    clickhouse_settings: insertSettings(token),
+  })
+}
+
+/** A stored dead letter as the API lists it. */
+export interface DeadLetterRow {
+  received_at: string
+  source: string
+  origin: string
+  reason: string
+  raw: string
+  raw_bytes: number
+}
+
+/** Newest dead letters first. */
+export async function listDeadLetters(
+  client: ClickHouseClient,
+  database: string,
+  limit: number,
+  source?: string,
+): Promise<DeadLetterRow[]> {
+  const rs = await client.query({
+    query: `SELECT toString(received_at) AS received_at, source, origin, reason, raw, raw_bytes
+FROM ${database}.dead_letters
+WHERE {source:String} = '' OR source = {source:String}
+ORDER BY received_at DESC LIMIT {limit:UInt32}`,
+    query_params: { source: source ?? '', limit },
+    format: 'JSONEachRow',
+  })
+  return rs.json<DeadLetterRow>()
+}

@@ -1,0 +1,51 @@
+import type { Logger } from 'pino'
+import { MIGRATIONS, type Migration } from '../../schemas/migrations/index.js'
+import type { StoreClient } from './client.js'
+
+/** Replaces `{{db}}` with the database name. */
+export function renderSql(sql: string, database: string): string {
+  return sql.replaceAll('{{db}}', database)
+}
+
+/**
+ * Creates the database and runs every migration. Statements are idempotent, so all of them run at each
+ * start (a half-applied migration heals); `schema_migrations` records what ran, for people and tools.
+ */
+export async function migrate(store: StoreClient, log: Logger, migrations: readonly Migration[] = MIGRATIONS): Promise<void> {
+  const { client, database } = store
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` })
+  for (const m of migrations) {
+    for (const sql of m.statements) await client.command({ query: renderSql(sql, database) })
+    await client.insert({
+      table: `${database}.schema_migrations`,
+      values: [{ version: m.version, name: m.name }],
+      format: 'JSONEachRow',
+      // Settings persist per session on chdb: state each one we rely on (README "Store").
+      clickhouse_settings: { insert_deduplication_token: `migration-${m.version}`, insert_deduplicate: 1 },
+    })
+  }
+  log.info({ database, migrations: migrations.length, kind: store.kind }, 'store migrated')
+}
+
+/**
+ * Applies `retention_days` as the TTL of raw `requests` (0 removes it). Only alters when the TTL differs,
+ * because MODIFY TTL rewrites parts.
+ */
+export async function applyRetention(store: StoreClient, days: number, log: Logger): Promise<void> {
+  const { client, database } = store
+  const rs = await client.query({
+    query: 'SELECT create_table_query AS q FROM system.tables WHERE database = {db:String} AND name = {t:String}',
+    query_params: { db: database, t: 'requests' },
+    format: 'JSONEachRow',
+  })
+  const [row] = await rs.json<{ q: string }>()
+  const current = /TTL toDateTime\(ts\) \+ toIntervalDay\((\d+)\)/.exec(row?.q ?? '')?.[1]
+  const want = days === 0 ? undefined : String(days)
+  if (current === want) return
+  const query =
+    days === 0
+      ? `ALTER TABLE ${database}.requests REMOVE TTL`
+      : `ALTER TABLE ${database}.requests MODIFY TTL toDateTime(ts) + INTERVAL ${days} DAY`
+  await client.command({ query })
+  log.info({ from: current ?? 'none', to: want ?? 'none' }, 'requests retention changed')
+}

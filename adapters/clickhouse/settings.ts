@@ -1,0 +1,17 @@
+import type { ClickHouseSettings } from '@clickhouse/client'
+
+/**
+ * Settings for every insert. chdb/connection turns `clickhouse_settings` into session-wide SET statements
+ * that outlive the query (a stale deduplication token silently dropped the next insert), so every insert
+ * states each setting it relies on, every time.
+ */
+export function insertSettings(token: string): ClickHouseSettings {
+  return {
+    insert_deduplicate: 1,
+    insert_deduplication_token: token,
+    async_insert: 0,
+    // a replay of history spans many daily partitions in one batch
+    max_partitions_per_insert_block: '1000',
+    input_format_skip_unknown_fields: 0,
+  }
+}

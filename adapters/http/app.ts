@@ -1,0 +1,69 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import { isGatewardenError } from '../../core/errors.js'
+import { bearerMatches } from './auth.js'
+import type { HttpPorts } from './ports.js'
+import { costRoutes } from './routes/cost.js'
+import { ingestRoutes } from './routes/ingest.js'
+import { opsRoutes } from './routes/ops.js'
+
+/** HTTP status for each expected failure code. */
+const STATUS: Record<string, number> = {
+  GW_BAD_REQUEST: 400,
+  GW_UNAUTHORIZED: 401,
+  GW_BACKPRESSURE: 503,
+  GW_STORE_UNAVAILABLE: 503,
+  GW_SHUTTING_DOWN: 503,
+}
+
+/**
+ * The fastify app: ingest, API and ops routes on one port. Errors answer `{ error: { code, message } }`;
+ * retryable ones (backpressure, store down, shutting down) with 503 and `Retry-After`.
+ * `/ingest/*` and `/api/*` need `Authorization: Bearer <token>` when a token is configured.
+ */
+export function buildApp(ports: HttpPorts): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: ports.log as FastifyBaseLogger,
+    bodyLimit: ports.server.body_limit_bytes,
+    return503OnClosing: true,
+  })
+
+  // Every body is read as bytes; each route decodes its own formats (JSON, NDJSON, gzip, protobuf).
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body))
+
+  const token = ports.server.auth_token
+  if (token) {
+    app.addHook('onRequest', async (req, reply) => {
+      const path = req.url.split('?')[0] ?? ''
+      if (!path.startsWith('/ingest/') && !path.startsWith('/api/') && path !== '/v1/traces') return
+      if (!bearerMatches(req.headers.authorization, token)) {
+        await reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .send({ error: { code: 'GW_UNAUTHORIZED', message: 'missing or wrong bearer token' } })
+      }
+    })
+  }
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (isGatewardenError(err)) {
+      const status = (err as { statusCode?: number }).statusCode ?? STATUS[err.code] ?? 500
+      if (err.retryable) reply.header('retry-after', err.code === 'GW_BACKPRESSURE' ? '1' : '5')
+      if (status >= 500) req.log.warn({ err, code: err.code }, 'request failed')
+      return reply.code(status).send({ error: { code: err.code, message: err.message } })
+    }
+    const status = err.statusCode ?? 500
+    if (status >= 500) req.log.error({ err }, 'unexpected error')
+    return reply.code(status).send({
+      error: { code: err.code ?? 'GW_INTERNAL', message: status >= 500 ? 'internal error' : err.message },
+    })
+  })
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: { code: 'GW_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
+  )
+
+  ingestRoutes(app, ports)
+  costRoutes(app, ports)
+  opsRoutes(app, ports)
+  return app
+}

@@ -1,0 +1,31 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Logger } from 'pino'
+import type { CostQuery, CostRow } from '../../schemas/api.js'
+import type { ServerConfig } from '../../schemas/config.js'
+import type { RawItem } from './body.js'
+
+/** Result of one ingest submission. */
+export interface IngestOutcome {
+  accepted: number
+  rejected: number
+  duplicates: number
+}
+
+/** Health as /healthz reports it. */
+export interface Health {
+  ok: boolean
+  store: 'ok' | 'unreachable'
+  store_kind: string
+  pending_rows: number
+}
+
+/** What the HTTP layer calls; the service wires these to the pipeline and the store. */
+export interface HttpPorts {
+  log: Logger
+  server: ServerConfig
+  ingestLiteLLM(items: RawItem[], origin: string): Promise<IngestOutcome>
+  cost(q: CostQuery): Promise<{ rows: CostRow[]; from: string; to: string; source: string } | { error: string }>
+  deadLetters(limit: number, source?: string): Promise<unknown[]>
+  health(): Promise<Health>
+  metrics(req: IncomingMessage, res: ServerResponse): void
+}

@@ -1,0 +1,27 @@
+/** Stable error codes. A new failure mode gets a new code; messages may change, codes do not. */
+export type ErrorCode =
+  | 'GW_CONFIG_INVALID'
+  | 'GW_STORE_UNAVAILABLE'
+  | 'GW_STORE_QUERY'
+  | 'GW_BACKPRESSURE'
+  | 'GW_SHUTTING_DOWN'
+  | 'GW_BAD_REQUEST'
+  | 'GW_UNAUTHORIZED'
+
+/** An expected failure: a stable `code`, whether a retry may succeed, and the underlying `cause`. */
+export class GatewardenError extends Error {
+  override readonly name = 'GatewardenError'
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options)
+  }
+}
+
+/** True when `err` is a GatewardenError with `code`. */
+export function isGatewardenError(err: unknown, code?: ErrorCode): err is GatewardenError {
+  return err instanceof GatewardenError && (code === undefined || err.code === code)
+}

@@ -1,0 +1,108 @@
+import { z } from 'zod'
+
+/** Default attribution field paths for LiteLLM payloads (README "Attribution"). First non-empty wins. */
+export const DEFAULT_ATTRIBUTION = {
+  customer: ['end_user', 'metadata.user_api_key_end_user_id', 'metadata.spend_logs_metadata.customer', 'tag:customer'],
+  agent: ['metadata.spend_logs_metadata.agent', 'metadata.requester_custom_headers.x-agent-name', 'tag:agent'],
+  endpoint: [
+    'metadata.spend_logs_metadata.endpoint',
+    'metadata.requester_custom_headers.x-endpoint',
+    'tag:endpoint',
+    'metadata.user_api_key_request_route',
+  ],
+  session: ['metadata.spend_logs_metadata.session', 'metadata.spend_logs_metadata.session_id', 'tag:session'],
+} as const
+
+const PathList = z.array(z.string().min(1)).min(1)
+
+/** Which payload fields feed customer, agent, endpoint and session. */
+export const AttributionConfig = z.strictObject({
+  customer: PathList.default([...DEFAULT_ATTRIBUTION.customer]),
+  agent: PathList.default([...DEFAULT_ATTRIBUTION.agent]),
+  endpoint: PathList.default([...DEFAULT_ATTRIBUTION.endpoint]),
+  session: PathList.default([...DEFAULT_ATTRIBUTION.session]),
+})
+export type AttributionConfig = z.infer<typeof AttributionConfig>
+
+/** Prompt storage: off by default; only the fingerprint is kept. */
+export const PrivacyConfig = z.strictObject({
+  store_prompts: z.boolean().default(false),
+  max_prompt_chars: z.number().int().min(0).max(1_000_000).default(4000),
+})
+export type PrivacyConfig = z.infer<typeof PrivacyConfig>
+
+const Identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)')
+
+/** Store: embedded engine (data_dir) unless `clickhouse_url` names a server. */
+export const StoreConfig = z.strictObject({
+  data_dir: z.string().min(1).default('./data'),
+  clickhouse_url: z.url({ protocol: /^https?$/ }).optional(),
+  clickhouse_user: z.string().default('default'),
+  clickhouse_password: z.string().default(''),
+  database: Identifier.default('gatewarden'),
+  /**
+   * Days raw `requests` rows are kept; 0 (default) keeps them forever. Events older than this are
+   * dead-lettered on arrival: TTL would delete the raw row while the rollups kept it, and a redelivery
+   * could then not be recognised as a duplicate.
+   */
+  retention_days: z.number().int().min(0).max(36500).default(0),
+  request_timeout_ms: z.number().int().min(100).default(30_000),
+})
+export type StoreConfig = z.infer<typeof StoreConfig>
+
+/** The batched writer between every source and the store. */
+export const WriterConfig = z.strictObject({
+  /** Flush when this many rows are queued. */
+  max_batch_rows: z.number().int().min(1).max(1_000_000).default(10_000),
+  /** Flush at most this long after the first queued row. Senders waiting for an ack wait this long at most. */
+  max_batch_wait_ms: z.number().int().min(1).max(60_000).default(200),
+  /** Rows queued (not yet stored) beyond which new input is refused (HTTP 503 + Retry-After; Kafka pauses). */
+  max_pending_rows: z.number().int().min(1).default(200_000),
+  /** How long a batch is retried against an unavailable store before its senders get an error. */
+  store_retry_deadline_ms: z.number().int().min(0).default(10_000),
+})
+export type WriterConfig = z.infer<typeof WriterConfig>
+
+/** The HTTP listener (ingest + API). */
+export const ServerConfig = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(4318),
+  /** Bearer token for /ingest/* and /api/*; required when `host` is not a loopback address. */
+  auth_token: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Largest accepted request body. LiteLLM batches up to 512 payloads per POST. */
+  body_limit_bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 ** 3)
+    .default(32 * 1024 * 1024),
+})
+export type ServerConfig = z.infer<typeof ServerConfig>
+
+export const LogConfig = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+})
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/
+
+/** The whole configuration: YAML file + environment overrides, parsed once at start. */
+export const Config = z
+  .strictObject({
+    gateway: z.string().max(128).default('litellm'),
+    server: ServerConfig.default(ServerConfig.parse({})),
+    store: StoreConfig.default(StoreConfig.parse({})),
+    writer: WriterConfig.default(WriterConfig.parse({})),
+    attribution: AttributionConfig.default(AttributionConfig.parse({})),
+    privacy: PrivacyConfig.default(PrivacyConfig.parse({})),
+    log: LogConfig.default(LogConfig.parse({})),
+  })
+  .superRefine((c, ctx) => {
+    if (!LOOPBACK.test(c.server.host) && !c.server.auth_token) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['server', 'auth_token'],
+        message: `required when server.host (${c.server.host}) is not loopback: set GATEWARDEN_AUTH_TOKEN or server.auth_token`,
+      })
+    }
+  })
+export type Config = z.infer<typeof Config>

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+import { Command } from 'commander'
+import type { Logger } from 'pino'
+import { isGatewardenError } from '../core/errors.js'
+import { loadConfig } from './config.js'
+import { createLogger } from './logger.js'
+import { start } from './start.js'
+
+/** Seconds a graceful stop may take before the process exits anyway. */
+const STOP_TIMEOUT_MS = 15_000
+
+function fail(err: unknown): never {
+  // before a logger exists (bad config) the message goes to stderr as plain text
+  process.stderr.write(`gatewarden: ${isGatewardenError(err) ? err.message : String((err as Error)?.stack ?? err)}\n`)
+  process.exit(isGatewardenError(err, 'GW_CONFIG_INVALID') ? 2 : 1)
+}
+
+function onSignals(log: Logger, stop: () => Promise<void>): void {
+  const handler = (signal: string) => {
+    log.info({ signal }, 'signal received')
+    const timer = setTimeout(() => {
+      log.error({ timeoutMs: STOP_TIMEOUT_MS }, 'graceful stop timed out')
+      process.exit(1)
+    }, STOP_TIMEOUT_MS)
+    timer.unref()
+    stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'stop failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGTERM', handler)
+  process.once('SIGINT', handler)
+}
+
+const program = new Command()
+  .name('gatewarden')
+  .description('Observability and guardrail sidecar for LLM gateway spend')
+  .option('-c, --config <file>', 'YAML config file (default: $GATEWARDEN_CONFIG or ./gatewarden.yaml)')
+
+program
+  .command('start')
+  .description('run ingest, store and API in one process')
+  .action(async () => {
+    let config
+    try {
+      config = loadConfig(process.env, program.opts<{ config?: string }>().config)
+    } catch (err) {
+      fail(err)
+    }
+    const log = createLogger(config.log.level)
+    try {
+      const running = await start(config, log)
+      onSignals(log, running.stop)
+    } catch (err) {
+      log.fatal({ err }, 'start failed')
+      fail(err)
+    }
+  })
+
+program
+  .command('check-config')
+  .description('validate the configuration and print it (secrets hidden)')
+  .action(() => {
+    try {
+      const c = loadConfig(process.env, program.opts<{ config?: string }>().config)
+      const shown = {
+        ...c,
+        server: { ...c.server, auth_token: c.server.auth_token ? '[set]' : undefined },
+        store: { ...c.store, clickhouse_password: c.store.clickhouse_password ? '[set]' : '' },
+      }
+      process.stdout.write(`${JSON.stringify(shown, null, 2)}\n`)
+    } catch (err) {
+      fail(err)
+    }
+  })
+
+await program.parseAsync(process.argv)

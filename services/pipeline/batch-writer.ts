@@ -1,0 +1,209 @@
+import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { DeadLetter } from '../../schemas/dead-letter.js'
+import type { RequestEvent } from '../../schemas/request-event.js'
+import type { WriterConfig } from '../../schemas/config.js'
+import type { EventStore } from '../../core/event-store.js'
+import { GatewardenError } from '../../core/errors.js'
+import { DEFAULT_RETRY, systemClock, withRetry, type RetryClock } from '../../core/retry.js'
+
+/** What one submission became once durable. */
+export interface WriteReceipt {
+  /** New events stored by this submission. */
+  stored: number
+  /** Events already stored (same event_id), counted once. */
+  duplicates: number
+  deadLettered: number
+}
+
+/** A batch as the writer saw it, for metrics. */
+export interface BatchInfo {
+  rows: number
+  duplicates: number
+  deadLetters: number
+  durationMs: number
+}
+
+/** Hooks for metrics; all optional. */
+export interface WriterObserver {
+  batchWritten?(info: BatchInfo): void
+  batchFailed?(info: { rows: number; error: unknown }): void
+  storeRetry?(info: { attempt: number; delayMs: number }): void
+}
+
+interface Pending {
+  events: readonly RequestEvent[]
+  deadLetters: readonly DeadLetter[]
+  resolve(r: WriteReceipt): void
+  reject(e: unknown): void
+}
+
+const rowsOf = (p: Pick<Pending, 'events' | 'deadLetters'>) => p.events.length + p.deadLetters.length
+
+/**
+ * Batches events and dead letters from every source into the store.
+ *
+ * Invariants:
+ * - `submit()` resolves only after its rows are committed in the store, so a sender acked on it
+ *   loses nothing to a crash (kill -9) that follows.
+ * - An `event_id` is stored once: duplicates inside a batch and ids already in the store are dropped
+ *   before insert (batches are written one at a time, so each sees the ones before it).
+ * - Each batch has its own insert token, reused across its retries, so an insert retried after an
+ *   ambiguous failure is not applied twice.
+ * - Memory is bounded: past `max_pending_rows`, `submit()` rejects with a retryable GW_BACKPRESSURE.
+ */
+export class BatchWriter {
+  readonly #queue: Pending[] = []
+  #pendingRows = 0
+  #timer: NodeJS.Timeout | undefined
+  #draining: Promise<void> | undefined
+  #closed = false
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly cfg: WriterConfig,
+    private readonly log: Logger,
+    private readonly observer: WriterObserver = {},
+    private readonly clock: RetryClock = systemClock,
+    private readonly newToken: () => string = randomUUID,
+  ) {}
+
+  /** Rows accepted but not yet stored. */
+  get pendingRows(): number {
+    return this.#pendingRows
+  }
+
+  /** True when a submission of `rows` more would be refused. */
+  isSaturated(rows = 1): boolean {
+    return this.#pendingRows > 0 && this.#pendingRows + rows > this.cfg.max_pending_rows
+  }
+
+  /** Queues events and dead letters; resolves once they are durable in the store. */
+  submit(events: readonly RequestEvent[], deadLetters: readonly DeadLetter[] = []): Promise<WriteReceipt> {
+    if (this.#closed) {
+      return Promise.reject(new GatewardenError('GW_SHUTTING_DOWN', 'writer is shutting down', true))
+    }
+    const rows = events.length + deadLetters.length
+    if (rows === 0) return Promise.resolve({ stored: 0, duplicates: 0, deadLettered: 0 })
+    if (this.isSaturated(rows)) {
+      return Promise.reject(
+        new GatewardenError('GW_BACKPRESSURE', `store is behind: ${this.#pendingRows} rows pending`, true),
+      )
+    }
+    return new Promise<WriteReceipt>((resolve, reject) => {
+      this.#queue.push({ events, deadLetters, resolve, reject })
+      this.#pendingRows += rows
+      if (this.#pendingRows >= this.cfg.max_batch_rows) this.#kick()
+      else this.#timer ??= setTimeout(() => this.#kick(), this.cfg.max_batch_wait_ms)
+    })
+  }
+
+  /** Writes everything queued now; resolves when the queue is empty. */
+  async flush(): Promise<void> {
+    while (this.#queue.length > 0 || this.#draining) {
+      this.#kick()
+      await this.#draining
+    }
+  }
+
+  /** Refuses new input, writes what is queued, then resolves. */
+  async shutdown(): Promise<void> {
+    this.#closed = true
+    await this.flush()
+  }
+
+  #kick(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    this.#draining ??= this.#drain().finally(() => {
+      this.#draining = undefined
+      // input that arrived during the last batch waits its own linger, not forever
+      if (this.#queue.length > 0) this.#timer ??= setTimeout(() => this.#kick(), this.cfg.max_batch_wait_ms)
+    })
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch: Pending[] = []
+      let rows = 0
+      while (this.#queue.length > 0 && (batch.length === 0 || rows + rowsOf(this.#queue[0]!) <= this.cfg.max_batch_rows)) {
+        const next = this.#queue.shift()!
+        rows += rowsOf(next)
+        batch.push(next)
+      }
+      try {
+        const receipts = await this.#write(batch)
+        batch.forEach((p, i) => p.resolve(receipts[i]!))
+      } catch (error) {
+        this.observer.batchFailed?.({ rows, error })
+        this.log.error({ err: error, rows }, 'batch not stored')
+        const failure = new GatewardenError('GW_STORE_UNAVAILABLE', 'store did not accept the batch', true, { cause: error })
+        for (const p of batch) p.reject(failure)
+      } finally {
+        this.#pendingRows -= rows
+      }
+    }
+  }
+
+  async #write(batch: readonly Pending[]): Promise<WriteReceipt[]> {
+    const started = this.clock.now()
+    const events = batch.flatMap((p) => p.events)
+    const deadLetters = batch.flatMap((p) => p.deadLetters)
+    const existing = events.length === 0 ? new Set<string>() : await this.#retry(() => this.#lookup(events))
+
+    const seen = new Set<string>(existing)
+    const kept: RequestEvent[] = []
+    const receipts = batch.map((p) => {
+      let stored = 0
+      for (const e of p.events) {
+        if (seen.has(e.event_id)) continue
+        seen.add(e.event_id)
+        kept.push(e)
+        stored++
+      }
+      return { stored, duplicates: p.events.length - stored, deadLettered: p.deadLetters.length }
+    })
+
+    const token = this.newToken()
+    if (deadLetters.length > 0) await this.#retry(() => this.store.insertDeadLetters(deadLetters, `${token}-dl`))
+    if (kept.length > 0) await this.#retry(() => this.store.insertRequests(kept, token))
+
+    const info = {
+      rows: kept.length,
+      duplicates: events.length - kept.length,
+      deadLetters: deadLetters.length,
+      durationMs: this.clock.now() - started,
+    }
+    this.observer.batchWritten?.(info)
+    this.log.debug(info, 'batch stored')
+    return receipts
+  }
+
+  #lookup(events: readonly RequestEvent[]): Promise<Set<string>> {
+    let min = Infinity
+    let max = -Infinity
+    for (const e of events) {
+      if (e.ts < min) min = e.ts
+      if (e.ts > max) max = e.ts
+    }
+    return this.store.existingEventIds([...new Set(events.map((e) => e.event_id))], min, max)
+  }
+
+  #retry<T>(op: () => Promise<T>): Promise<T> {
+    return withRetry(
+      async () => {
+        try {
+          return { kind: 'success', value: await op() }
+        } catch (error) {
+          return { kind: 'retryable', error }
+        }
+      },
+      { ...DEFAULT_RETRY, maxAttempts: 1_000, deadlineMs: this.cfg.store_retry_deadline_ms },
+      this.clock,
+      ({ attempt, delayMs, error }) => {
+        this.observer.storeRetry?.({ attempt, delayMs })
+        this.log.warn({ err: error, attempt, delayMs }, 'store write failed, retrying')
+      },
+    )
+  }
+}

@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import type { Config } from '../schemas/config.js'
+import { MINUTE_ROLLUP_TTL_DAYS } from '../schemas/migrations/003-spend-rollups.js'
+import { planCostQuery } from '../core/cost-plan.js'
+import { createStoreClient, type StoreClient } from '../adapters/clickhouse/client.js'
+import { applyRetention, migrate } from '../adapters/clickhouse/migrate.js'
+import { clickHouseEventStore } from '../adapters/clickhouse/store.js'
+import { queryCost } from '../adapters/clickhouse/cost-query.js'
+import { listDeadLetters } from '../adapters/clickhouse/dead-letters-table.js'
+import { buildApp } from '../adapters/http/app.js'
+import { createMetrics } from '../adapters/telemetry/metrics.js'
+import { BatchWriter } from './pipeline/batch-writer.js'
+import { createLiteLLMIngest } from './pipeline/litellm-ingest.js'
+
+/** A running Gatewarden: its address and how to stop it. */
+export interface Running {
+  app: FastifyInstance
+  store: StoreClient
+  writer: BatchWriter
+  /** host:port actually bound (port 0 in config picks a free one). */
+  address: { host: string; port: number }
+  /** Stops in reverse order: HTTP (drain in-flight requests), writer (flush), store, metrics. */
+  stop(): Promise<void>
+}
+
+/** Starts store, pipeline and HTTP in one process. */
+export async function start(config: Config, log: Logger, now: () => number = Date.now): Promise<Running> {
+  const metrics = createMetrics()
+  const store = createStoreClient(config.store)
+  log.info({ kind: store.kind, location: store.location, database: store.database }, 'store opening')
+  await migrate(store, log.child({ component: 'migrate' }))
+  await applyRetention(store, config.store.retention_days, log.child({ component: 'migrate' }))
+
+  const writer = new BatchWriter(clickHouseEventStore(store), config.writer, log.child({ component: 'writer' }), {
+    batchWritten: (b) => metrics.batchWritten(b.rows + b.deadLetters, b.durationMs),
+    batchFailed: (b) => metrics.storeFailure(b.rows),
+    storeRetry: () => metrics.storeRetry(),
+  })
+  metrics.gauge('gatewarden_pending_rows', 'Rows accepted and not yet stored', () => writer.pendingRows)
+
+  const ingestLiteLLM = createLiteLLMIngest(
+    writer,
+    { source: 'litellm_http', gateway: config.gateway, attribution: config.attribution, privacy: config.privacy },
+    metrics,
+    config.store.retention_days,
+    now,
+  )
+
+  const app = buildApp({
+    log: log.child({ component: 'http' }),
+    server: config.server,
+    ingestLiteLLM,
+    cost: async (q) => {
+      const plan = planCostQuery(q, now(), MINUTE_ROLLUP_TTL_DAYS)
+      if ('error' in plan) return plan
+      const rows = await queryCost(store.client, store.database, q, plan)
+      return { rows, from: new Date(plan.fromMs).toISOString(), to: new Date(plan.toMs).toISOString(), source: plan.source }
+    },
+    deadLetters: (limit, source) => listDeadLetters(store.client, store.database, limit, source),
+    health: async () => {
+      const reachable = await store.client.ping().then((r) => r.success, () => false)
+      return {
+        ok: reachable,
+        store: reachable ? 'ok' : 'unreachable',
+        store_kind: store.kind,
+        pending_rows: writer.pendingRows,
+      }
+    },
+    metrics: (req, res) => metrics.handle(req, res),
+  })
+
+  await app.listen({ host: config.server.host, port: config.server.port })
+  const addr = app.server.address()
+  const address = typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host: config.server.host, port: config.server.port }
+  log.info({ ...address, auth: Boolean(config.server.auth_token), store: store.kind }, 'gatewarden listening')
+
+  let stopping: Promise<void> | undefined
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info('stopping')
+      await app.close()
+      await writer.shutdown()
+      await store.client.close()
+      await metrics.shutdown()
+      log.info('stopped')
+    })())
+  return { app, store, writer, address, stop }
+}
