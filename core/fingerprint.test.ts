@@ -8,8 +8,14 @@ const msgs = (text: string) => [
 ]
 
 test('near-identical prompts (ids, timestamps, counters) share a fingerprint', () => {
-  const a = requestFingerprint('gpt-4o', msgs('Ticket 48213 at 2026-11-26T09:12:01Z id 3f2a9c1e-1111-4222-8333-444455556666'))
-  const b = requestFingerprint('gpt-4o', msgs('Ticket 99120 at 2026-11-27T10:00:59Z id 0a0b0c0d-aaaa-4bbb-8ccc-ddddeeeeffff'))
+  const a = requestFingerprint(
+    'gpt-4o',
+    msgs('Ticket 48213 at 2026-11-26T09:12:01Z id 3f2a9c1e-1111-4222-8333-444455556666'),
+  )
+  const b = requestFingerprint(
+    'gpt-4o',
+    msgs('Ticket 99120 at 2026-11-27T10:00:59Z id 0a0b0c0d-aaaa-4bbb-8ccc-ddddeeeeffff'),
+  )
   assert.equal(a, b)
 })
 
@@ -17,7 +23,12 @@ test('different prompts, models or tools differ', () => {
   const base = requestFingerprint('gpt-4o', msgs('summarise the ticket'))
   assert.notEqual(base, requestFingerprint('gpt-4o', msgs('translate the ticket')))
   assert.notEqual(base, requestFingerprint('gpt-4o-mini', msgs('summarise the ticket')))
-  assert.notEqual(base, requestFingerprint('gpt-4o', msgs('summarise the ticket'), [{ type: 'function', function: { name: 'search' } }]))
+  assert.notEqual(
+    base,
+    requestFingerprint('gpt-4o', msgs('summarise the ticket'), [
+      { type: 'function', function: { name: 'search' } },
+    ]),
+  )
 })
 
 test('whitespace and content-part arrays normalise to the same text', () => {

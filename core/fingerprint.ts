@@ -31,7 +31,9 @@ function contentText(content: unknown): string {
         if (typeof p === 'string') return p
         if (p && typeof p === 'object') {
           const part = p as Record<string, unknown>
-          return typeof part.text === 'string' ? part.text : `<${String(part.type ?? 'part')}>`
+          return typeof part.text === 'string'
+            ? part.text
+            : `<${typeof part.type === 'string' ? part.type : 'part'}>`
         }
         return ''
       })
@@ -68,7 +70,8 @@ function toolNames(tools: unknown): string[] {
       if (!t || typeof t !== 'object') return ''
       const tool = t as Record<string, unknown>
       const fn = tool.function as Record<string, unknown> | undefined
-      return String(fn?.name ?? tool.name ?? '')
+      const name = fn?.name ?? tool.name
+      return typeof name === 'string' ? name : ''
     })
     .filter((n) => n !== '')
     .sort()

@@ -27,7 +27,8 @@ function mapErr(p: unknown): string {
 
 test('success fixture maps every canonical field', () => {
   const e = mapOk(success())
-  assert.equal(e.event_id, 'chatcmpl-9f3c1a7e-52b4-4c1e-9d0a-3b7f2e8c6a11')
+  assert.equal(e.event_id, 'b980db26-9512-45cc-b1da-c511a363b83f', 'litellm_call_id is the dedupe key')
+  assert.equal(e.metadata.response_id, 'chatcmpl-9f3c1a7e-52b4-4c1e-9d0a-3b7f2e8c6a11')
   assert.equal(e.ts, 1739235379683)
   assert.equal(e.end_ts, 1739235381845)
   assert.equal(e.duration_ms, 2162)
@@ -69,7 +70,21 @@ test('failure fixture: zero tokens, error class and http status', () => {
 
 test('nulls everywhere: only id and startTime are needed', () => {
   const p: Payload = { id: 'x1', startTime: 1739235379.5 }
-  for (const k of ['metadata', 'end_user', 'request_tags', 'response_cost', 'endTime', 'completionStartTime', 'model', 'messages', 'error_information', 'status', 'cache_hit', 'model_parameters']) p[k] = null
+  for (const k of [
+    'metadata',
+    'end_user',
+    'request_tags',
+    'response_cost',
+    'endTime',
+    'completionStartTime',
+    'model',
+    'messages',
+    'error_information',
+    'status',
+    'cache_hit',
+    'model_parameters',
+  ])
+    p[k] = null
   const e = mapOk(p)
   assert.equal(e.customer, '')
   assert.equal(e.cost_usd, 0)
@@ -88,15 +103,22 @@ test('missing metadata still maps', () => {
   assert.equal(e.customer, 'cust_4711', 'end_user is still there')
 })
 
-test('cache hit with a _cache_hit id keeps its own id and flags the hit', () => {
+test('cache hit with a _cache_hit id: its own call id, flagged, zero cost', () => {
   const p = success()
   p.id = `${String(p.id)}_cache_hit1739235390.12`
+  p.litellm_call_id = 'second-call-uuid'
   p.cache_hit = true
   p.response_cost = 0
   const e = mapOk(p)
   assert.equal(e.cache_hit, true)
-  assert.equal(e.event_id, p.id)
+  assert.equal(e.event_id, 'second-call-uuid')
   assert.equal(e.cost_usd, 0)
+})
+
+test('two calls sharing a provider response id are two events', () => {
+  const a = success()
+  const b = { ...success(), litellm_call_id: 'another-call' }
+  assert.notEqual(mapOk(a).event_id, mapOk(b).event_id)
 })
 
 test('cached tokens from usage details (OpenAI and Anthropic shapes)', () => {
@@ -147,7 +169,7 @@ test('negative, NaN and non-numeric costs are rejected', () => {
   for (const bad of [-0.01, 'NaN', 'abc', Number.NaN, {}, Infinity]) {
     const p = success()
     p.response_cost = bad
-    assert.match(mapErr(p), /response_cost/, `cost ${String(bad)}`)
+    assert.match(mapErr(p), /response_cost/, `cost ${JSON.stringify(bad)}`)
   }
   const p = success()
   p.response_cost = '0.5'
@@ -160,13 +182,13 @@ test('wrong types and non-objects are rejected, unknown fields pass', () => {
   assert.match(mapErr({ ...success(), prompt_tokens: 'many' }), /prompt_tokens/)
   assert.match(mapErr({ startTime: 1739235379.5 }), /missing id/)
   assert.match(mapErr({ ...success(), status: 'weird' }), /unknown status/)
-  assert.equal(mapOk({ ...success(), brand_new_field: { a: 1 } }).event_id, success().id)
+  assert.equal(mapOk({ ...success(), brand_new_field: { a: 1 } }).event_id, success().litellm_call_id)
 })
 
-test('litellm_call_id is the id when id is missing', () => {
+test('id is the event id when litellm_call_id is missing', () => {
   const p = success()
-  delete p.id
-  assert.equal(mapOk(p).event_id, p.litellm_call_id)
+  delete p.litellm_call_id
+  assert.equal(mapOk(p).event_id, p.id)
 })
 
 test('attribution defaults: tags and headers when spend_logs_metadata is silent', () => {
@@ -188,7 +210,11 @@ test('attribution is configurable: first non-empty path wins', () => {
   p.request_tags = ['tenant:initech', 'feature:reports']
   const custom: MapperOptions = {
     ...opts,
-    attribution: AttributionConfig.parse({ customer: ['tag:tenant', 'end_user'], endpoint: ['tag:feature'], agent: ['metadata.missing'] }),
+    attribution: AttributionConfig.parse({
+      customer: ['tag:tenant', 'end_user'],
+      endpoint: ['tag:feature'],
+      agent: ['metadata.missing'],
+    }),
   }
   const e = mapOk(p, custom)
   assert.equal(e.customer, 'initech')
@@ -205,10 +231,46 @@ test('prompt storage is opt-in and truncated', () => {
 
 test('secret-looking metadata keys are never copied', () => {
   const p = success()
-  ;(p.metadata as Payload).spend_logs_metadata = { api_key: 'sk-live-123', Authorization: 'Bearer x', feature: 'ok' }
+  ;(p.metadata as Payload).spend_logs_metadata = {
+    api_key: 'sk-live-123',
+    Authorization: 'Bearer x',
+    feature: 'ok',
+  }
   const e = mapOk(p)
   assert.equal(e.metadata.feature, 'ok')
   assert.equal(e.metadata.api_key, undefined)
   assert.equal(e.metadata.Authorization, undefined)
   assert.ok(!JSON.stringify(e).includes('sk-live-123'))
+})
+
+test('real payloads captured from LiteLLM 1.108.7 (test/fixtures/litellm/captured)', () => {
+  const one = (name: string) => {
+    const body = fixture<Payload[]>(`litellm/captured/generic-api-${name}.json`)
+    assert.equal(body.length, 1)
+    return mapOk(body[0])
+  }
+  const user = one('success-user')
+  assert.equal(user.customer, 'acme')
+  assert.equal(user.model_requested, 'gpt-4o')
+  assert.equal(user.endpoint, '/v1/chat/completions')
+  assert.ok(user.cost_usd > 0 && user.input_tokens === 10 && user.output_tokens === 20)
+  assert.ok(user.ttft_ms !== null && user.duration_ms >= 0)
+  assert.equal(one('agent-header').agent, 'nightly-summarizer')
+  const headers = one('tags-headers')
+  assert.equal(headers.customer, 'initech', 'spend_logs_metadata / customer: tag when no end_user')
+  assert.equal(headers.endpoint, 'chat')
+  assert.equal(one('tags-metadata').endpoint, 'search')
+  const hit = one('cache-hit')
+  const miss = one('cache-miss')
+  assert.equal(hit.cache_hit, true)
+  assert.equal(hit.cost_usd, 0)
+  assert.notEqual(hit.event_id, miss.event_id, 'a cache hit is its own event')
+  const rl = one('failure-rate-limit')
+  assert.equal(rl.status, 'failure')
+  assert.equal(rl.http_status, 429)
+  assert.equal(rl.error_type, 'RateLimitError')
+  assert.equal(one('failure-auth').http_status, 400)
+  assert.equal(one('embedding').call_type, 'aembedding')
+  assert.equal(one('streaming').status, 'success')
+  assert.equal(one('anthropic-messages').input_tokens, 2095)
 })

@@ -22,7 +22,8 @@ const SECRET_KEY = /(authorization|api[_-]?key|secret|token|password|cookie)/i
 const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '')
 const obj = (v: unknown): Record<string, unknown> =>
   v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {}
-const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v) : 0)
+const count = (v: unknown): number =>
+  typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v) : 0
 
 /** Cached prompt tokens: OpenAI-style `prompt_tokens_details.cached_tokens` or Anthropic `cache_read_input_tokens`. */
 function cachedTokens(p: StandardLoggingPayload): number {
@@ -44,7 +45,7 @@ function metadataMap(p: StandardLoggingPayload, extra: Record<string, string>): 
     if (s !== '') out[k.slice(0, 256)] = s.slice(0, 4096)
   }
   for (const [k, v] of Object.entries(obj(obj(p.metadata).spend_logs_metadata))) put(k, v)
-  put('litellm_call_id', p.litellm_call_id)
+  put('response_id', p.id)
   put('model_id', p.model_id)
   put('api_base', p.api_base)
   for (const [k, v] of Object.entries(extra)) put(k, v)
@@ -70,7 +71,9 @@ export function mapLiteLLMPayload(raw: unknown, opts: MapperOptions): MapResult 
     return { ok: false, reason: `invalid payload at ${issue?.path.join('.') || '(root)'}: ${issue?.message}` }
   }
   const p = parsed.data
-  const eventId = p.id || p.litellm_call_id
+  // litellm_call_id is LiteLLM's per-call UUID; `id` is the provider's response id, which is not unique
+  // (mock and some provider ids are constant, cache hits reuse it), so it is only the fallback
+  const eventId = p.litellm_call_id || p.id
   if (!eventId) return { ok: false, reason: 'missing id and litellm_call_id' }
 
   const start = readInstant(p.startTime)
@@ -78,22 +81,32 @@ export function mapLiteLLMPayload(raw: unknown, opts: MapperOptions): MapResult 
   const endRead = p.endTime === null || p.endTime === undefined ? start : readInstant(p.endTime)
   if (!endRead.ok) return { ok: false, reason: `endTime ${endRead.reason}` }
   const end = Math.max(endRead.ms, start.ms)
-  const firstToken = p.completionStartTime === null || p.completionStartTime === undefined ? null : readInstant(p.completionStartTime)
+  const firstToken =
+    p.completionStartTime === null || p.completionStartTime === undefined
+      ? null
+      : readInstant(p.completionStartTime)
   const ttft = firstToken?.ok && firstToken.ms >= start.ms ? firstToken.ms - start.ms : null
 
   let cost = 0
   if (p.response_cost !== null && p.response_cost !== undefined) {
-    cost = typeof p.response_cost === 'string' && p.response_cost.trim() !== '' ? Number(p.response_cost) : (p.response_cost as number)
-    if (typeof cost !== 'number' || !Number.isFinite(cost)) return { ok: false, reason: `response_cost is not a finite number: ${JSON.stringify(p.response_cost)}` }
+    cost =
+      typeof p.response_cost === 'string' && p.response_cost.trim() !== ''
+        ? Number(p.response_cost)
+        : (p.response_cost as number)
+    if (typeof cost !== 'number' || !Number.isFinite(cost))
+      return { ok: false, reason: `response_cost is not a finite number: ${JSON.stringify(p.response_cost)}` }
     if (cost < 0) return { ok: false, reason: `response_cost is negative: ${cost}` }
   }
 
   const status = p.status ?? 'success'
-  if (status !== 'success' && status !== 'failure') return { ok: false, reason: `unknown status: ${JSON.stringify(status)}` }
+  if (status !== 'success' && status !== 'failure')
+    return { ok: false, reason: `unknown status: ${JSON.stringify(status)}` }
   const failed = status === 'failure'
 
   const md = obj(p.metadata)
-  const tags = (p.request_tags ?? []).filter((t): t is string => typeof t === 'string' && t !== '').slice(0, 64)
+  const tags = (p.request_tags ?? [])
+    .filter((t): t is string => typeof t === 'string' && t !== '')
+    .slice(0, 64)
   const a = opts.attribution
   const modelRequested = p.model_group || p.model || ''
   const params = obj(p.model_parameters)

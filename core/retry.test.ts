@@ -20,7 +20,12 @@ test('backoff grows, is capped and honours Retry-After', () => {
 test('retries retryable failures, then succeeds', async () => {
   const clock = fakeClock()
   let n = 0
-  const v = await withRetry(async (): Promise<AttemptOutcome<string>> => (++n < 3 ? { kind: 'retryable', error: new Error('down') } : { kind: 'success', value: 'ok' }), policy, clock)
+  const v = await withRetry(
+    async (): Promise<AttemptOutcome<string>> =>
+      ++n < 3 ? { kind: 'retryable', error: new Error('down') } : { kind: 'success', value: 'ok' },
+    policy,
+    clock,
+  )
   assert.equal(v, 'ok')
   assert.equal(n, 3)
   assert.equal(clock.slept.length, 2)
@@ -29,15 +34,26 @@ test('retries retryable failures, then succeeds', async () => {
 test('a permanent failure is not retried', async () => {
   const clock = fakeClock()
   let n = 0
-  await assert.rejects(withRetry(async () => (n++, { kind: 'failure', error: new Error('bad') }), policy, clock), /bad/)
+  await assert.rejects(
+    withRetry(async () => (n++, { kind: 'failure', error: new Error('bad') }), policy, clock),
+    /bad/,
+  )
   assert.equal(n, 1)
 })
 
 test('gives up at maxAttempts and at the deadline', async () => {
   let n = 0
-  await assert.rejects(withRetry(async () => (n++, { kind: 'retryable', error: new Error('x') }), policy, fakeClock()))
+  await assert.rejects(
+    withRetry(async () => (n++, { kind: 'retryable', error: new Error('x') }), policy, fakeClock()),
+  )
   assert.equal(n, 5)
   n = 0
-  await assert.rejects(withRetry(async () => (n++, { kind: 'retryable', error: new Error('x') }), { ...policy, maxAttempts: 99, deadlineMs: 500 }, fakeClock()))
+  await assert.rejects(
+    withRetry(
+      async () => (n++, { kind: 'retryable', error: new Error('x') }),
+      { ...policy, maxAttempts: 99, deadlineMs: 500 },
+      fakeClock(),
+    ),
+  )
   assert.ok(n >= 2 && n <= 4, `stopped by the deadline after ${n}`)
 })

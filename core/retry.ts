@@ -13,7 +13,12 @@ export interface RetryPolicy {
   deadlineMs: number
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 100, maxDelayMs: 5_000, deadlineMs: 30_000 }
+export const DEFAULT_RETRY: RetryPolicy = {
+  maxAttempts: 8,
+  baseDelayMs: 100,
+  maxDelayMs: 5_000,
+  deadlineMs: 30_000,
+}
 
 /** Injected time, so tests drive the policy without waiting. */
 export interface RetryClock {
@@ -23,7 +28,12 @@ export interface RetryClock {
 }
 
 /** Delay before attempt `attempt + 1` (attempt counts from 1): full jitter, capped; `Retry-After` wins when larger. */
-export function backoffDelay(policy: RetryPolicy, attempt: number, random: number, retryAfterMs?: number): number {
+export function backoffDelay(
+  policy: RetryPolicy,
+  attempt: number,
+  random: number,
+  retryAfterMs?: number,
+): number {
   const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))
   const jittered = Math.round(exp / 2 + (exp / 2) * random)
   return Math.max(jittered, Math.min(retryAfterMs ?? 0, policy.maxDelayMs * 4))

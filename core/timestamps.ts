@@ -17,7 +17,8 @@ export function readInstant(value: unknown): InstantResult {
   if (typeof value === 'string' && value.trim() !== '' && Number.isNaN(Number(value))) {
     ms = Date.parse(value)
     unit = 'iso'
-    if (Number.isNaN(ms)) return { ok: false, reason: `not a timestamp: ${JSON.stringify(value.slice(0, 40))}` }
+    if (Number.isNaN(ms))
+      return { ok: false, reason: `not a timestamp: ${JSON.stringify(value.slice(0, 40))}` }
   } else {
     const n = typeof value === 'string' ? Number(value) : value
     if (typeof n !== 'number' || !Number.isFinite(n)) return { ok: false, reason: 'missing or not a number' }

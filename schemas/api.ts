@@ -16,7 +16,16 @@ export const CostDimension = z.enum([
 export type CostDimension = z.infer<typeof CostDimension>
 
 const csv = <T extends z.ZodType>(item: T) =>
-  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item))
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    z.array(item),
+  )
 
 const Iso = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 date or date-time')
 
@@ -34,7 +43,10 @@ export const CostQuery = z
     model: z.string().max(1024).optional(),
     limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
   })
-  .refine((q) => new Set(q.group_by).size === q.group_by.length, { message: 'group_by repeats a dimension', path: ['group_by'] })
+  .refine((q) => new Set(q.group_by).size === q.group_by.length, {
+    message: 'group_by repeats a dimension',
+    path: ['group_by'],
+  })
 export type CostQuery = z.infer<typeof CostQuery>
 
 /** One row of the cost answer: the group-by dimensions plus the sums. */

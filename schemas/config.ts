@@ -1,16 +1,33 @@
 import { z } from 'zod'
+import { KafkaConfig } from './kafka-config.js'
+import { OtelAttributionConfig } from './otel-attribution.js'
+import { PricingConfig } from './pricing.js'
 
 /** Default attribution field paths for LiteLLM payloads (README "Attribution"). First non-empty wins. */
 export const DEFAULT_ATTRIBUTION = {
-  customer: ['end_user', 'metadata.user_api_key_end_user_id', 'metadata.spend_logs_metadata.customer', 'tag:customer'],
-  agent: ['metadata.spend_logs_metadata.agent', 'metadata.requester_custom_headers.x-agent-name', 'tag:agent'],
+  customer: [
+    'end_user',
+    'metadata.user_api_key_end_user_id',
+    'metadata.spend_logs_metadata.customer',
+    'tag:customer',
+  ],
+  agent: [
+    'metadata.spend_logs_metadata.agent',
+    'metadata.requester_custom_headers.x-agent-name',
+    'tag:agent',
+  ],
   endpoint: [
     'metadata.spend_logs_metadata.endpoint',
     'metadata.requester_custom_headers.x-endpoint',
     'tag:endpoint',
     'metadata.user_api_key_request_route',
   ],
-  session: ['metadata.spend_logs_metadata.session', 'metadata.spend_logs_metadata.session_id', 'tag:session'],
+  session: [
+    'session_id',
+    'metadata.spend_logs_metadata.session',
+    'metadata.spend_logs_metadata.session_id',
+    'tag:session',
+  ],
 } as const
 
 const PathList = z.array(z.string().min(1)).min(1)
@@ -21,6 +38,8 @@ export const AttributionConfig = z.strictObject({
   agent: PathList.default([...DEFAULT_ATTRIBUTION.agent]),
   endpoint: PathList.default([...DEFAULT_ATTRIBUTION.endpoint]),
   session: PathList.default([...DEFAULT_ATTRIBUTION.session]),
+  /** The same four lists for OTLP spans, with OpenTelemetry defaults. */
+  otel: OtelAttributionConfig.default(OtelAttributionConfig.parse({})),
 })
 export type AttributionConfig = z.infer<typeof AttributionConfig>
 
@@ -31,7 +50,9 @@ export const PrivacyConfig = z.strictObject({
 })
 export type PrivacyConfig = z.infer<typeof PrivacyConfig>
 
-const Identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)')
+const Identifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain identifier ([A-Za-z_][A-Za-z0-9_]*)')
 
 /** Store: embedded engine (data_dir) unless `clickhouse_url` names a server. */
 export const StoreConfig = z.strictObject({
@@ -95,6 +116,10 @@ export const Config = z
     attribution: AttributionConfig.default(AttributionConfig.parse({})),
     privacy: PrivacyConfig.default(PrivacyConfig.parse({})),
     log: LogConfig.default(LogConfig.parse({})),
+    /** Prices for events that carry no cost (OTLP spans without a cost attribute). */
+    pricing: PricingConfig.default(PricingConfig.parse({})),
+    /** Kafka source; absent = none. */
+    kafka: KafkaConfig.optional(),
   })
   .superRefine((c, ctx) => {
     if (!LOOPBACK.test(c.server.host) && !c.server.auth_token) {

@@ -22,7 +22,11 @@ export const EpochMs = z.preprocess(
     .max(MAX_EVENT_TS_MS, 'timestamp after 2100-01-01: not epoch milliseconds'),
 )
 
-const Count = z.number().int().min(0).max(2 ** 32 - 1)
+const Count = z
+  .number()
+  .int()
+  .min(0)
+  .max(2 ** 32 - 1)
 const Text = z.string().max(1024)
 
 /**

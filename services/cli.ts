@@ -11,7 +11,9 @@ const STOP_TIMEOUT_MS = 15_000
 
 function fail(err: unknown): never {
   // before a logger exists (bad config) the message goes to stderr as plain text
-  process.stderr.write(`gatewarden: ${isGatewardenError(err) ? err.message : String((err as Error)?.stack ?? err)}\n`)
+  process.stderr.write(
+    `gatewarden: ${isGatewardenError(err) ? err.message : String((err as Error)?.stack ?? err)}\n`,
+  )
   process.exit(isGatewardenError(err, 'GW_CONFIG_INVALID') ? 2 : 1)
 }
 
@@ -53,7 +55,7 @@ program
     const log = createLogger(config.log.level)
     try {
       const running = await start(config, log)
-      onSignals(log, running.stop)
+      onSignals(log, () => running.stop())
     } catch (err) {
       log.fatal({ err }, 'start failed')
       fail(err)

@@ -22,7 +22,10 @@ test('defaults: loopback, port 4318, ./data, prompts off', () => {
 })
 
 test('file then env overrides', () => {
-  const p = file('a.yaml', 'server:\n  port: 5000\nstore:\n  data_dir: /x\nattribution:\n  customer: ["tag:tenant"]\n')
+  const p = file(
+    'a.yaml',
+    'server:\n  port: 5000\nstore:\n  data_dir: /x\nattribution:\n  customer: ["tag:tenant"]\n',
+  )
   const c = loadConfig({ PORT: '6000', GATEWARDEN_DATA_DIR: '/y', GATEWARDEN_STORE_PROMPTS: 'true' }, p)
   assert.equal(c.server.port, 6000)
   assert.equal(c.store.data_dir, '/y')
@@ -33,7 +36,10 @@ test('file then env overrides', () => {
 test('invalid values name the key and the env variable', () => {
   assert.throws(() => loadConfig({ PORT: 'eighty' }), /server\.port \(from env PORT\)/)
   assert.throws(() => loadConfig({}, file('b.yaml', 'server:\n  prot: 1\n')), /server.*prot/)
-  assert.throws(() => loadConfig({}, file('c.yaml', 'writer:\n  max_batch_rows: -1\n')), /writer\.max_batch_rows/)
+  assert.throws(
+    () => loadConfig({}, file('c.yaml', 'writer:\n  max_batch_rows: -1\n')),
+    /writer\.max_batch_rows/,
+  )
   assert.throws(() => loadConfig({}, file('d.yaml', 'a: [\n')), /not valid YAML/)
   assert.throws(() => loadConfig({}, join(dir, 'missing.yaml')), /not found/)
   assert.throws(() => loadConfig({ CLICKHOUSE_URL: 'ftp://x' }), /store\.clickhouse_url/)
@@ -41,6 +47,9 @@ test('invalid values name the key and the env variable', () => {
 
 test('binding beyond loopback requires a token', () => {
   assert.throws(() => loadConfig({ HOST: '0.0.0.0' }), /server\.auth_token.*required/)
-  assert.equal(loadConfig({ HOST: '0.0.0.0', GATEWARDEN_AUTH_TOKEN: 'a-long-enough-token' }).server.host, '0.0.0.0')
+  assert.equal(
+    loadConfig({ HOST: '0.0.0.0', GATEWARDEN_AUTH_TOKEN: 'a-long-enough-token' }).server.host,
+    '0.0.0.0',
+  )
   assert.throws(() => loadConfig({ GATEWARDEN_AUTH_TOKEN: 'short' }), /at least 16/)
 })

@@ -4,7 +4,9 @@ import { Config } from '../schemas/config.js'
 import { GatewardenError } from '../core/errors.js'
 
 /** Environment variables that override the file, and the key each sets. */
-export const ENV_OVERRIDES: ReadonlyArray<readonly [env: string, path: string, kind: 'string' | 'number' | 'boolean']> = [
+export const ENV_OVERRIDES: ReadonlyArray<
+  readonly [env: string, path: string, kind: 'string' | 'number' | 'boolean' | 'list']
+> = [
   ['HOST', 'server.host', 'string'],
   ['PORT', 'server.port', 'number'],
   ['GATEWARDEN_AUTH_TOKEN', 'server.auth_token', 'string'],
@@ -17,6 +19,9 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [env: string, path: string, k
   ['GATEWARDEN_RETENTION_DAYS', 'store.retention_days', 'number'],
   ['GATEWARDEN_STORE_PROMPTS', 'privacy.store_prompts', 'boolean'],
   ['LOG_LEVEL', 'log.level', 'string'],
+  ['KAFKA_BROKERS', 'kafka.brokers', 'list'],
+  ['KAFKA_TOPICS', 'kafka.topics', 'list'],
+  ['KAFKA_GROUP_ID', 'kafka.group_id', 'string'],
 ]
 
 function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
@@ -29,9 +34,15 @@ function setPath(obj: Record<string, unknown>, path: string, value: unknown): vo
   node[keys.at(-1)!] = value
 }
 
-function envValue(raw: string, kind: 'string' | 'number' | 'boolean'): unknown {
+function envValue(raw: string, kind: 'string' | 'number' | 'boolean' | 'list'): unknown {
+  if (kind === 'list')
+    return raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
   if (kind === 'number') return raw.trim() !== '' && !Number.isNaN(Number(raw)) ? Number(raw) : raw
-  if (kind === 'boolean') return /^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw
+  if (kind === 'boolean')
+    return /^(1|true|yes|on)$/i.test(raw) ? true : /^(0|false|no|off)$/i.test(raw) ? false : raw
   return raw
 }
 
@@ -50,12 +61,17 @@ export function loadConfig(env: NodeJS.ProcessEnv, explicitPath?: string): Confi
   const path = configPath(env, explicitPath)
   let doc: Record<string, unknown> = {}
   if (path) {
-    if (!existsSync(path)) throw new GatewardenError('GW_CONFIG_INVALID', `config file not found: ${path}`, false)
+    if (!existsSync(path))
+      throw new GatewardenError('GW_CONFIG_INVALID', `config file not found: ${path}`, false)
     let parsed: unknown
     try {
       parsed = parseYaml(readFileSync(path, 'utf8'))
     } catch (err) {
-      throw new GatewardenError('GW_CONFIG_INVALID', `config file ${path} is not valid YAML: ${(err as Error).message}`, false)
+      throw new GatewardenError(
+        'GW_CONFIG_INVALID',
+        `config file ${path} is not valid YAML: ${(err as Error).message}`,
+        false,
+      )
     }
     if (parsed !== null && parsed !== undefined && (typeof parsed !== 'object' || Array.isArray(parsed))) {
       throw new GatewardenError('GW_CONFIG_INVALID', `config file ${path} must be a YAML mapping`, false)
@@ -76,5 +92,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, explicitPath?: string): Confi
     const via = fromEnv.get(key)
     return `  - ${key}${via ? ` (from env ${via})` : ''}: ${i.message}`
   })
-  throw new GatewardenError('GW_CONFIG_INVALID', `invalid configuration${path ? ` in ${path}` : ''}:\n${lines.join('\n')}`, false)
+  throw new GatewardenError(
+    'GW_CONFIG_INVALID',
+    `invalid configuration${path ? ` in ${path}` : ''}:\n${lines.join('\n')}`,
+    false,
+  )
 }

@@ -23,7 +23,10 @@ export const REDACT_PATHS = [
 ]
 
 /** The root logger: JSON lines on stdout (fd 1), secrets redacted. */
-export function createLogger(level: string, destination: pino.DestinationStream = pino.destination(1)): Logger {
+export function createLogger(
+  level: string,
+  destination: pino.DestinationStream = pino.destination(1),
+): Logger {
   return pino(
     {
       level,

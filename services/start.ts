@@ -12,6 +12,9 @@ import { buildApp } from '../adapters/http/app.js'
 import { createMetrics } from '../adapters/telemetry/metrics.js'
 import { BatchWriter } from './pipeline/batch-writer.js'
 import { createLiteLLMIngest } from './pipeline/litellm-ingest.js'
+import { createOtlpIngest } from './pipeline/otlp-ingest.js'
+import { loadPriceTable } from './pipeline/price-table.js'
+import { startKafkaIngest, type KafkaIngest } from './pipeline/kafka-ingest.js'
 
 /** A running Gatewarden: its address and how to stop it. */
 export interface Running {
@@ -32,16 +35,40 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
   await migrate(store, log.child({ component: 'migrate' }))
   await applyRetention(store, config.store.retention_days, log.child({ component: 'migrate' }))
 
-  const writer = new BatchWriter(clickHouseEventStore(store), config.writer, log.child({ component: 'writer' }), {
-    batchWritten: (b) => metrics.batchWritten(b.rows + b.deadLetters, b.durationMs),
-    batchFailed: (b) => metrics.storeFailure(b.rows),
-    storeRetry: () => metrics.storeRetry(),
-  })
+  const writer = new BatchWriter(
+    clickHouseEventStore(store),
+    config.writer,
+    log.child({ component: 'writer' }),
+    {
+      batchWritten: (b) => metrics.batchWritten(b.rows + b.deadLetters, b.durationMs),
+      batchFailed: (b) => metrics.storeFailure(b.rows),
+      storeRetry: () => metrics.storeRetry(),
+    },
+  )
   metrics.gauge('gatewarden_pending_rows', 'Rows accepted and not yet stored', () => writer.pendingRows)
 
   const ingestLiteLLM = createLiteLLMIngest(
     writer,
-    { source: 'litellm_http', gateway: config.gateway, attribution: config.attribution, privacy: config.privacy },
+    {
+      source: 'litellm_http',
+      gateway: config.gateway,
+      attribution: config.attribution,
+      privacy: config.privacy,
+    },
+    metrics,
+    config.store.retention_days,
+    now,
+  )
+
+  const ingestOtlp = createOtlpIngest(
+    writer,
+    {
+      source: 'otlp',
+      gateway: config.gateway,
+      attribution: config.attribution.otel,
+      privacy: config.privacy,
+      prices: loadPriceTable(config.pricing),
+    },
     metrics,
     config.store.retention_days,
     now,
@@ -51,15 +78,24 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
     log: log.child({ component: 'http' }),
     server: config.server,
     ingestLiteLLM,
+    ingestOtlp,
     cost: async (q) => {
       const plan = planCostQuery(q, now(), MINUTE_ROLLUP_TTL_DAYS)
       if ('error' in plan) return plan
       const rows = await queryCost(store.client, store.database, q, plan)
-      return { rows, from: new Date(plan.fromMs).toISOString(), to: new Date(plan.toMs).toISOString(), source: plan.source }
+      return {
+        rows,
+        from: new Date(plan.fromMs).toISOString(),
+        to: new Date(plan.toMs).toISOString(),
+        source: plan.source,
+      }
     },
     deadLetters: (limit, source) => listDeadLetters(store.client, store.database, limit, source),
     health: async () => {
-      const reachable = await store.client.ping().then((r) => r.success, () => false)
+      const reachable = await store.client.ping().then(
+        (r) => r.success,
+        () => false,
+      )
       return {
         ok: reachable,
         store: reachable ? 'ok' : 'unreachable',
@@ -72,18 +108,39 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
 
   await app.listen({ host: config.server.host, port: config.server.port })
   const addr = app.server.address()
-  const address = typeof addr === 'object' && addr ? { host: addr.address, port: addr.port } : { host: config.server.host, port: config.server.port }
+  const address =
+    typeof addr === 'object' && addr
+      ? { host: addr.address, port: addr.port }
+      : { host: config.server.host, port: config.server.port }
   log.info({ ...address, auth: Boolean(config.server.auth_token), store: store.kind }, 'gatewarden listening')
 
+  let kafka: KafkaIngest | undefined
   let stopping: Promise<void> | undefined
   const stop = () =>
     (stopping ??= (async () => {
       log.info('stopping')
+      // sources first: the Kafka consumer drains its batch into the writer and commits before the writer closes
+      await kafka?.stop()
       await app.close()
       await writer.shutdown()
       await store.client.close()
       await metrics.shutdown()
       log.info('stopped')
     })())
+  if (config.kafka) {
+    const deps = {
+      kafka: config.kafka,
+      config,
+      writer,
+      metrics,
+      log: log.child({ component: 'kafka' }),
+      env: process.env,
+      now,
+    }
+    kafka = await startKafkaIngest(deps).catch(async (err: unknown) => {
+      await stop()
+      throw err
+    })
+  }
   return { app, store, writer, address, stop }
 }

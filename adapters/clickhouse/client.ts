@@ -35,7 +35,9 @@ export function createStoreClient(cfg: StoreConfig): StoreClient {
   const dir = resolve(cfg.data_dir)
   mkdirSync(dir, { recursive: true })
   // chdb bundles its own copy of @clickhouse/client-common's types; the runtime contract is the same
-  const connection = createChdbConnection({ path: dir }) as unknown as NonNullable<Parameters<typeof createClient>[0]>['connection']
+  const connection = createChdbConnection({ path: dir }) as unknown as NonNullable<
+    Parameters<typeof createClient>[0]
+  >['connection']
   const client = createClient({ connection })
   return { client, database: cfg.database, kind: 'embedded', location: dir }
 }

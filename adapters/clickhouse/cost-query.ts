@@ -2,7 +2,11 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { CostDimension, CostQuery, CostRow } from '../../schemas/api.js'
 import type { CostPlan } from '../../core/cost-plan.js'
 
-const BUCKET: Record<CostPlan['source'], string> = { spend_by_hour: 'hour', spend_by_minute: 'minute', requests: 'ts' }
+const BUCKET: Record<CostPlan['source'], string> = {
+  spend_by_hour: 'hour',
+  spend_by_minute: 'minute',
+  requests: 'ts',
+}
 
 /** SELECT expression of each dimension; `key` also brings the alias of the key. */
 function dimensionSql(d: CostDimension, bucket: string): string {
@@ -29,7 +33,12 @@ const FILTERS = {
 } as const
 
 /** Cost grouped by the query's dimensions over the plan's range, most expensive first. */
-export async function queryCost(client: ClickHouseClient, database: string, q: CostQuery, plan: CostPlan): Promise<CostRow[]> {
+export async function queryCost(
+  client: ClickHouseClient,
+  database: string,
+  q: CostQuery,
+  plan: CostPlan,
+): Promise<CostRow[]> {
   const bucket = BUCKET[plan.source]
   const raw = plan.source === 'requests'
   const sums = raw
@@ -37,7 +46,10 @@ export async function queryCost(client: ClickHouseClient, database: string, q: C
        sum(output_tokens) AS s_output_tokens, sum(cached_tokens) AS s_cached_tokens`
     : `sum(requests) AS s_requests, sum(failures) AS s_failures, sum(input_tokens) AS s_input_tokens,
        sum(output_tokens) AS s_output_tokens, sum(cached_tokens) AS s_cached_tokens`
-  const where = [`${bucket} >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')`, `${bucket} < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`]
+  const where = [
+    `${bucket} >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')`,
+    `${bucket} < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`,
+  ]
   const params: Record<string, unknown> = { from: plan.fromMs, to: plan.toMs, limit: q.limit }
   for (const [name, sql] of Object.entries(FILTERS)) {
     const v = q[name as keyof typeof FILTERS]
@@ -58,7 +70,14 @@ LIMIT {limit:UInt32}`
   const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' })
   const rows = await rs.json<Record<string, string | number>>()
   return rows.map((r) => {
-    const out: CostRow = { cost_usd: 0, requests: 0, failures: 0, input_tokens: 0, output_tokens: 0, cached_tokens: 0 }
+    const out: CostRow = {
+      cost_usd: 0,
+      requests: 0,
+      failures: 0,
+      input_tokens: 0,
+      output_tokens: 0,
+      cached_tokens: 0,
+    }
     for (const [k, v] of Object.entries(r)) {
       // 64-bit sums arrive quoted
       if (k.startsWith('s_')) out[k.slice(2)] = Number(v)

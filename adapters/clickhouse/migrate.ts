@@ -11,7 +11,11 @@ export function renderSql(sql: string, database: string): string {
  * Creates the database and runs every migration. Statements are idempotent, so all of them run at each
  * start (a half-applied migration heals); `schema_migrations` records what ran, for people and tools.
  */
-export async function migrate(store: StoreClient, log: Logger, migrations: readonly Migration[] = MIGRATIONS): Promise<void> {
+export async function migrate(
+  store: StoreClient,
+  log: Logger,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<void> {
   const { client, database } = store
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` })
   for (const m of migrations) {
@@ -34,7 +38,8 @@ export async function migrate(store: StoreClient, log: Logger, migrations: reado
 export async function applyRetention(store: StoreClient, days: number, log: Logger): Promise<void> {
   const { client, database } = store
   const rs = await client.query({
-    query: 'SELECT create_table_query AS q FROM system.tables WHERE database = {db:String} AND name = {t:String}',
+    query:
+      'SELECT create_table_query AS q FROM system.tables WHERE database = {db:String} AND name = {t:String}',
     query_params: { db: database, t: 'requests' },
     format: 'JSONEachRow',
   })

@@ -9,6 +9,9 @@ export function insertSettings(token: string): ClickHouseSettings {
   return {
     insert_deduplicate: 1,
     insert_deduplication_token: token,
+    // without it a retried block is dropped from `requests` but counted again by the rollup views
+    deduplicate_blocks_in_dependent_materialized_views: 1,
+    input_format_defaults_for_omitted_fields: 1,
     async_insert: 0,
     // a replay of history spans many daily partitions in one batch
     max_partitions_per_insert_block: '1000',

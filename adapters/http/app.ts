@@ -1,10 +1,16 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+} from 'fastify'
 import { isGatewardenError } from '../../core/errors.js'
 import { bearerMatches } from './auth.js'
 import type { HttpPorts } from './ports.js'
 import { costRoutes } from './routes/cost.js'
 import { ingestRoutes } from './routes/ingest.js'
 import { opsRoutes } from './routes/ops.js'
+import { otlpRoutes } from './routes/otlp.js'
 
 /** HTTP status for each expected failure code. */
 const STATUS: Record<string, number> = {
@@ -22,8 +28,12 @@ const STATUS: Record<string, number> = {
  */
 export function buildApp(ports: HttpPorts): FastifyInstance {
   const app = Fastify({
+    // widens the logger type so routes take a plain FastifyInstance
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: ports.log as FastifyBaseLogger,
     bodyLimit: ports.server.body_limit_bytes,
+    // one log line per request is noise at ingest rates; errors are logged by the error handler
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   })
 
@@ -59,11 +69,14 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
     })
   })
   app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: { code: 'GW_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
+    reply
+      .code(404)
+      .send({ error: { code: 'GW_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
   )
 
   ingestRoutes(app, ports)
   costRoutes(app, ports)
   opsRoutes(app, ports)
+  otlpRoutes(app, ports)
   return app
 }

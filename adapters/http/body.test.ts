@@ -25,7 +25,13 @@ test('not JSON, empty, or a scalar is a 400-class error', () => {
 test('gzip is decoded, bounded by the limit', () => {
   const big = gzipSync(Buffer.alloc(100_000, 32))
   assert.equal(decodeBody(big, 'gzip', 200_000).length, 100_000)
-  assert.throws(() => decodeBody(big, 'gzip', 1000), (e: Error & { statusCode?: number }) => e.statusCode === 413)
+  assert.throws(
+    () => decodeBody(big, 'gzip', 1000),
+    (e: Error & { statusCode?: number }) => e.statusCode === 413,
+  )
   assert.throws(() => decodeBody(b('plain'), 'gzip', 1000), /not valid gzip/)
-  assert.throws(() => decodeBody(b('x'), 'br', 1000), (e: Error & { statusCode?: number }) => e.statusCode === 415)
+  assert.throws(
+    () => decodeBody(b('x'), 'br', 1000),
+    (e: Error & { statusCode?: number }) => e.statusCode === 415,
+  )
 })

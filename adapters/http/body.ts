@@ -15,11 +15,21 @@ export function decodeBody(body: Buffer, encoding: string | undefined, limit: nu
     if (enc === 'deflate') return inflateSync(body, { maxOutputLength: limit })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw Object.assign(new GatewardenError('GW_BAD_REQUEST', `decoded body exceeds ${limit} bytes`, false), { statusCode: 413 })
+      throw Object.assign(
+        new GatewardenError('GW_BAD_REQUEST', `decoded body exceeds ${limit} bytes`, false),
+        { statusCode: 413 },
+      )
     }
-    throw new GatewardenError('GW_BAD_REQUEST', `body is not valid ${enc}: ${(err as Error).message}`, false, { cause: err })
+    throw new GatewardenError(
+      'GW_BAD_REQUEST',
+      `body is not valid ${enc}: ${(err as Error).message}`,
+      false,
+      { cause: err },
+    )
   }
-  throw Object.assign(new GatewardenError('GW_BAD_REQUEST', `unsupported Content-Encoding: ${enc}`, false), { statusCode: 415 })
+  throw Object.assign(new GatewardenError('GW_BAD_REQUEST', `unsupported Content-Encoding: ${enc}`, false), {
+    statusCode: 415,
+  })
 }
 
 function ndjsonItems(text: string): RawItem[] {
@@ -44,19 +54,26 @@ function ndjsonItems(text: string): RawItem[] {
 export function splitIngestBody(body: Buffer, contentType: string | undefined): RawItem[] {
   const text = body.toString('utf8')
   if (NDJSON_TYPES.test(contentType ?? '')) return ndjsonItems(text)
-  if (text.trim() === '') throw new GatewardenError('GW_BAD_REQUEST', 'empty body: expected JSON array, object or NDJSON', false)
+  if (text.trim() === '')
+    throw new GatewardenError('GW_BAD_REQUEST', 'empty body: expected JSON array, object or NDJSON', false)
   let parsed: unknown
   try {
-    parsed = JSON.parse(text)
+    parsed = JSON.parse(text) as unknown
   } catch (err) {
     const lines = text.split('\n').filter((l) => l.trim() !== '')
     if (lines.length > 1) {
       const items = ndjsonItems(text)
       if (items[0]?.ok) return items
     }
-    throw new GatewardenError('GW_BAD_REQUEST', `body is not valid JSON: ${(err as Error).message}`, false, { cause: err })
+    throw new GatewardenError('GW_BAD_REQUEST', `body is not valid JSON: ${(err as Error).message}`, false, {
+      cause: err,
+    })
   }
-  if (Array.isArray(parsed)) return parsed.map((value) => ({ ok: true, value }))
+  if (Array.isArray(parsed)) return (parsed as unknown[]).map((value) => ({ ok: true, value }))
   if (parsed !== null && typeof parsed === 'object') return [{ ok: true, value: parsed }]
-  throw new GatewardenError('GW_BAD_REQUEST', `expected a JSON array of objects, an object, or NDJSON; got ${parsed === null ? 'null' : typeof parsed}`, false)
+  throw new GatewardenError(
+    'GW_BAD_REQUEST',
+    `expected a JSON array of objects, an object, or NDJSON; got ${parsed === null ? 'null' : typeof parsed}`,
+    false,
+  )
 }

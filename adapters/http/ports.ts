@@ -11,6 +11,13 @@ export interface IngestOutcome {
   duplicates: number
 }
 
+/** Result of one OTLP export: spans stored, rejected (dead-lettered), ignored (not LLM calls), and why some were rejected. */
+export interface OtlpOutcome extends IngestOutcome {
+  ignored: number
+  /** '' when nothing was rejected; else the OTLP partial-success message. */
+  error_message: string
+}
+
 /** Health as /healthz reports it. */
 export interface Health {
   ok: boolean
@@ -24,7 +31,11 @@ export interface HttpPorts {
   log: Logger
   server: ServerConfig
   ingestLiteLLM(items: RawItem[], origin: string): Promise<IngestOutcome>
-  cost(q: CostQuery): Promise<{ rows: CostRow[]; from: string; to: string; source: string } | { error: string }>
+  /** An OTLP `ExportTraceServiceRequest` in its JSON shape (protobuf bodies decoded); resolves once stored. */
+  ingestOtlp(request: unknown, origin: string): Promise<OtlpOutcome>
+  cost(
+    q: CostQuery,
+  ): Promise<{ rows: CostRow[]; from: string; to: string; source: string } | { error: string }>
   deadLetters(limit: number, source?: string): Promise<unknown[]>
   health(): Promise<Health>
   metrics(req: IncomingMessage, res: ServerResponse): void

@@ -2,6 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
 import { MeterProvider } from '@opentelemetry/sdk-metrics'
 
+/** One series of a gauge with attributes. */
+export interface GaugePoint {
+  value: number
+  attributes: Record<string, string | number>
+}
+
 /** Gatewarden's own metrics: OpenTelemetry instruments, read as Prometheus text on GET /metrics. */
 export interface Metrics {
   eventsAccepted(source: string, n: number): void
@@ -11,8 +17,8 @@ export interface Metrics {
   storeRetry(): void
   storeFailure(rows: number): void
   ingestRefused(source: string, reason: string): void
-  /** Registers a gauge read at each scrape. */
-  gauge(name: string, description: string, read: () => number): void
+  /** Registers a gauge read at each scrape: one value, or one value per attribute set (e.g. per partition). */
+  gauge(name: string, description: string, read: () => number | readonly GaugePoint[]): void
   /** Writes the Prometheus text exposition. */
   handle(req: IncomingMessage, res: ServerResponse): void
   shutdown(): Promise<void>
@@ -23,10 +29,18 @@ export function createMetrics(): Metrics {
   const exporter = new PrometheusExporter({ preventServerStart: true })
   const provider = new MeterProvider({ readers: [exporter] })
   const meter = provider.getMeter('gatewarden')
-  const accepted = meter.createCounter('gatewarden_events_accepted', { description: 'Events accepted (stored or duplicate)' })
-  const rejected = meter.createCounter('gatewarden_events_dead_lettered', { description: 'Input items dead-lettered' })
-  const duplicate = meter.createCounter('gatewarden_events_duplicate', { description: 'Events dropped as already stored' })
-  const refused = meter.createCounter('gatewarden_ingest_refused', { description: 'Submissions refused (backpressure, store down)' })
+  const accepted = meter.createCounter('gatewarden_events_accepted', {
+    description: 'Events accepted (stored or duplicate)',
+  })
+  const rejected = meter.createCounter('gatewarden_events_dead_lettered', {
+    description: 'Input items dead-lettered',
+  })
+  const duplicate = meter.createCounter('gatewarden_events_duplicate', {
+    description: 'Events dropped as already stored',
+  })
+  const refused = meter.createCounter('gatewarden_ingest_refused', {
+    description: 'Submissions refused (backpressure, store down)',
+  })
   const batchRows = meter.createHistogram('gatewarden_batch_rows', {
     description: 'Rows per stored batch',
     advice: { explicitBucketBoundaries: [1, 10, 100, 500, 1000, 5000, 10000, 50000] },
@@ -37,7 +51,9 @@ export function createMetrics(): Metrics {
     advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
   })
   const retries = meter.createCounter('gatewarden_store_retries', { description: 'Store write retries' })
-  const failures = meter.createCounter('gatewarden_store_failed_rows', { description: 'Rows whose batch failed for good' })
+  const failures = meter.createCounter('gatewarden_store_failed_rows', {
+    description: 'Rows whose batch failed for good',
+  })
   return {
     eventsAccepted: (source, n) => accepted.add(n, { source }),
     eventsRejected: (source, n) => rejected.add(n, { source }),
@@ -50,7 +66,11 @@ export function createMetrics(): Metrics {
     storeFailure: (rows) => failures.add(rows),
     ingestRefused: (source, reason) => refused.add(1, { source, reason }),
     gauge: (name, description, read) => {
-      meter.createObservableGauge(name, { description }).addCallback((r) => r.observe(read()))
+      meter.createObservableGauge(name, { description }).addCallback((r) => {
+        const v = read()
+        if (typeof v === 'number') r.observe(v)
+        else for (const p of v) r.observe(p.value, p.attributes)
+      })
     },
     handle: (req, res) => exporter.getMetricsRequestHandler(req, res),
     shutdown: () => provider.shutdown(),

@@ -3,7 +3,8 @@ import type { Migration } from './migration.js'
 /** Days the per-minute rollup keeps rows; older ranges are answered from the hourly rollup or raw rows. */
 export const MINUTE_ROLLUP_TTL_DAYS = 35
 
-const DIMENSIONS = 'customer, team, api_key_hash, api_key_alias, endpoint, agent, model_requested, model, provider'
+const DIMENSIONS =
+  'customer, team, api_key_hash, api_key_alias, endpoint, agent, model_requested, model, provider'
 
 function rollup(name: string, bucket: string, bucketExpr: string, partition: string, ttl: string): string[] {
   return [
@@ -29,7 +30,8 @@ function rollup(name: string, bucket: string, bucketExpr: string, partition: str
 )
 ENGINE = SummingMergeTree
 PARTITION BY ${partition}
-ORDER BY (customer, ${bucket}, ${DIMENSIONS.replace('customer, ', '')})${ttl}`,
+ORDER BY (customer, ${bucket}, ${DIMENSIONS.replace('customer, ', '')})${ttl}
+SETTINGS non_replicated_deduplication_window = 1000`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.${name}_mv TO {{db}}.${name} AS
 SELECT
     ${bucketExpr} AS ${bucket},
@@ -56,8 +58,14 @@ export const m003: Migration = {
   version: 3,
   name: 'spend_rollups',
   statements: [
-    ...rollup('spend_by_minute', 'minute', 'toStartOfMinute(ts)', 'toYYYYMMDD(minute)', `
-TTL minute + INTERVAL ${MINUTE_ROLLUP_TTL_DAYS} DAY`),
+    ...rollup(
+      'spend_by_minute',
+      'minute',
+      'toStartOfMinute(ts)',
+      'toYYYYMMDD(minute)',
+      `
+TTL minute + INTERVAL ${MINUTE_ROLLUP_TTL_DAYS} DAY`,
+    ),
     ...rollup('spend_by_hour', 'hour', 'toStartOfHour(ts)', 'toYYYYMM(hour)', ''),
   ],
 }

@@ -18,6 +18,7 @@
 #   LITELLM_BATCH_SIZE       generic_api batch size (default 512 = LiteLLM default)
 #   LITELLM_OTEL_DELAY_MS    OTel BatchSpanProcessor schedule delay (default 500)
 #   LITELLM_START_TIMEOUT    seconds to wait for liveliness (default 120)
+#   LITELLM_CALLBACKS        gatewarden | otel | gatewarden,otel (default)
 #   LITELLM_DEBUG=1          start with --detailed_debug (very verbose log)
 set -euo pipefail
 
@@ -46,6 +47,14 @@ if [[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
 fi
 
 MASTER_KEY="${LITELLM_MASTER_KEY:-sk-test-master}"
+# LITELLM_CALLBACKS: which loggers send to Gatewarden: "gatewarden" (generic_api), "otel", or both (default).
+# Both at once report every call twice (once per path), so a test that sums costs picks one.
+case "${LITELLM_CALLBACKS:-gatewarden,otel}" in
+  gatewarden) CALLBACKS_YAML='["gatewarden"]' ;;
+  otel) CALLBACKS_YAML='["otel"]' ;;
+  gatewarden,otel|otel,gatewarden) CALLBACKS_YAML='["gatewarden", "otel"]' ;;
+  *) echo "start.sh: LITELLM_CALLBACKS must be gatewarden, otel or gatewarden,otel" >&2; exit 2 ;;
+esac
 PORT="${LITELLM_PORT:-}"
 if [[ -z "$PORT" ]]; then
   PORT="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
@@ -76,6 +85,10 @@ model_list:
       model: anthropic/claude-3-5-sonnet-20241022
       api_key: sk-ant-mock-not-a-real-key
       mock_response: "Hello from mock claude-3-5-sonnet."
+      # claude-3-5-sonnet-20241022 is no longer in LiteLLM's bundled cost map (cost would be 0);
+      # give it its list price so spend shows up.
+      input_cost_per_token: 0.000003
+      output_cost_per_token: 0.000015
   # Always fails: LiteLLM raises litellm.RateLimitError (HTTP 429) for this mock_response string.
   - model_name: rate-limited
     litellm_params:
@@ -89,7 +102,7 @@ model_list:
       mock_response: [0.1, 0.2, 0.3, 0.4]
 
 litellm_settings:
-  callbacks: ["gatewarden", "otel"]
+  callbacks: ${CALLBACKS_YAML}
   # In-memory response cache, opt-in per request with {"cache": {"use-cache": true}}.
   cache: true
   cache_params:

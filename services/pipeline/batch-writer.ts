@@ -126,7 +126,10 @@ export class BatchWriter {
     while (this.#queue.length > 0) {
       const batch: Pending[] = []
       let rows = 0
-      while (this.#queue.length > 0 && (batch.length === 0 || rows + rowsOf(this.#queue[0]!) <= this.cfg.max_batch_rows)) {
+      while (
+        this.#queue.length > 0 &&
+        (batch.length === 0 || rows + rowsOf(this.#queue[0]!) <= this.cfg.max_batch_rows)
+      ) {
         const next = this.#queue.shift()!
         rows += rowsOf(next)
         batch.push(next)
@@ -137,7 +140,9 @@ export class BatchWriter {
       } catch (error) {
         this.observer.batchFailed?.({ rows, error })
         this.log.error({ err: error, rows }, 'batch not stored')
-        const failure = new GatewardenError('GW_STORE_UNAVAILABLE', 'store did not accept the batch', true, { cause: error })
+        const failure = new GatewardenError('GW_STORE_UNAVAILABLE', 'store did not accept the batch', true, {
+          cause: error,
+        })
         for (const p of batch) p.reject(failure)
       } finally {
         this.#pendingRows -= rows
@@ -150,6 +155,7 @@ export class BatchWriter {
     const events = batch.flatMap((p) => p.events)
     const deadLetters = batch.flatMap((p) => p.deadLetters)
     const existing = events.length === 0 ? new Set<string>() : await this.#retry(() => this.#lookup(events))
+    const lookupMs = this.clock.now() - started
 
     const seen = new Set<string>(existing)
     const kept: RequestEvent[] = []
@@ -165,7 +171,8 @@ export class BatchWriter {
     })
 
     const token = this.newToken()
-    if (deadLetters.length > 0) await this.#retry(() => this.store.insertDeadLetters(deadLetters, `${token}-dl`))
+    if (deadLetters.length > 0)
+      await this.#retry(() => this.store.insertDeadLetters(deadLetters, `${token}-dl`))
     if (kept.length > 0) await this.#retry(() => this.store.insertRequests(kept, token))
 
     const info = {
@@ -175,7 +182,7 @@ export class BatchWriter {
       durationMs: this.clock.now() - started,
     }
     this.observer.batchWritten?.(info)
-    this.log.debug(info, 'batch stored')
+    this.log.debug({ ...info, lookupMs }, 'batch stored')
     return receipts
   }
 

@@ -9,7 +9,11 @@ export function costRoutes(app: FastifyInstance, ports: HttpPorts): void {
     const q = CostQuery.safeParse(req.query)
     if (!q.success) {
       const issue = q.error.issues[0]
-      throw new GatewardenError('GW_BAD_REQUEST', `${issue?.path.join('.') || 'query'}: ${issue?.message}`, false)
+      throw new GatewardenError(
+        'GW_BAD_REQUEST',
+        `${issue?.path.join('.') || 'query'}: ${issue?.message}`,
+        false,
+      )
     }
     const out = await ports.cost(q.data)
     if ('error' in out) throw new GatewardenError('GW_BAD_REQUEST', out.error, false)

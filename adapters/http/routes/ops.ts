@@ -20,7 +20,8 @@ export function opsRoutes(app: FastifyInstance, ports: HttpPorts): void {
   })
   app.get('/api/dead-letters', async (req) => {
     const q = DeadLetterQuery.safeParse(req.query)
-    if (!q.success) throw new GatewardenError('GW_BAD_REQUEST', q.error.issues[0]?.message ?? 'bad query', false)
+    if (!q.success)
+      throw new GatewardenError('GW_BAD_REQUEST', q.error.issues[0]?.message ?? 'bad query', false)
     return { dead_letters: await ports.deadLetters(q.data.limit, q.data.source) }
   })
 }

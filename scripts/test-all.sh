@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the tests need (npm packages, a real Kafka broker from Maven Central, the real LiteLLM
+# proxy from PyPI; both cached under .cache/) and runs every test tier. The last line is node's summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund
+fi
+step "kafka broker (cached)"
+scripts/kafka/install.sh >/dev/null
+step "litellm proxy venv (cached)"
+scripts/litellm/setup.sh >/dev/null
+step "build"
+npm run -s build
+step "lint"
+npm run -s lint
+step "tests"
+exec node scripts/run-tests.mjs

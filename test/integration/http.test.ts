@@ -1,0 +1,307 @@
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { gzipSync } from 'node:zlib'
+import { Config } from '../../schemas/config.js'
+import { start, type Running } from '../../services/start.js'
+import { litellmPayload } from '../support/events.js'
+import { fixture } from '../support/paths.js'
+import { rows, silentLog, testDataDir } from '../support/store.js'
+
+const running: Running[] = []
+after(async () => {
+  for (const r of running) await r.stop()
+})
+
+let n = 0
+async function gatewarden(overrides: Record<string, unknown> = {}, now?: () => number): Promise<Running> {
+  const base = {
+    server: { port: 0 },
+    store: { data_dir: testDataDir(), database: `http_${process.pid}_${++n}` },
+    writer: { max_batch_wait_ms: 5 },
+  }
+  const merged = {
+    ...base,
+    ...overrides,
+    server: { ...base.server, ...(overrides.server as object) },
+    store: { ...base.store, ...(overrides.store as object) },
+    writer: { ...base.writer, ...(overrides.writer as object) },
+  }
+  const r = await start(Config.parse(merged), silentLog, now)
+  running.push(r)
+  return r
+}
+const json = { 'content-type': 'application/json' }
+const ts = Date.parse('2026-11-24T12:00:00Z')
+
+test('mixed valid and invalid items: valid ones stored, invalid ones dead-lettered with reasons', async () => {
+  const gw = await gatewarden()
+  const body = [
+    litellmPayload({ id: 'ok-1', customer: 'acme', cost: 0.5, ts }),
+    { ...litellmPayload({ id: 'bad-cost', customer: 'acme', ts }), response_cost: -1 },
+    litellmPayload({ id: 'ok-2', customer: 'globex', cost: 0.25, ts }),
+    'not an object',
+    { ...litellmPayload({ id: 'bad-ts', ts }), startTime: 'yesterday' },
+  ]
+  const res = await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: json,
+    payload: JSON.stringify(body),
+  })
+  assert.equal(res.statusCode, 200)
+  assert.deepEqual(res.json(), { accepted: 2, rejected: 3, duplicates: 0 })
+  const dl = await rows<{ reason: string; origin: string; raw: string }>(
+    gw.store,
+    'SELECT reason, origin, raw FROM {{db}}.dead_letters ORDER BY origin',
+  )
+  assert.equal(dl.length, 3)
+  assert.match(dl[0]!.reason, /response_cost is negative/)
+  assert.match(dl[0]!.origin, /item 1$/)
+  assert.match(dl[1]!.reason, /invalid payload/)
+  assert.match(dl[2]!.reason, /startTime/)
+  assert.ok(dl[0]!.raw.includes('bad-cost'), 'raw input kept')
+  const listed = await gw.app.inject({ method: 'GET', url: '/api/dead-letters?limit=10' })
+  assert.equal(listed.json<{ dead_letters: unknown[] }>().dead_letters.length, 3)
+  const cost = await gw.app.inject({
+    method: 'GET',
+    url: '/api/cost?group_by=customer&from=2026-11-24T00:00:00Z&to=2026-11-25T00:00:00Z',
+  })
+  assert.deepEqual(
+    cost
+      .json<{ rows: Array<{ customer: string; cost_usd: number }> }>()
+      .rows.map((r) => [r.customer, r.cost_usd]),
+    [
+      ['acme', 0.5],
+      ['globex', 0.25],
+    ],
+  )
+})
+
+test('NDJSON body, single object, gzip, and the real fixtures', async () => {
+  const gw = await gatewarden()
+  const nd = [
+    litellmPayload({ id: 'nd-1', customer: 'a', cost: 1, ts }),
+    litellmPayload({ id: 'nd-2', customer: 'a', cost: 2, ts }),
+  ]
+    .map((p) => JSON.stringify(p))
+    .join('\n')
+  const r1 = await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: { 'content-type': 'application/x-ndjson' },
+    payload: `${nd}\n{broken\n`,
+  })
+  assert.deepEqual(r1.json(), { accepted: 2, rejected: 1, duplicates: 0 })
+  const r2 = await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: json,
+    payload: JSON.stringify(litellmPayload({ id: 'single', customer: 'a', cost: 4, ts })),
+  })
+  assert.deepEqual(r2.json(), { accepted: 1, rejected: 0, duplicates: 0 })
+  const gz = gzipSync(JSON.stringify([litellmPayload({ id: 'gz', customer: 'a', cost: 8, ts })]))
+  const r3 = await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: { ...json, 'content-encoding': 'gzip' },
+    payload: gz,
+  })
+  assert.deepEqual(r3.json(), { accepted: 1, rejected: 0, duplicates: 0 })
+  const fx = [
+    fixture('litellm/standard-logging-payload-success.json'),
+    fixture('litellm/standard-logging-payload-failure.json'),
+  ]
+  const r4 = await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: json,
+    payload: JSON.stringify(fx),
+  })
+  assert.deepEqual(r4.json(), { accepted: 2, rejected: 0, duplicates: 0 })
+  const [sum] = await rows<{ c: number }>(
+    gw.store,
+    "SELECT toFloat64(sum(cost_usd)) c FROM {{db}}.requests WHERE customer = 'a'",
+  )
+  assert.equal(sum!.c, 15)
+  const fxCost = await gw.app.inject({
+    method: 'GET',
+    url: '/api/cost?group_by=customer,model&from=2025-02-01&to=2025-03-01',
+  })
+  assert.deepEqual(fxCost.json<{ rows: unknown[] }>().rows, [
+    {
+      customer: 'cust_4711',
+      model: 'gpt-4o',
+      cost_usd: 0.0021125,
+      requests: 2,
+      failures: 1,
+      input_tokens: 425,
+      output_tokens: 105,
+      cached_tokens: 0,
+    },
+  ])
+})
+
+test('a body that is not JSON gets 400; over the limit gets 413; wrong encoding 415; nothing is stored', async () => {
+  const gw = await gatewarden({ server: { body_limit_bytes: 4096 } })
+  const bad = await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: json,
+    payload: '{"id": "x", ',
+  })
+  assert.equal(bad.statusCode, 400)
+  assert.equal(bad.json().error.code, 'GW_BAD_REQUEST')
+  assert.match(bad.json().error.message, /not valid JSON/)
+  const scalar = await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: json,
+    payload: '"hello"',
+  })
+  assert.equal(scalar.statusCode, 400)
+  const big = await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: json,
+    payload: JSON.stringify([{ pad: 'x'.repeat(5000) }]),
+  })
+  assert.equal(big.statusCode, 413)
+  const bomb = await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: { ...json, 'content-encoding': 'gzip' },
+    payload: gzipSync(Buffer.alloc(100_000, 32)),
+  })
+  assert.equal(bomb.statusCode, 413)
+  const br = await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: { ...json, 'content-encoding': 'br' },
+    payload: 'x',
+  })
+  assert.equal(br.statusCode, 415)
+  const [c] = await rows<{ n: string }>(
+    gw.store,
+    'SELECT (SELECT count() FROM {{db}}.requests) + (SELECT count() FROM {{db}}.dead_letters) AS n',
+  )
+  assert.equal(Number(c!.n), 0)
+})
+
+test('bearer token guards /ingest and /api, not /healthz or /metrics', async () => {
+  const token = 'test-token-0123456789'
+  const gw = await gatewarden({ server: { auth_token: token } })
+  const body = JSON.stringify([litellmPayload({ id: 'auth-1', customer: 'a', ts })])
+  assert.equal(
+    (await gw.app.inject({ method: 'POST', url: '/ingest/litellm', headers: json, payload: body }))
+      .statusCode,
+    401,
+  )
+  assert.equal(
+    (
+      await gw.app.inject({
+        method: 'POST',
+        url: '/ingest/litellm',
+        headers: { ...json, authorization: 'Bearer wrong-token-000000' },
+        payload: body,
+      })
+    ).statusCode,
+    401,
+  )
+  assert.equal((await gw.app.inject({ method: 'GET', url: '/api/cost' })).statusCode, 401)
+  const ok = await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: { ...json, authorization: `Bearer ${token}` },
+    payload: body,
+  })
+  assert.equal(ok.statusCode, 200)
+  assert.equal(
+    (await gw.app.inject({ method: 'GET', url: '/api/cost', headers: { authorization: `Bearer ${token}` } }))
+      .statusCode,
+    200,
+  )
+  assert.equal((await gw.app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200)
+  assert.equal((await gw.app.inject({ method: 'GET', url: '/metrics' })).statusCode, 200)
+})
+
+test('cost API: current month by default, validation errors name the parameter', async () => {
+  const now = Date.parse('2026-11-26T10:00:00Z')
+  const gw = await gatewarden({}, () => now)
+  const body = [
+    litellmPayload({ id: 'm-1', customer: 'acme', cost: 1, ts: Date.parse('2026-11-03T10:00:00Z') }),
+    litellmPayload({ id: 'm-2', customer: 'acme', cost: 2, ts: Date.parse('2026-10-31T23:59:59Z') }),
+    litellmPayload({ id: 'm-3', customer: '', cost: 0.5, ts: Date.parse('2026-11-20T10:00:00Z') }),
+  ]
+  await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: json,
+    payload: JSON.stringify(body),
+  })
+  const res = await gw.app.inject({ method: 'GET', url: '/api/cost?group_by=customer' })
+  const out = res.json<{ rows: Array<{ customer: string; cost_usd: number }>; from: string; to: string }>()
+  assert.equal(out.from, '2026-11-01T00:00:00.000Z')
+  assert.equal(out.to, '2026-12-01T00:00:00.000Z')
+  assert.deepEqual(
+    out.rows.map((r) => [r.customer, r.cost_usd]),
+    [
+      ['acme', 1],
+      ['', 0.5],
+    ],
+  )
+  const filtered = await gw.app.inject({
+    method: 'GET',
+    url: '/api/cost?group_by=customer,day&customer=acme&from=2026-10-01&to=2026-12-01',
+  })
+  assert.deepEqual(
+    filtered
+      .json<{ rows: Array<{ day: string }> }>()
+      .rows.map((r) => r.day)
+      .sort(),
+    ['2026-10-31', '2026-11-03'],
+  )
+  for (const [url, re] of [
+    ['/api/cost?group_by=planet', /group_by/],
+    ['/api/cost?from=last-tuesday', /from/],
+    ['/api/cost?from=2026-11-02&to=2026-11-01', /must be after/],
+    ['/api/cost?colour=blue', /colour|Unrecognized/i],
+  ] as const) {
+    const r = await gw.app.inject({ method: 'GET', url })
+    assert.equal(r.statusCode, 400, url)
+    assert.match(r.json().error.message, re, url)
+  }
+})
+
+test('healthz and metrics report the pipeline', async () => {
+  const gw = await gatewarden()
+  await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: json,
+    payload: JSON.stringify([litellmPayload({ id: 'mt-1', ts }), { id: 'mt-bad' }]),
+  })
+  const h = await gw.app.inject({ method: 'GET', url: '/healthz' })
+  assert.deepEqual(h.json(), { ok: true, store: 'ok', store_kind: 'embedded', pending_rows: 0 })
+  const m = (await gw.app.inject({ method: 'GET', url: '/metrics' })).body
+  assert.match(m, /gatewarden_events_accepted_total\{source="litellm_http"[^}]*\} 1/)
+  assert.match(m, /gatewarden_events_dead_lettered_total\{source="litellm_http"[^}]*\} 1/)
+  assert.match(m, /gatewarden_batch_rows_count/)
+  assert.match(m, /gatewarden_store_write_seconds_bucket/)
+  assert.match(m, /gatewarden_pending_rows/)
+})
+
+test('store down: the sender gets 503 with Retry-After, never a false ack', async () => {
+  const gw = await gatewarden({ writer: { store_retry_deadline_ms: 300 } })
+  await gw.store.client.close()
+  const res = await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: json,
+    payload: JSON.stringify([litellmPayload({ id: 'down-1', ts })]),
+  })
+  assert.equal(res.statusCode, 503)
+  assert.equal(res.headers['retry-after'], '5')
+  assert.equal(res.json().error.code, 'GW_STORE_UNAVAILABLE')
+  const h = await gw.app.inject({ method: 'GET', url: '/healthz' })
+  assert.equal(h.statusCode, 503)
+})

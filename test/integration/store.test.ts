@@ -1,0 +1,265 @@
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { migrate } from '../../adapters/clickhouse/migrate.js'
+import { clickHouseEventStore } from '../../adapters/clickhouse/store.js'
+import { queryCost } from '../../adapters/clickhouse/cost-query.js'
+import { mapLiteLLMPayload } from '../../core/litellm-mapper.js'
+import { planCostQuery } from '../../core/cost-plan.js'
+import { AttributionConfig, PrivacyConfig, WriterConfig } from '../../schemas/config.js'
+import { CostQuery } from '../../schemas/api.js'
+import type { RequestEvent } from '../../schemas/request-event.js'
+import { deadLetter } from '../../schemas/dead-letter.js'
+import { BatchWriter } from '../../services/pipeline/batch-writer.js'
+import { freshStore, rows, silentLog } from '../support/store.js'
+import { litellmPayload, round10 } from '../support/events.js'
+import type { StoreClient } from '../../adapters/clickhouse/client.js'
+
+const opened: StoreClient[] = []
+after(async () => {
+  for (const s of opened) await s.client.close()
+})
+async function store(name: string) {
+  const s = await freshStore(name)
+  opened.push(s)
+  return s
+}
+
+function event(o: Parameters<typeof litellmPayload>[0]): RequestEvent {
+  const r = mapLiteLLMPayload(litellmPayload(o), {
+    source: 'litellm_http',
+    gateway: 'litellm',
+    attribution: AttributionConfig.parse({}),
+    privacy: PrivacyConfig.parse({}),
+  })
+  assert.ok(r.ok)
+  return r.event
+}
+
+const writerCfg = WriterConfig.parse({ max_batch_wait_ms: 5 })
+
+test('migrations are idempotent: run again on the same database, nothing changes', async () => {
+  const s = await store('migr')
+  const before = await rows<{ name: string }>(
+    s,
+    "SELECT name FROM system.tables WHERE database = '{{db}}' ORDER BY name",
+  )
+  await migrate(s, silentLog)
+  await migrate(s, silentLog)
+  const after2 = await rows<{ name: string }>(
+    s,
+    "SELECT name FROM system.tables WHERE database = '{{db}}' ORDER BY name",
+  )
+  assert.deepEqual(after2, before)
+  assert.deepEqual(
+    before.map((r) => r.name),
+    [
+      'dead_letters',
+      'requests',
+      'schema_migrations',
+      'spend_by_hour',
+      'spend_by_hour_mv',
+      'spend_by_minute',
+      'spend_by_minute_mv',
+    ],
+  )
+  const versions = await rows<{ v: number }>(
+    s,
+    'SELECT count(DISTINCT version) AS v FROM {{db}}.schema_migrations',
+  )
+  assert.equal(Number(versions[0]!.v), 3)
+})
+
+test('rollups agree with raw sums for every group-by, and every cost source gives the same answer', async () => {
+  const s = await store('mv')
+  const writer = new BatchWriter(clickHouseEventStore(s), writerCfg, silentLog)
+  const base = Date.parse('2026-11-20T10:00:00Z')
+  const events: RequestEvent[] = []
+  for (let i = 0; i < 600; i++) {
+    events.push(
+      event({
+        id: `mv-${i}`,
+        customer: ['acme', 'globex', '', 'initech'][i % 4]!,
+        cost: ((i % 7) + 1) * 0.0001234567,
+        ts: base + i * 37_000,
+        model: ['gpt-4o', 'gpt-4o-mini', 'claude-3-5-sonnet'][i % 3]!,
+        key: `key-${i % 5}`,
+        tokens: [100 + i, 10 + (i % 50)],
+      }),
+    )
+  }
+  await writer.submit(events.slice(0, 250))
+  await writer.submit(events.slice(250))
+  await writer.shutdown()
+
+  const raw = await rows<{ customer: string; c: number; n: string }>(
+    s,
+    'SELECT customer, toFloat64(sum(cost_usd)) c, count() n FROM {{db}}.requests GROUP BY customer ORDER BY customer',
+  )
+  const expected = new Map<string, number>()
+  for (const e of events) expected.set(e.customer, round10((expected.get(e.customer) ?? 0) + e.cost_usd))
+  for (const r of raw) assert.equal(round10(r.c), expected.get(r.customer), `raw sum for '${r.customer}'`)
+
+  for (const table of ['spend_by_minute', 'spend_by_hour']) {
+    const mv = await rows<{ customer: string; c: number; n: string; it: string }>(
+      s,
+      `SELECT customer, toFloat64(sum(cost_usd)) c, sum(requests) n, sum(input_tokens) it FROM {{db}}.${table} GROUP BY customer ORDER BY customer`,
+    )
+    assert.deepEqual(
+      mv.map((r) => [r.customer, round10(r.c), Number(r.n)]),
+      raw.map((r) => [r.customer, round10(r.c), Number(r.n)]),
+      table,
+    )
+  }
+
+  // same range through hour rollup, minute rollup and raw rows: identical rows for each group-by
+  const now = Date.parse('2026-11-26T12:00:00Z')
+  for (const group_by of ['customer', 'customer,model', 'key,endpoint,agent,team', 'day,model', 'hour']) {
+    const answers = []
+    for (const [from, to] of [
+      ['2026-11-20T10:00:00Z', '2026-11-20T18:00:00Z'], // whole hours: spend_by_hour
+      ['2026-11-20T09:59:00Z', '2026-11-20T18:00:00Z'], // whole minutes: spend_by_minute
+      ['2026-11-20T09:59:59.999Z', '2026-11-20T18:00:00Z'], // raw requests
+    ]) {
+      const q = CostQuery.parse({ group_by, from, to })
+      const plan = planCostQuery(q, now, 35)
+      assert.ok(!('error' in plan))
+      answers.push({ source: plan.source, rows: await queryCost(s.client, s.database, q, plan) })
+    }
+    assert.deepEqual(
+      answers.map((a) => a.source),
+      ['spend_by_hour', 'spend_by_minute', 'requests'],
+    )
+    assert.ok(answers[0]!.rows.length > 0)
+    assert.deepEqual(answers[1]!.rows, answers[0]!.rows, `${group_by}: minute vs hour`)
+    assert.deepEqual(answers[2]!.rows, answers[0]!.rows, `${group_by}: raw vs hour`)
+  }
+  const total = await queryCost(
+    s.client,
+    s.database,
+    CostQuery.parse({ group_by: 'customer', from: '2026-11-01', to: '2026-12-01' }),
+    {
+      fromMs: Date.parse('2026-11-01'),
+      toMs: Date.parse('2026-12-01'),
+      source: 'spend_by_hour',
+    },
+  )
+  assert.equal(
+    round10(total.reduce((a, r) => a + r.cost_usd, 0)),
+    round10(events.reduce((a, e) => a + e.cost_usd, 0)),
+  )
+  assert.ok(
+    total.some((r) => r.customer === ''),
+    'unattributed events report as customer ""',
+  )
+  for (let i = 1; i < total.length; i++)
+    assert.ok(total[i - 1]!.cost_usd >= total[i]!.cost_usd, 'sorted by cost descending')
+})
+
+test('duplicates do not double cost: same batch, later batch, and after a restart', async () => {
+  const s = await store('dup')
+  const es = clickHouseEventStore(s)
+  const ts = Date.parse('2026-11-21T08:00:00Z')
+  const a = event({ id: 'dup-a', customer: 'acme', cost: 1.25, ts })
+  const b = event({ id: 'dup-b', customer: 'acme', cost: 2.5, ts: ts + 1000 })
+
+  const w1 = new BatchWriter(es, writerCfg, silentLog)
+  const r1 = await w1.submit([a, a, b])
+  assert.deepEqual(r1, { stored: 2, duplicates: 1, deadLettered: 0 })
+  const r2 = await w1.submit([b, a])
+  assert.deepEqual(r2, { stored: 0, duplicates: 2, deadLettered: 0 })
+  await w1.shutdown()
+
+  // a new writer (as after a restart) still recognises them from the store
+  const w2 = new BatchWriter(es, writerCfg, silentLog)
+  const c = event({ id: 'dup-c', customer: 'acme', cost: 4, ts: ts + 2000 })
+  const r3 = await w2.submit([a, c])
+  assert.deepEqual(r3, { stored: 1, duplicates: 1, deadLettered: 0 })
+  await w2.shutdown()
+
+  const [raw] = await rows<{ c: number; n: string }>(
+    s,
+    'SELECT toFloat64(sum(cost_usd)) c, count() n FROM {{db}}.requests',
+  )
+  assert.equal(raw!.c, 7.75)
+  assert.equal(Number(raw!.n), 3)
+  const [mv] = await rows<{ c: number; n: string }>(
+    s,
+    'SELECT toFloat64(sum(cost_usd)) c, sum(requests) n FROM {{db}}.spend_by_hour',
+  )
+  assert.equal(mv!.c, 7.75)
+  assert.equal(Number(mv!.n), 3)
+})
+
+test('an insert retried with the same batch token is applied once, rollups included', async () => {
+  const s = await store('token')
+  const es = clickHouseEventStore(s)
+  const e = event({ id: 'tok-1', customer: 'acme', cost: 3, ts: Date.parse('2026-11-21T09:00:00Z') })
+  await es.insertRequests([e], 'batch-1')
+  await es.insertRequests([e], 'batch-1') // e.g. a retry after a lost response
+  const [r] = await rows<{ n: string; c: number }>(
+    s,
+    'SELECT count() n, toFloat64(sum(cost_usd)) c FROM {{db}}.requests',
+  )
+  assert.equal(Number(r!.n), 1)
+  const [m] = await rows<{ c: number }>(s, 'SELECT toFloat64(sum(cost_usd)) c FROM {{db}}.spend_by_hour')
+  assert.equal(m!.c, 3)
+})
+
+test('chdb session settings do not leak: a tokened insert never swallows the next insert', async () => {
+  // Known trap (chdb 3.4): clickhouse_settings persist for the session. The writer passes a fresh token
+  // with every insert; this checks that back-to-back batches of different rows all land.
+  const s = await store('trap')
+  const es = clickHouseEventStore(s)
+  const ts = Date.parse('2026-11-21T10:00:00Z')
+  for (let i = 0; i < 5; i++)
+    await es.insertRequests([event({ id: `trap-${i}`, customer: 'x', cost: 1, ts: ts + i })], randomUUID())
+  // and a byte-identical block twice under two different tokens is two inserts (distinct rows would be the same ids,
+  // so use dead letters, which have no id dedupe)
+  const dl = deadLetter('{"bad":1}', { source: 'test', origin: 'o', reason: 'r', received_at: ts })
+  await es.insertDeadLetters([dl], randomUUID())
+  await es.insertDeadLetters([dl], randomUUID())
+  const [r] = await rows<{ n: string }>(s, 'SELECT count() n FROM {{db}}.requests')
+  assert.equal(Number(r!.n), 5)
+  const [d] = await rows<{ n: string }>(s, 'SELECT count() n FROM {{db}}.dead_letters')
+  assert.equal(Number(d!.n), 2)
+})
+
+test('writer batches by size and time, and refuses input past max_pending_rows', async () => {
+  const s = await store('bp')
+  const es = clickHouseEventStore(s)
+  const ts = Date.parse('2026-11-22T10:00:00Z')
+  const batches: number[] = []
+  const w = new BatchWriter(
+    es,
+    WriterConfig.parse({ max_batch_rows: 100, max_batch_wait_ms: 50, max_pending_rows: 250 }),
+    silentLog,
+    {
+      batchWritten: (b) => batches.push(b.rows),
+    },
+  )
+  const mk = (from: number, n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      event({ id: `bp-${from + i}`, customer: 'c', cost: 0.5, ts: ts + from + i }),
+    )
+  const p1 = w.submit(mk(0, 60))
+  const p2 = w.submit(mk(60, 60)) // crosses 100: flush now
+  const p3 = w.submit(mk(120, 100))
+  await assert.rejects(
+    w.submit(mk(220, 100)),
+    (e: { code?: string; retryable?: boolean }) => e.code === 'GW_BACKPRESSURE' && e.retryable === true,
+  )
+  const receipts = await Promise.all([p1, p2, p3])
+  assert.deepEqual(
+    receipts.map((r) => r.stored),
+    [60, 60, 100],
+  )
+  assert.ok(
+    batches.every((n) => n <= 120),
+    `batches ${batches.join(',')}`,
+  )
+  await w.shutdown()
+  await assert.rejects(w.submit(mk(400, 1)), (e: { code?: string }) => e.code === 'GW_SHUTTING_DOWN')
+  const [r] = await rows<{ n: string }>(s, 'SELECT count() n FROM {{db}}.requests')
+  assert.equal(Number(r!.n), 220)
+})
