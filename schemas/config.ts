@@ -75,8 +75,12 @@ export type StoreConfig = z.infer<typeof StoreConfig>
 export const WriterConfig = z.strictObject({
   /** Flush when this many rows are queued. */
   max_batch_rows: z.number().int().min(1).max(1_000_000).default(10_000),
-  /** Flush at most this long after the first queued row. Senders waiting for an ack wait this long at most. */
-  max_batch_wait_ms: z.number().int().min(1).max(60_000).default(200),
+  /**
+   * Flush at most this long after the first queued row (then at once when `max_batch_rows` is reached).
+   * Rows arriving while a batch is being written go in the next batch right after it (group commit),
+   * so under load batches grow on their own and this only bounds the wait of a lone sender.
+   */
+  max_batch_wait_ms: z.number().int().min(1).max(60_000).default(50),
   /** Rows queued (not yet stored) beyond which new input is refused (HTTP 503 + Retry-After; Kafka pauses). */
   max_pending_rows: z.number().int().min(1).default(200_000),
   /** How long a batch is retried against an unavailable store before its senders get an error. */

@@ -5,6 +5,7 @@ import { isGatewardenError } from '../core/errors.js'
 import { loadConfig } from './config.js'
 import { createLogger } from './logger.js'
 import { start } from './start.js'
+import { startTracing } from './tracing.js'
 
 /** Seconds a graceful stop may take before the process exits anyway. */
 const STOP_TIMEOUT_MS = 15_000
@@ -54,8 +55,12 @@ program
     }
     const log = createLogger(config.log.level)
     try {
+      const stopTracing = await startTracing(process.env)
       const running = await start(config, log)
-      onSignals(log, () => running.stop())
+      onSignals(log, async () => {
+        await running.stop()
+        await stopTracing()
+      })
     } catch (err) {
       log.fatal({ err }, 'start failed')
       fail(err)

@@ -63,7 +63,9 @@ fi
 AUTH_HEADER_YAML=""
 OTEL_HEADERS_VALUE="x-gatewarden-source=litellm-otel"
 if [[ -n "${GATEWARDEN_INGEST_TOKEN:-}" ]]; then
-  AUTH_HEADER_YAML="      Authorization: \"Bearer ${GATEWARDEN_INGEST_TOKEN}\""
+  # the documented form (integrations/litellm): LiteLLM substitutes {{environment_variables.NAME}} itself,
+  # so the token stays out of config.yaml
+  AUTH_HEADER_YAML="      Authorization: \"Bearer {{environment_variables.GATEWARDEN_INGEST_TOKEN}}\""
   OTEL_HEADERS_VALUE="${OTEL_HEADERS_VALUE},Authorization=Bearer ${GATEWARDEN_INGEST_TOKEN}"
 fi
 

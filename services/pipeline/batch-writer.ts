@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { SpanStatusCode, trace } from '@opentelemetry/api'
 import type { Logger } from 'pino'
 import type { DeadLetter } from '../../schemas/dead-letter.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
@@ -37,6 +38,8 @@ interface Pending {
   resolve(r: WriteReceipt): void
   reject(e: unknown): void
 }
+
+const tracer = trace.getTracer('gatewarden')
 
 const rowsOf = (p: Pick<Pending, 'events' | 'deadLetters'>) => p.events.length + p.deadLetters.length
 
@@ -134,10 +137,14 @@ export class BatchWriter {
         rows += rowsOf(next)
         batch.push(next)
       }
+      const span = tracer.startSpan('gatewarden.store.write_batch', {
+        attributes: { 'gatewarden.batch.rows': rows },
+      })
       try {
         const receipts = await this.#write(batch)
         batch.forEach((p, i) => p.resolve(receipts[i]!))
       } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as Error)?.message ?? error) })
         this.observer.batchFailed?.({ rows, error })
         this.log.error({ err: error, rows }, 'batch not stored')
         const failure = new GatewardenError('GW_STORE_UNAVAILABLE', 'store did not accept the batch', true, {
@@ -146,6 +153,7 @@ export class BatchWriter {
         for (const p of batch) p.reject(failure)
       } finally {
         this.#pendingRows -= rows
+        span.end()
       }
     }
   }

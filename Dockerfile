@@ -1,0 +1,19 @@
+# Gatewarden image: build the TypeScript, keep production dependencies only.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=4318 GATEWARDEN_DATA_DIR=/data
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/package.json ./
+VOLUME ["/data"]
+EXPOSE 4318
+USER node
+ENTRYPOINT ["node", "dist/services/cli.js"]
+CMD ["start"]
