@@ -15,6 +15,13 @@ export type PyParseResult = { ok: true; value: PyValue } | { ok: false; reason: 
 /** Nesting deeper than this fails (a bound on recursion, not a limit real metadata reaches). */
 export const MAX_PY_DEPTH = 64
 
+/** Sets an own property; `__proto__` too, as data, never as the prototype. */
+function setOwn(o: Record<string, PyValue>, k: string, v: PyValue): void {
+  if (k === '__proto__')
+    Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true })
+  else o[k] = v
+}
+
 class PyError extends Error {
   constructor(
     readonly reason: string,
@@ -119,12 +126,7 @@ class Reader {
     for (;;) {
       this.expect(':')
       if (key !== null && typeof key === 'object') this.fail('unsupported dict key (not a scalar)')
-      Object.defineProperty(out, key === null ? 'None' : String(key), {
-        value: this.value(depth + 1),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      })
+      setOwn(out, key === null ? 'None' : String(key), this.value(depth + 1))
       if (this.peek() !== ',') break
       this.pos++
       if (this.peek() === '}') break

@@ -3,7 +3,7 @@ import { looksLikeContainer, parsePythonLiteral } from './python-literal.js'
 
 const isRecord = (v: unknown): v is Record<string, AttrValue> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)
-const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k)
+const own = (o: object, k: string) => Object.hasOwn(o, k)
 
 /** A string that holds a dict/list (Python repr or JSON) as its parsed value; anything else as is. */
 export function unpack(v: AttrValue | undefined): AttrValue | undefined {
@@ -26,7 +26,8 @@ export function scalarText(v: AttrValue | undefined): string {
  * Parsed values are cached per key.
  */
 export class SpanAttributes {
-  readonly #parsed = new Map<string, AttrValue | undefined>()
+  #parsed: Map<string, AttrValue | undefined> | undefined
+  #paths: Map<string, AttrValue | undefined> | undefined
 
   constructor(readonly record: Readonly<Record<string, AttrValue>>) {}
 
@@ -43,6 +44,7 @@ export class SpanAttributes {
 
   /** The value of `key` with a dict/list string parsed. */
   structured(key: string): AttrValue | undefined {
+    this.#parsed ??= new Map()
     if (!this.#parsed.has(key)) this.#parsed.set(key, unpack(this.get(key)))
     return this.#parsed.get(key)
   }
@@ -50,14 +52,27 @@ export class SpanAttributes {
   /** The value at `path`: an exact key, else the longest key prefixing it walked into; undefined when absent. */
   path(path: string): AttrValue | undefined {
     if (own(this.record, path)) return this.record[path]
-    const segs = path.split('.')
-    for (let i = segs.length - 1; i >= 1; i--) {
-      const key = segs.slice(0, i).join('.')
+    if (this.#paths?.has(path)) return this.#paths.get(path)
+    let hit: AttrValue | undefined
+    for (let i = path.lastIndexOf('.'); i > 0; i = path.lastIndexOf('.', i - 1)) {
+      const key = path.slice(0, i)
       if (!own(this.record, key)) continue
-      const hit = walk(this.structured(key), segs.slice(i))
-      if (hit !== undefined) return hit
+      hit = walk(this.structured(key), path.slice(i + 1).split('.'))
+      if (hit !== undefined) break
     }
-    return undefined
+    ;(this.#paths ??= new Map()).set(path, hit)
+    return hit
+  }
+
+  /** The exact key `key` as trimmed text ('' when absent or not a scalar); no walking into values. */
+  scalar(key: string): string {
+    return own(this.record, key) ? scalarText(this.record[key]) : ''
+  }
+
+  /** True when some key starts with one of `prefixes` (a cheap pre-filter before looking keys up one by one). */
+  hasKeyPrefix(prefixes: readonly string[]): boolean {
+    for (const k in this.record) if (prefixes.some((p) => k.startsWith(p))) return true
+    return false
   }
 
   /** `path()` as trimmed text; '' when absent or not a scalar. */

@@ -1,0 +1,295 @@
+import type { OtelAttributionConfig } from '../schemas/otel-attribution.js'
+import type { PrivacyConfig } from '../schemas/config.js'
+import type { OtlpSpan } from '../schemas/otlp-trace.js'
+import { MAX_EVENT_TS_MS, MIN_EVENT_TS_MS, RequestEvent, type EventSource } from '../schemas/request-event.js'
+import { requestFingerprint, promptText } from './fingerprint.js'
+import {
+  CACHED_TOKEN_KEYS,
+  COST_KEYS,
+  COST_PAIRS,
+  INPUT_TOKEN_KEYS,
+  OUTPUT_TOKEN_KEYS,
+  TOTAL_TOKEN_KEYS,
+  readAmount,
+  readCount,
+} from './otlp-llm-span.js'
+import {
+  isLiteLLMSpan,
+  litellmCacheHit,
+  litellmCachedTokens,
+  litellmHidden,
+  litellmTags,
+} from './otlp-litellm.js'
+import { inputMessages, outputText, toolDefinitions } from './otlp-messages.js'
+import { attributeRecord, nanosToMs, type AttrValue } from './otlp-values.js'
+import { findPrice, tokenCost, type PriceTable } from './pricing.js'
+import { scalarText, unpack, type SpanAttributes } from './span-attributes.js'
+
+/** What the OTLP mapper needs besides the request. */
+export interface OtlpMapperOptions {
+  /** `otlp` for POST /v1/traces; `kafka` when OTLP JSON arrives on a topic. */
+  source: EventSource
+  gateway: string
+  attribution: OtelAttributionConfig
+  privacy: PrivacyConfig
+  prices: PriceTable
+}
+
+/** One span with what the mapper derives before mapping. */
+export interface SpanView {
+  where: string
+  raw: unknown
+  span: OtlpSpan
+  traceId: string | null
+  spanId: string | null
+  parentId: string | null
+  attrs: SpanAttributes
+  resource: SpanAttributes
+  scope: string
+  llm: boolean
+  why: string
+  usage: boolean
+}
+
+/** Metadata keys never copied into the event (they may carry credentials). */
+const SECRET_KEY = /(authorization|api[_-]?key|secret|token|password|cookie)/i
+const TEXT_MAX = 1024
+const ERROR_NAMES = new Set(['2', 'STATUS_CODE_ERROR', 'ERROR'])
+const DOTTED_CLASS = /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$/
+
+const cut = (s: string) => (s.length > TEXT_MAX ? s.slice(0, TEXT_MAX) : s)
+
+/** Error class without its module path (`litellm.exceptions.RateLimitError` -> `RateLimitError`), as LiteLLM's payload names it. */
+function errorType(v: SpanView): string {
+  const fromEvent = (v.span.events ?? [])
+    .filter((e) => e.name === 'exception')
+    .map((e) => scalarText(attributeRecord(e.attributes)['exception.type']))
+    .find((t) => t !== '')
+  const t = v.attrs.scalar('error.type') || fromEvent || 'unknown'
+  return DOTTED_CLASS.test(t) ? t.slice(t.lastIndexOf('.') + 1) : t
+}
+
+function httpStatus(a: SpanAttributes, failed: boolean): number {
+  for (const k of ['http.response.status_code', 'error.code', 'http.status_code']) {
+    const n = Number(a.scalar(k))
+    if (Number.isInteger(n) && n >= 100 && n <= 599) return n
+  }
+  return failed ? 0 : 200
+}
+
+/** Flattens LiteLLM's spend_logs_metadata, a few routing facts and the resource attributes; secret-looking keys dropped. */
+function metadataMap(v: SpanView, extra: Record<string, AttrValue | undefined>): Record<string, string> {
+  const out: Record<string, string> = {}
+  const put = (k: string, val: AttrValue | undefined) => {
+    if (SECRET_KEY.test(k) || Object.keys(out).length >= 64 || Object.prototype.hasOwnProperty.call(out, k))
+      return
+    const s = typeof val === 'string' ? val : val === null || val === undefined ? '' : JSON.stringify(val)
+    if (s !== '') out[k.slice(0, 256)] = s.slice(0, 4096)
+  }
+  const spend = unpack(v.attrs.structured('metadata.spend_logs_metadata'))
+  if (spend !== null && typeof spend === 'object' && !Array.isArray(spend))
+    for (const [k, x] of Object.entries(spend)) put(k, x)
+  for (const [k, x] of Object.entries(extra)) put(k, x)
+  put('otel.span_name', v.span.name ?? '')
+  put('otel.scope', v.scope)
+  for (const [k, x] of Object.entries(v.resource.record)) put(k, x)
+  return out
+}
+
+/** The event, or why the span is dead-lettered. */
+export type SpanMapped = { ok: true; event: RequestEvent } | { ok: false; reason: string }
+
+/**
+ * Maps one LLM span to a RequestEvent (rules in core/otlp-README.md). `ancestors` (nearest first, same
+ * request) feed attribution only. `event_id` is trace id + span id (hex), except on LiteLLM spans:
+ * there it is `litellm.call_id`, the id LiteLLM's generic_api payload is stored under.
+ * Dead-lettered: invalid ids, missing or out-of-range start, unusable token counts or cost.
+ */
+export function spanToEvent(
+  v: SpanView,
+  ancestors: readonly SpanView[],
+  opts: OtlpMapperOptions,
+): SpanMapped {
+  if (!v.traceId)
+    return { ok: false, reason: `traceId missing or invalid: ${JSON.stringify(v.span.traceId ?? null)}` }
+  if (!v.spanId)
+    return { ok: false, reason: `spanId missing or invalid: ${JSON.stringify(v.span.spanId ?? null)}` }
+  const start = nanosToMs(v.span.startTimeUnixNano)
+  if (start === null) return { ok: false, reason: 'startTimeUnixNano missing, zero or not an integer' }
+  if (start < MIN_EVENT_TS_MS || start > MAX_EVENT_TS_MS) {
+    return {
+      ok: false,
+      reason: `startTimeUnixNano out of range (${new Date(start).toISOString()}): not epoch nanoseconds`,
+    }
+  }
+  const end = Math.max(nanosToMs(v.span.endTimeUnixNano) ?? start, start)
+  const a = v.attrs
+
+  const input = readCount(a, INPUT_TOKEN_KEYS)
+  if (!input.ok) return input
+  const output = readCount(a, OUTPUT_TOKEN_KEYS)
+  if (!output.ok) return output
+  const total = readCount(a, TOTAL_TOKEN_KEYS)
+  if (!total.ok) return total
+  const cachedRead = readCount(a, CACHED_TOKEN_KEYS)
+  if (!cachedRead.ok) return cachedRead
+  const totalOnly = input.key === null && output.key === null && total.value > 0
+  const tokens = {
+    input: totalOnly ? total.value : input.value,
+    output: output.value,
+    cached: cachedRead.key !== null ? cachedRead.value : litellmCachedTokens(a),
+  }
+
+  const litellm = isLiteLLMSpan(a)
+  const hidden = litellm ? litellmHidden(a) : {}
+  const providerModel = a.scalar('litellm.provider.model')
+  const modelRequested =
+    a.scalar('litellm.model_group') ||
+    a.scalar('gen_ai.request.model') ||
+    a.scalar('llm.request.model') ||
+    a.scalar('llm.model_name') ||
+    a.scalar('gen_ai.response.model')
+  const model =
+    providerModel ||
+    a.scalar('gen_ai.response.model') ||
+    a.scalar('llm.response.model') ||
+    a.scalar('llm.model_name') ||
+    a.scalar('gen_ai.request.model') ||
+    modelRequested
+  const provider =
+    a.scalar('gen_ai.provider.name') ||
+    a.scalar('gen_ai.system') ||
+    a.scalar('llm.provider') ||
+    a.scalar('llm.system') ||
+    (providerModel.includes('/') ? providerModel.slice(0, providerModel.indexOf('/')) : '') ||
+    a.scalar('error.llm_provider')
+
+  // cost: the sender's own figure when present, else the price table
+  let cost = readAmount(a, COST_KEYS)
+  if (!cost.ok) return cost
+  let costSource = cost.key ? `attribute:${cost.key}` : ''
+  for (const pair of COST_PAIRS) {
+    if (cost.value !== null) break
+    const [p, c] = [readAmount(a, [pair[0]]), readAmount(a, [pair[1]])]
+    if (!p.ok) return p
+    if (!c.ok) return c
+    if (p.value !== null || c.value !== null) {
+      cost = { ok: true, value: (p.value ?? 0) + (c.value ?? 0), key: pair.join('+') }
+      costSource = `attribute:${pair.join('+')}`
+    }
+  }
+  let usd = cost.value
+  if (
+    usd === null &&
+    typeof hidden.response_cost === 'number' &&
+    Number.isFinite(hidden.response_cost) &&
+    hidden.response_cost >= 0
+  ) {
+    usd = hidden.response_cost
+    costSource = 'attribute:hidden_params.response_cost'
+  }
+  if (usd === null) {
+    const hit = findPrice(
+      opts.prices,
+      [model, modelRequested].filter((m) => m !== ''),
+    )
+    usd = hit ? tokenCost(hit.price, tokens) : 0
+    costSource = hit
+      ? `${hit.from === 'override' ? 'pricing_override' : 'price_table'}:${hit.key}`
+      : 'unpriced'
+  }
+
+  const code = v.span.status?.code
+  const failed =
+    (code !== undefined && code !== null && ERROR_NAMES.has(String(code).toUpperCase())) ||
+    a.has('error.type')
+
+  // attribution: each path on the span, then its ancestors (nearest first), then the resource
+  const levels = [a, ...ancestors.map((x) => x.attrs), v.resource]
+  const tags = [
+    ...new Set([a, ...ancestors.map((x) => x.attrs)].flatMap(litellmTags).concat(tagList(a))),
+  ].slice(0, 64)
+  const pick = (paths: readonly string[]): string => {
+    for (const path of paths) {
+      if (path === 'span:name') {
+        if (v.span.name) return v.span.name
+        continue
+      }
+      if (path.startsWith('tag:')) {
+        const prefix = `${path.slice(4)}:`
+        const hit = tags.find((t) => t.startsWith(prefix) && t.length > prefix.length)
+        if (hit) return hit.slice(prefix.length).trim()
+        continue
+      }
+      for (const level of levels) {
+        const t = level.text(path)
+        if (t !== '') return t
+      }
+    }
+    return ''
+  }
+  const attr = (...keys: string[]) => pick(keys)
+  const at = opts.attribution
+  const messages = inputMessages(a)
+  const maxChars = opts.privacy.max_prompt_chars
+
+  const event = RequestEvent.safeParse({
+    // LiteLLM's per-call id, as its generic_api payload is keyed: a call reported by both callbacks counts once
+    event_id: (litellm && a.scalar('litellm.call_id')) || `${v.traceId}${v.spanId}`,
+    ts: start,
+    end_ts: end,
+    duration_ms: end - start,
+    ttft_ms: null,
+    source: opts.source,
+    gateway: opts.gateway,
+    customer: cut(pick(at.customer)),
+    team: cut(attr('metadata.user_api_key_team_id', 'metadata.team_id')),
+    team_alias: cut(attr('metadata.user_api_key_team_alias', 'metadata.team_alias')),
+    user: cut(attr('metadata.user_api_key_user_id', 'user.id', 'enduser.id')),
+    api_key_hash: cut(attr('metadata.user_api_key_hash')),
+    api_key_alias: cut(attr('metadata.user_api_key_alias')),
+    endpoint: cut(pick(at.endpoint)),
+    agent: cut(pick(at.agent)),
+    trace_id: v.traceId,
+    session_id: cut(pick(at.session)),
+    provider: cut(provider),
+    call_type: cut(
+      a.scalar('llm.request.type') ||
+        a.scalar('gen_ai.operation.name') ||
+        a.scalar('openinference.span.kind').toLowerCase(),
+    ),
+    model_requested: cut(modelRequested),
+    model: cut(model),
+    input_tokens: tokens.input,
+    output_tokens: tokens.output,
+    cached_tokens: tokens.cached,
+    cost_usd: usd,
+    cache_hit: litellm && litellmCacheHit(a),
+    status: failed ? 'failure' : 'success',
+    error_type: failed ? cut(errorType(v)) : '',
+    http_status: httpStatus(a, failed),
+    fingerprint: messages ? requestFingerprint(modelRequested, messages, toolDefinitions(a)) : '',
+    tags: tags.map(cut),
+    metadata: metadataMap(v, {
+      litellm_call_id: a.get('litellm.call_id'),
+      'otel.span_id': v.spanId,
+      model_id: hidden.model_id,
+      api_base: hidden.api_base,
+      gw_cost_source: costSource,
+      gw_tokens: totalOnly ? 'total_only' : undefined,
+    }),
+    request_text: opts.privacy.store_prompts && messages ? promptText(messages).slice(0, maxChars) : '',
+    response_text: opts.privacy.store_prompts ? outputText(a).slice(0, maxChars) : '',
+  })
+  if (!event.success) {
+    const issue = event.error.issues[0]
+    return { ok: false, reason: `invalid ${issue?.path.join('.') || 'event'}: ${issue?.message}` }
+  }
+  return { ok: true, event: event.data }
+}
+
+/** OpenInference `tag.tags` (a string array). */
+function tagList(a: SpanAttributes): string[] {
+  const v = unpack(a.get('tag.tags'))
+  return Array.isArray(v) ? v.map(scalarText).filter((t) => t !== '') : []
+}
