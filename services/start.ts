@@ -11,6 +11,7 @@ import { listDeadLetters } from '../adapters/clickhouse/dead-letters-table.js'
 import { buildApp } from '../adapters/http/app.js'
 import { createMetrics } from '../adapters/telemetry/metrics.js'
 import { BatchWriter } from './pipeline/batch-writer.js'
+import { alertApi } from './detect/alert-api.js'
 import { createLiteLLMIngest } from './pipeline/litellm-ingest.js'
 import { createOtlpIngest } from './pipeline/otlp-ingest.js'
 import { loadPriceTable } from './pipeline/price-table.js'
@@ -79,6 +80,7 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
     server: config.server,
     ingestLiteLLM,
     ingestOtlp,
+    alerts: alertApi(store, now),
     cost: async (q) => {
       const plan = planCostQuery(q, now(), MINUTE_ROLLUP_TTL_DAYS)
       if ('error' in plan) return plan

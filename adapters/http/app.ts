@@ -7,6 +7,7 @@ import Fastify, {
 import { isGatewardenError } from '../../core/errors.js'
 import { bearerMatches } from './auth.js'
 import type { HttpPorts } from './ports.js'
+import { alertRoutes } from './routes/alerts.js'
 import { costRoutes } from './routes/cost.js'
 import { ingestRoutes } from './routes/ingest.js'
 import { opsRoutes } from './routes/ops.js'
@@ -75,6 +76,7 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
   )
 
   ingestRoutes(app, ports)
+  alertRoutes(app, ports)
   costRoutes(app, ports)
   opsRoutes(app, ports)
   otlpRoutes(app, ports)

@@ -3,6 +3,9 @@ import type { Logger } from 'pino'
 import type { CostQuery, CostRow } from '../../schemas/api.js'
 import type { ServerConfig } from '../../schemas/config.js'
 import type { RawItem } from './body.js'
+import type { Alert } from '../../core/alerts/alert.js'
+import type { Silence, SilenceInput } from '../../schemas/silence.js'
+import type { AlertsQuery } from './routes/alerts.js'
 
 /** Result of one ingest submission. */
 export interface IngestOutcome {
@@ -39,4 +42,11 @@ export interface HttpPorts {
   deadLetters(limit: number, source?: string): Promise<unknown[]>
   health(): Promise<Health>
   metrics(req: IncomingMessage, res: ServerResponse): void
+  /** Alerts and silences; absent when detection is not wired (the routes then answer 404). */
+  alerts?: {
+    list(q: AlertsQuery): Promise<Array<Alert & { silenced: boolean }>>
+    silences(includeExpired: boolean): Promise<Silence[]>
+    createSilence(input: SilenceInput): Promise<Silence>
+    deleteSilence(id: string): Promise<boolean>
+  }
 }

@@ -61,11 +61,13 @@ if [[ -z "$PORT" ]]; then
 fi
 
 AUTH_HEADER_YAML=""
+GENERIC_HEADERS_VALUE=""
 OTEL_HEADERS_VALUE="x-gatewarden-source=litellm-otel"
 if [[ -n "${GATEWARDEN_INGEST_TOKEN:-}" ]]; then
-  # the documented form (integrations/litellm): LiteLLM substitutes {{environment_variables.NAME}} itself,
-  # so the token stays out of config.yaml
-  AUTH_HEADER_YAML="      Authorization: \"Bearer {{environment_variables.GATEWARDEN_INGEST_TOKEN}}\""
+  # the documented form (integrations/litellm): the token goes in LiteLLM's GENERIC_LOGGER_HEADERS
+  # environment variable, which the generic_api logger merges under the config's `headers`, so the
+  # token stays out of config.yaml ({{environment_variables.X}} is NOT substituted in callback_settings)
+  GENERIC_HEADERS_VALUE="Authorization=Bearer ${GATEWARDEN_INGEST_TOKEN}"
   OTEL_HEADERS_VALUE="${OTEL_HEADERS_VALUE},Authorization=Bearer ${GATEWARDEN_INGEST_TOKEN}"
 fi
 
@@ -137,6 +139,7 @@ DEBUG_FLAG=()
   unset DATABASE_URL DIRECT_URL OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_TRACES_ENDPOINT \
         OTEL_EXPORTER_OTLP_PROTOCOL OTEL_EXPORTER_OTLP_HEADERS LITELLM_OTEL_V2 GENERIC_LOGGER_ENDPOINT \
         GENERIC_LOGGER_HEADERS
+  [[ -n "$GENERIC_HEADERS_VALUE" ]] && export GENERIC_LOGGER_HEADERS="$GENERIC_HEADERS_VALUE"
   export LITELLM_LOCAL_MODEL_COST_MAP=True
   export LITELLM_MASTER_KEY="$MASTER_KEY"
   export DEFAULT_FLUSH_INTERVAL_SECONDS="${LITELLM_FLUSH_INTERVAL:-1}"

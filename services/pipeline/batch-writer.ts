@@ -28,6 +28,8 @@ export interface BatchInfo {
 /** Hooks for metrics; all optional. */
 export interface WriterObserver {
   batchWritten?(info: BatchInfo): void
+  /** The events a batch stored (duplicates excluded), after commit: what detectors evaluate. */
+  eventsStored?(events: readonly RequestEvent[]): void
   batchFailed?(info: { rows: number; error: unknown }): void
   storeRetry?(info: { attempt: number; delayMs: number }): void
 }
@@ -40,6 +42,12 @@ interface Pending {
 }
 
 const tracer = trace.getTracer('gatewarden')
+
+/**
+ * How far around a batch's time range the duplicate lookup reaches. The same call reported through two
+ * sources (LiteLLM's generic_api and its OTel span) carries start times a few ms apart.
+ */
+export const DEDUPE_MARGIN_MS = 10 * 60_000
 
 const rowsOf = (p: Pick<Pending, 'events' | 'deadLetters'>) => p.events.length + p.deadLetters.length
 
@@ -190,6 +198,7 @@ export class BatchWriter {
       durationMs: this.clock.now() - started,
     }
     this.observer.batchWritten?.(info)
+    if (kept.length > 0) this.observer.eventsStored?.(kept)
     this.log.debug({ ...info, lookupMs }, 'batch stored')
     return receipts
   }
@@ -201,7 +210,7 @@ export class BatchWriter {
       if (e.ts < min) min = e.ts
       if (e.ts > max) max = e.ts
     }
-    return this.store.existingEventIds([...new Set(events.map((e) => e.event_id))], min, max)
+    return this.store.existingEventIds([...new Set(events.map((e) => e.event_id))], min - DEDUPE_MARGIN_MS, max + DEDUPE_MARGIN_MS)
   }
 
   #retry<T>(op: () => Promise<T>): Promise<T> {

@@ -305,3 +305,31 @@ test('store down: the sender gets 503 with Retry-After, never a false ack', asyn
   const h = await gw.app.inject({ method: 'GET', url: '/healthz' })
   assert.equal(h.statusCode, 503)
 })
+
+test('alerts API: lists stored alerts with filters; silences can be created, listed and deleted', async () => {
+  const now = Date.parse('2026-11-26T10:00:00Z')
+  const gw = await gatewarden({}, () => now)
+  const bad = await gw.app.inject({ method: 'GET', url: '/api/alerts?state=burning' })
+  assert.equal(bad.statusCode, 400)
+  assert.match(bad.json<{ error: { message: string } }>().error.message, /state/)
+  assert.deepEqual((await gw.app.inject({ method: 'GET', url: '/api/alerts' })).json(), { alerts: [] })
+
+  const create = await gw.app.inject({
+    method: 'POST',
+    url: '/api/silences',
+    headers: json,
+    payload: JSON.stringify({ matcher: { type: 'loop', scope_id: 'key-1' }, duration: '4h', comment: 'batch job', created_by: 'oncall' }),
+  })
+  assert.equal(create.statusCode, 201)
+  const s = create.json<{ id: string; expires_at: string }>()
+  assert.equal(s.expires_at, '2026-11-26T14:00:00.000Z')
+  const listed = await gw.app.inject({ method: 'GET', url: '/api/silences' })
+  assert.deepEqual(listed.json<{ silences: Array<{ id: string }> }>().silences.map((x) => x.id), [s.id])
+  for (const payload of ['{', JSON.stringify({ matcher: {}, duration: '1h' }), JSON.stringify({ matcher: { type: 'loop' } })]) {
+    const r = await gw.app.inject({ method: 'POST', url: '/api/silences', headers: json, payload })
+    assert.equal(r.statusCode, 400, payload)
+  }
+  assert.equal((await gw.app.inject({ method: 'DELETE', url: `/api/silences/${s.id}` })).statusCode, 204)
+  assert.equal((await gw.app.inject({ method: 'DELETE', url: `/api/silences/${s.id}` })).statusCode, 404)
+  assert.deepEqual((await gw.app.inject({ method: 'GET', url: '/api/silences' })).json(), { silences: [] })
+})

@@ -67,7 +67,7 @@ test('migrations are idempotent: run again on the same database, nothing changes
     s,
     'SELECT count(DISTINCT version) AS v FROM {{db}}.schema_migrations',
   )
-  assert.equal(Number(versions[0]!.v), 3)
+  assert.equal(Number(versions[0]!.v), 4)
 })
 
 test('rollups agree with raw sums for every group-by, and every cost source gives the same answer', async () => {

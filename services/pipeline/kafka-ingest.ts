@@ -1,0 +1,165 @@
+import type { Logger } from 'pino'
+import type { Config } from '../../schemas/config.js'
+import type { KafkaConfig } from '../../schemas/kafka-config.js'
+import { deadLetter, type DeadLetter } from '../../schemas/dead-letter.js'
+import type { RequestEvent } from '../../schemas/request-event.js'
+import { GatewardenError } from '../../core/errors.js'
+import { decodeKafkaValue, type OtlpMapper } from '../../core/kafka-message.js'
+import type { MapperOptions } from '../../core/litellm-mapper.js'
+import { mapOtlpToResults } from '../../core/otlp-mapper.js'
+import { createKafkaClient } from '../../adapters/kafka/client.js'
+import { KafkaSource, type KafkaPipeline, type KafkaRecord } from '../../adapters/kafka/consumer.js'
+import type { Metrics } from '../../adapters/telemetry/metrics.js'
+import type { BatchWriter } from './batch-writer.js'
+import { loadPriceTable } from './price-table.js'
+
+/** What the Kafka source needs from the running service. */
+export interface KafkaIngestDeps {
+  kafka: KafkaConfig
+  config: Pick<Config, 'gateway' | 'attribution' | 'privacy' | 'store' | 'pricing'>
+  writer: Pick<BatchWriter, 'submit' | 'isSaturated'>
+  metrics: Pick<Metrics, 'eventsAccepted' | 'eventsRejected' | 'eventsDuplicate' | 'ingestRefused' | 'gauge'>
+  log: Logger
+  /** Where `kafka.sasl.password_env` is read (the process environment). */
+  env: NodeJS.ProcessEnv
+  now?: () => number
+  /** OTLP JSON mapping; defaults to the OTLP source's mapper (same attribution, prices and counting rule). */
+  mapOtlp?: OtlpMapper
+}
+
+/** A running Kafka source. */
+export interface KafkaIngest {
+  source: KafkaSource
+  /** Drains the in-flight batches, commits, leaves the group. Call before the writer shuts down. */
+  stop(): Promise<void>
+}
+
+/** OTLP JSON on a topic is mapped exactly as on POST /v1/traces (only the event source differs). */
+function defaultOtlpMapper(config: KafkaIngestDeps['config']): OtlpMapper {
+  const opts = {
+    source: 'kafka' as const,
+    gateway: config.gateway,
+    attribution: config.attribution.otel,
+    privacy: config.privacy,
+    prices: loadPriceTable(config.pricing),
+  }
+  return (request) => mapOtlpToResults(request, opts)
+}
+
+/**
+ * The pipeline side of the Kafka source: decode each message (format of its topic), dead-letter bad ones
+ * with topic/partition/offset, and hand everything to the writer. Events older than
+ * `store.retention_days` are dead-lettered, as on the HTTP path.
+ */
+export function createKafkaPipeline(deps: Omit<KafkaIngestDeps, 'log' | 'env'>): KafkaPipeline {
+  const { kafka, config, writer, metrics } = deps
+  const now = deps.now ?? Date.now
+  const mapper: MapperOptions = {
+    source: 'kafka',
+    gateway: config.gateway,
+    attribution: config.attribution,
+    privacy: config.privacy,
+  }
+  const retentionDays = config.store.retention_days
+  const mapOtlp = deps.mapOtlp ?? defaultOtlpMapper(config)
+  return {
+    decode(records: readonly KafkaRecord[]) {
+      const events: RequestEvent[] = []
+      const deadLetters: DeadLetter[] = []
+      const receivedAt = now()
+      const oldest = retentionDays > 0 ? receivedAt - retentionDays * 86_400_000 : -Infinity
+      for (const r of records) {
+        const where = {
+          source: 'kafka',
+          received_at: receivedAt,
+          topic: r.topic,
+          partition: r.partition,
+          offset: Number(r.offset),
+        }
+        const origin = `kafka ${r.topic}/${r.partition}@${r.offset}`
+        const out = decodeKafkaValue(r.value, {
+          format: kafka.formats[r.topic] ?? 'auto',
+          maxMessageBytes: kafka.max_message_bytes,
+          mapper,
+          mapOtlp,
+        })
+        for (const rej of out.rejects) {
+          const d = deadLetter(rej.raw, {
+            ...where,
+            origin: out.items > 1 ? `${origin} item ${rej.item}` : origin,
+            reason: rej.reason,
+          })
+          deadLetters.push(rej.rawBytes === undefined ? d : { ...d, raw_bytes: rej.rawBytes })
+        }
+        for (const e of out.events) {
+          if (e.ts >= oldest) events.push(e)
+          else {
+            const reason = `ts ${new Date(e.ts).toISOString()} is older than store.retention_days (${retentionDays})`
+            deadLetters.push(deadLetter(e, { ...where, origin, reason }))
+          }
+        }
+      }
+      return { events, deadLetters }
+    },
+    isSaturated: (rows) => writer.isSaturated(rows),
+    async store(events, deadLetters) {
+      try {
+        const receipt = await writer.submit(events, deadLetters)
+        metrics.eventsAccepted('kafka', events.length)
+        metrics.eventsDuplicate('kafka', receipt.duplicates)
+        metrics.eventsRejected('kafka', deadLetters.length)
+      } catch (err) {
+        metrics.ingestRefused('kafka', (err as { code?: string }).code ?? 'error')
+        throw err
+      }
+    },
+  }
+}
+
+/**
+ * Starts the Kafka source (consumer group, lag gauge) and returns how to stop it.
+ * Throws GW_CONFIG_INVALID when the SASL password variable is unset; rejects when the brokers stay unreachable.
+ */
+export async function startKafkaIngest(deps: KafkaIngestDeps): Promise<KafkaIngest> {
+  const { kafka, log, metrics } = deps
+  let password: string | undefined
+  if (kafka.sasl) {
+    password = deps.env[kafka.sasl.password_env]
+    if (!password) {
+      throw new GatewardenError(
+        'GW_CONFIG_INVALID',
+        `kafka.sasl.password_env: environment variable ${kafka.sasl.password_env} is not set (it holds the SASL password)`,
+        false,
+      )
+    }
+  }
+  const lagClient = createKafkaClient(kafka, password, log, {
+    retries: 1,
+    initialRetryTime: 300,
+    maxRetryTime: 1_000,
+  })
+  const source = new KafkaSource(
+    createKafkaClient(kafka, password, log),
+    kafka,
+    createKafkaPipeline(deps),
+    log,
+    lagClient,
+  )
+  metrics.gauge(
+    'gatewarden_kafka_consumer_lag',
+    'Messages not yet stored per assigned topic/partition (high watermark - next offset)',
+    () => source.lag(),
+  )
+  metrics.gauge(
+    'gatewarden_kafka_paused_partitions',
+    'Partitions paused by backpressure (writer saturated or store down)',
+    () => source.pausedPartitions(),
+  )
+  try {
+    await source.start()
+  } catch (err) {
+    await source.stop().catch(() => undefined)
+    throw err
+  }
+  return { source, stop: () => source.stop() }
+}
