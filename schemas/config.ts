@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { KafkaConfig } from './kafka-config.js'
+import { AlertsConfig, Budget, DetectorsConfig } from './policy.js'
 import { OtelAttributionConfig } from './otel-attribution.js'
 import { PricingConfig } from './pricing.js'
 
@@ -124,8 +125,18 @@ export const Config = z
     pricing: PricingConfig.default(PricingConfig.parse({})),
     /** Kafka source; absent = none. */
     kafka: KafkaConfig.optional(),
+    /** Spend budgets the burn-rate and exhaustion detectors judge. */
+    budgets: z.array(Budget).default([]),
+    /** Detector settings; loops and zombie agents work with none. */
+    detectors: DetectorsConfig.prefault({}),
+    /** Where alerts go, grouping, renotification. */
+    alerts: AlertsConfig.prefault({}),
   })
   .superRefine((c, ctx) => {
+    const names = c.budgets.map((b) => b.name)
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['budgets', i, 'name'], message: `budget name "${n}" is used twice` })
+    })
     if (!LOOPBACK.test(c.server.host) && !c.server.auth_token) {
       ctx.addIssue({
         code: 'custom',

@@ -12,6 +12,9 @@ import { buildApp } from '../adapters/http/app.js'
 import { createMetrics } from '../adapters/telemetry/metrics.js'
 import { BatchWriter } from './pipeline/batch-writer.js'
 import { alertApi } from './detect/alert-api.js'
+import { Dispatcher } from './detect/dispatcher.js'
+import { DetectionEngine } from './detect/engine.js'
+import { createAlertSenders } from '../adapters/alerts/channel-factory.js'
 import { createLiteLLMIngest } from './pipeline/litellm-ingest.js'
 import { createOtlpIngest } from './pipeline/otlp-ingest.js'
 import { loadPriceTable } from './pipeline/price-table.js'
@@ -22,19 +25,39 @@ export interface Running {
   app: FastifyInstance
   store: StoreClient
   writer: BatchWriter
+  engine: DetectionEngine
+  dispatcher: Dispatcher
   /** host:port actually bound (port 0 in config picks a free one). */
   address: { host: string; port: number }
-  /** Stops in reverse order: HTTP (drain in-flight requests), writer (flush), store, metrics. */
+  /** Stops in reverse order: sources (Kafka, HTTP), writer (flush), detection, dispatch, store, metrics. */
   stop(): Promise<void>
 }
 
-/** Starts store, pipeline and HTTP in one process. */
+/** Starts store, detection, pipeline and HTTP in one process. */
 export async function start(config: Config, log: Logger, now: () => number = Date.now): Promise<Running> {
   const metrics = createMetrics()
   const store = createStoreClient(config.store)
   log.info({ kind: store.kind, location: store.location, database: store.database }, 'store opening')
   await migrate(store, log.child({ component: 'migrate' }))
   await applyRetention(store, config.store.retention_days, log.child({ component: 'migrate' }))
+
+  // secrets of alert channels are named by environment variable in the config; read here, never deeper
+  const senders = createAlertSenders(config.alerts.channels, {
+    secrets: (name) => process.env[name],
+    log: log.child({ component: 'alerts' }),
+  })
+  const dispatcher = new Dispatcher(store, senders, config.alerts, log.child({ component: 'dispatch' }))
+  const engine = new DetectionEngine({
+    store,
+    budgets: config.budgets,
+    detectors: config.detectors,
+    alerts: config.alerts,
+    dispatcher,
+    metrics,
+    log: log.child({ component: 'detect' }),
+    now,
+  })
+  await engine.start()
 
   const writer = new BatchWriter(
     clickHouseEventStore(store),
@@ -44,6 +67,7 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
       batchWritten: (b) => metrics.batchWritten(b.rows + b.deadLetters, b.durationMs),
       batchFailed: (b) => metrics.storeFailure(b.rows),
       storeRetry: () => metrics.storeRetry(),
+      eventsStored: (events, submittedAt) => void engine.onStored(events, submittedAt),
     },
   )
   metrics.gauge('gatewarden_pending_rows', 'Rows accepted and not yet stored', () => writer.pendingRows)
@@ -125,6 +149,8 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
       await kafka?.stop()
       await app.close()
       await writer.shutdown()
+      await engine.stop()
+      await dispatcher.shutdown()
       await store.client.close()
       await metrics.shutdown()
       log.info('stopped')
@@ -144,5 +170,5 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
       throw err
     })
   }
-  return { app, store, writer, address, stop }
+  return { app, store, writer, engine, dispatcher, address, stop }
 }

@@ -42,3 +42,46 @@ WHERE ts >= fromUnixTimestamp64Milli({min:Int64}, 'UTC') AND ts <= fromUnixTimes
   }
   return found
 }
+
+/**
+ * Columns read back as a RequestEvent (instants as epoch ms). Computed columns get `x_` aliases: an alias
+ * equal to a column name (ts) would replace that column in WHERE and ORDER BY.
+ */
+const EVENT_COLUMNS = `event_id, toUnixTimestamp64Milli(ts) AS x_ts, toUnixTimestamp64Milli(end_ts) AS x_end_ts, duration_ms, ttft_ms,
+  source, gateway, customer, team, team_alias, user, api_key_hash, api_key_alias, endpoint, agent, trace_id, session_id,
+  provider, call_type, model_requested, model, input_tokens, output_tokens, cached_tokens, toFloat64(cost_usd) AS x_cost_usd,
+  cache_hit, toString(status) AS x_status, error_type, http_status, fingerprint, tags, metadata, request_text, response_text`
+
+/**
+ * Events with `ts` in [fromTs, toTs), in event-time order, in pages of `pageSize` (the caller decides how
+ * many to keep). Used to rebuild detector state after a restart and to replay history.
+ */
+export async function* readEvents(
+  client: ClickHouseClient,
+  database: string,
+  fromTs: number,
+  toTs: number,
+  pageSize = 10_000,
+): AsyncGenerator<RequestEvent[]> {
+  let cursor = { ts: fromTs, id: '' }
+  for (;;) {
+    const rs = await client.query({
+      query: `SELECT ${EVENT_COLUMNS} FROM ${database}.requests
+WHERE ts < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+  AND (ts, event_id) > (fromUnixTimestamp64Milli({ts:Int64}, 'UTC'), {id:String})
+ORDER BY ts, event_id
+LIMIT {limit:UInt32}`,
+      query_params: { to: toTs, ts: cursor.ts, id: cursor.id, limit: pageSize },
+      format: 'JSONEachRow',
+    })
+    const page = (await rs.json<Record<string, unknown>>()).map((r) => {
+      const { x_ts, x_end_ts, x_cost_usd, x_status, ...rest } = r
+      return { ...rest, ts: Number(x_ts), end_ts: Number(x_end_ts), cost_usd: Number(x_cost_usd), status: x_status } as unknown as RequestEvent
+    })
+    if (page.length === 0) return
+    yield page
+    const last = page[page.length - 1]!
+    cursor = { ts: last.ts, id: last.event_id }
+    if (page.length < pageSize) return
+  }
+}

@@ -28,13 +28,17 @@ export interface BatchInfo {
 /** Hooks for metrics; all optional. */
 export interface WriterObserver {
   batchWritten?(info: BatchInfo): void
-  /** The events a batch stored (duplicates excluded), after commit: what detectors evaluate. */
-  eventsStored?(events: readonly RequestEvent[]): void
+  /**
+   * The events a batch stored (duplicates excluded), after commit: what detectors evaluate.
+   * `submittedAt` is when the batch's oldest submission arrived (for detection latency).
+   */
+  eventsStored?(events: readonly RequestEvent[], submittedAt: number): void
   batchFailed?(info: { rows: number; error: unknown }): void
   storeRetry?(info: { attempt: number; delayMs: number }): void
 }
 
 interface Pending {
+  submittedAt: number
   events: readonly RequestEvent[]
   deadLetters: readonly DeadLetter[]
   resolve(r: WriteReceipt): void
@@ -102,7 +106,7 @@ export class BatchWriter {
       )
     }
     return new Promise<WriteReceipt>((resolve, reject) => {
-      this.#queue.push({ events, deadLetters, resolve, reject })
+      this.#queue.push({ submittedAt: this.clock.now(), events, deadLetters, resolve, reject })
       this.#pendingRows += rows
       if (this.#pendingRows >= this.cfg.max_batch_rows) this.#kick()
       else this.#timer ??= setTimeout(() => this.#kick(), this.cfg.max_batch_wait_ms)
@@ -198,7 +202,7 @@ export class BatchWriter {
       durationMs: this.clock.now() - started,
     }
     this.observer.batchWritten?.(info)
-    if (kept.length > 0) this.observer.eventsStored?.(kept)
+    if (kept.length > 0) this.observer.eventsStored?.(kept, Math.min(...batch.map((p) => p.submittedAt)))
     this.log.debug({ ...info, lookupMs }, 'batch stored')
     return receipts
   }

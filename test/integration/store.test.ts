@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { migrate } from '../../adapters/clickhouse/migrate.js'
 import { clickHouseEventStore } from '../../adapters/clickhouse/store.js'
+import { readEvents } from '../../adapters/clickhouse/requests-table.js'
 import { queryCost } from '../../adapters/clickhouse/cost-query.js'
 import { mapLiteLLMPayload } from '../../core/litellm-mapper.js'
 import { planCostQuery } from '../../core/cost-plan.js'
@@ -54,6 +55,10 @@ test('migrations are idempotent: run again on the same database, nothing changes
   assert.deepEqual(
     before.map((r) => r.name),
     [
+      'alert_deliveries',
+      'alert_notifications',
+      'alert_silences',
+      'alerts',
       'dead_letters',
       'requests',
       'schema_migrations',
@@ -262,4 +267,18 @@ test('writer batches by size and time, and refuses input past max_pending_rows',
   await assert.rejects(w.submit(mk(400, 1)), (e: { code?: string }) => e.code === 'GW_SHUTTING_DOWN')
   const [r] = await rows<{ n: string }>(s, 'SELECT count() n FROM {{db}}.requests')
   assert.equal(Number(r!.n), 220)
+})
+
+test('readEvents gives back exactly the stored events, in event-time order, across pages and within a range', async () => {
+  const s = await store('read')
+  const w = new BatchWriter(clickHouseEventStore(s), writerCfg, silentLog)
+  const ts = Date.parse('2026-11-23T10:00:00Z')
+  const events = Array.from({ length: 25 }, (_, i) => event({ id: `rd-${String(i).padStart(2, '0')}`, customer: `c${i % 3}`, cost: 0.001 * i, ts: ts + (i % 5) * 1000 }))
+  await w.submit(events)
+  await w.shutdown()
+  const read: RequestEvent[] = []
+  for await (const page of readEvents(s.client, s.database, ts, ts + 3_000, 4)) read.push(...page)
+  const want = events.filter((e) => e.ts < ts + 3_000).sort((a, b) => a.ts - b.ts || a.event_id.localeCompare(b.event_id))
+  assert.equal(read.length, want.length)
+  assert.deepEqual(read, want)
 })
