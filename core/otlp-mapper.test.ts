@@ -269,6 +269,33 @@ test('maps each attribute convention', () => {
   }
 })
 
+test('a failed call with tokens but no cost attribute costs 0 (providers do not bill failures, LiteLLM reports 0)', () => {
+  const e = only(
+    request([
+      span({
+        'gen_ai.request.model': 'gpt-4o',
+        'gen_ai.usage.input_tokens': 1000,
+        'error.type': 'RateLimitError',
+      }),
+    ]),
+  )
+  assert.equal(e.status, 'failure')
+  assert.equal(e.input_tokens, 1000)
+  assert.equal(e.cost_usd, 0)
+  assert.equal(e.metadata.gw_cost_source, 'failed_call')
+  const priced = only(
+    request([
+      span({
+        'gen_ai.request.model': 'gpt-4o',
+        'gen_ai.usage.input_tokens': 1000,
+        'error.type': 'Timeout',
+        'gen_ai.usage.cost': 0.01,
+      }),
+    ]),
+  )
+  assert.equal(priced.cost_usd, 0.01, 'a failure the sender did bill keeps its cost')
+})
+
 test('identity and time: event_id = trace id + span id (hex), ms timestamps from unix nanos', () => {
   const e = only(request([span({ 'gen_ai.request.model': 'gpt-4o' }, { spanId: '00f067aa0ba902b7' })]))
   assert.equal(e.event_id, `${TRACE}00f067aa0ba902b7`)

@@ -188,6 +188,16 @@ export function spanToEvent(
     usd = hidden.response_cost
     costSource = 'attribute:hidden_params.response_cost'
   }
+  const code = v.span.status?.code
+  const failed =
+    (code !== undefined && code !== null && ERROR_NAMES.has(String(code).toUpperCase())) ||
+    a.has('error.type')
+
+  if (usd === null && failed) {
+    // providers do not bill a failed call; LiteLLM reports 0 for it, and so do we unless the span says otherwise
+    usd = 0
+    costSource = 'failed_call'
+  }
   if (usd === null) {
     const hit = findPrice(
       opts.prices,
@@ -198,11 +208,6 @@ export function spanToEvent(
       ? `${hit.from === 'override' ? 'pricing_override' : 'price_table'}:${hit.key}`
       : 'unpriced'
   }
-
-  const code = v.span.status?.code
-  const failed =
-    (code !== undefined && code !== null && ERROR_NAMES.has(String(code).toUpperCase())) ||
-    a.has('error.type')
 
   // attribution: each path on the span, then its ancestors (nearest first), then the resource
   const levels = [a, ...ancestors.map((x) => x.attrs), v.resource]

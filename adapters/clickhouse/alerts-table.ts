@@ -12,7 +12,12 @@ export interface AlertChange {
 }
 
 /** Appends alert state changes (one row each; the latest `updated_at` is the current state). */
-export async function insertAlertChanges(client: ClickHouseClient, database: string, changes: readonly AlertChange[], token: string): Promise<void> {
+export async function insertAlertChanges(
+  client: ClickHouseClient,
+  database: string,
+  changes: readonly AlertChange[],
+  token: string,
+): Promise<void> {
   if (changes.length === 0) return
   await client.insert({
     table: `${database}.alerts`,
@@ -67,7 +72,11 @@ interface AlertRow {
 const ms = (s: string) => Date.parse(`${s.replace(' ', 'T')}Z`)
 
 /** Current state of each alert (latest change; `resolved` wins a tie), newest first. */
-export async function listAlerts(client: ClickHouseClient, database: string, f: AlertFilter): Promise<Array<Alert & { silenced: boolean }>> {
+export async function listAlerts(
+  client: ClickHouseClient,
+  database: string,
+  f: AlertFilter,
+): Promise<Array<Alert & { silenced: boolean }>> {
   // aliases are prefixed: an alias equal to a column name would replace that column inside argMax
   const latest = (col: string) => `argMax(${col}, (updated_at, state)) AS a_${col}`
   const rs = await client.query({
@@ -81,7 +90,13 @@ GROUP BY id
 HAVING ({state:String} = '' OR toString(a_state) = {state:String}) AND ({type:String} = '' OR a_type = {type:String})
 ORDER BY a_started_at DESC, a_id
 LIMIT {limit:UInt32}`,
-    query_params: { since: f.since ?? 0, state: f.state ?? '', type: f.type ?? '', dedupe_key: f.dedupeKey ?? '', limit: f.limit },
+    query_params: {
+      since: f.since ?? 0,
+      state: f.state ?? '',
+      type: f.type ?? '',
+      dedupe_key: f.dedupeKey ?? '',
+      limit: f.limit,
+    },
     format: 'JSONEachRow',
   })
   return (await rs.json<AlertRow>()).map((r) => ({
@@ -102,7 +117,13 @@ LIMIT {limit:UInt32}`,
 }
 
 /** Stores a silence, or a new version of one (edit, delete). */
-export async function upsertSilence(client: ClickHouseClient, database: string, s: Silence, deleted: boolean, version: number): Promise<void> {
+export async function upsertSilence(
+  client: ClickHouseClient,
+  database: string,
+  s: Silence,
+  deleted: boolean,
+  version: number,
+): Promise<void> {
   await client.insert({
     table: `${database}.alert_silences`,
     values: [{ ...s, matcher: JSON.stringify(s.matcher), deleted, version }],
@@ -112,7 +133,12 @@ export async function upsertSilence(client: ClickHouseClient, database: string, 
 }
 
 /** Silences not deleted (expired ones too when `includeExpired`), newest first. */
-export async function listSilences(client: ClickHouseClient, database: string, now: number, includeExpired = false): Promise<Silence[]> {
+export async function listSilences(
+  client: ClickHouseClient,
+  database: string,
+  now: number,
+  includeExpired = false,
+): Promise<Silence[]> {
   const rs = await client.query({
     query: `SELECT id, matcher, comment, created_by, toUnixTimestamp64Milli(created_at) AS created_ms, toUnixTimestamp64Milli(expires_at) AS expires_ms
 FROM ${database}.alert_silences FINAL
@@ -121,7 +147,14 @@ ORDER BY created_at DESC`,
     query_params: { now, all: includeExpired ? 1 : 0 },
     format: 'JSONEachRow',
   })
-  const rows = await rs.json<{ id: string; matcher: string; comment: string; created_by: string; created_ms: string; expires_ms: string }>()
+  const rows = await rs.json<{
+    id: string
+    matcher: string
+    comment: string
+    created_by: string
+    created_ms: string
+    expires_ms: string
+  }>()
   return rows.map((r) => ({
     id: r.id,
     matcher: JSON.parse(r.matcher) as Silence['matcher'],

@@ -42,7 +42,11 @@ export async function budgetSpend(
   const since = Math.min(periodStart, ...windowsMs.map((w) => at - w))
   params.since = since
   const filter =
-    kind === 'global' || value === '*' ? '' : kind === 'key' ? 'AND (api_key_hash = {value:String} OR api_key_alias = {value:String})' : `AND ${col} = {value:String}`
+    kind === 'global' || value === '*'
+      ? ''
+      : kind === 'key'
+        ? 'AND (api_key_hash = {value:String} OR api_key_alias = {value:String})'
+        : `AND ${col} = {value:String}`
   const rs = await client.query({
     query: `SELECT ${col} AS s_scope, toFloat64(sumIf(cost_usd, minute >= fromUnixTimestamp64Milli({period:Int64}, 'UTC'))) AS s_period, ${sums.join(', ')}
 FROM ${database}.spend_by_minute
@@ -58,6 +62,11 @@ GROUP BY s_scope`,
     windowSpend: Object.fromEntries(windowsMs.map((w, i) => [w, Number(r[`s_w${i}`])])),
   }))
   // a named scope with no spend yet still has a (zero) snapshot: budgets are judged even when idle
-  if (out.length === 0 && value !== '*') out.push({ scopeId: kind === 'global' ? '' : String(value), periodSpend: 0, windowSpend: Object.fromEntries(windowsMs.map((w) => [w, 0])) })
+  if (out.length === 0 && value !== '*')
+    out.push({
+      scopeId: kind === 'global' ? '' : String(value),
+      periodSpend: 0,
+      windowSpend: Object.fromEntries(windowsMs.map((w) => [w, 0])),
+    })
   return out
 }

@@ -37,18 +37,39 @@ export async function insertNotifications(
 export async function insertDelivery(
   client: ClickHouseClient,
   database: string,
-  d: { notificationId: string; channel: string; attempt: number; outcome: 'success' | 'retry' | 'failure'; detail: string; at: number },
+  d: {
+    notificationId: string
+    channel: string
+    attempt: number
+    outcome: 'success' | 'retry' | 'failure'
+    detail: string
+    at: number
+  },
 ): Promise<void> {
   await client.insert({
     table: `${database}.alert_deliveries`,
-    values: [{ notification_id: d.notificationId, channel: d.channel, attempt: d.attempt, outcome: d.outcome, detail: d.detail.slice(0, 2000), at: d.at }],
+    values: [
+      {
+        notification_id: d.notificationId,
+        channel: d.channel,
+        attempt: d.attempt,
+        outcome: d.outcome,
+        detail: d.detail.slice(0, 2000),
+        at: d.at,
+      },
+    ],
     format: 'JSONEachRow',
     clickhouse_settings: insertSettings(`delivery-${d.notificationId}-${d.attempt}-${d.outcome}`),
   })
 }
 
 /** Notifications of the last `lookbackMs` with no final delivery, oldest first. */
-export async function pendingNotifications(client: ClickHouseClient, database: string, now: number, lookbackMs: number): Promise<PendingNotification[]> {
+export async function pendingNotifications(
+  client: ClickHouseClient,
+  database: string,
+  now: number,
+  lookbackMs: number,
+): Promise<PendingNotification[]> {
   const rs = await client.query({
     query: `SELECT any(n.body) AS body, toUnixTimestamp64Milli(any(n.not_before)) AS not_before_ms,
        (SELECT count() FROM ${database}.alert_deliveries d WHERE d.notification_id = n.id) AS attempts
@@ -61,15 +82,26 @@ ORDER BY min(n.created_at)`,
     format: 'JSONEachRow',
   })
   const rows = await rs.json<{ body: string; not_before_ms: string; attempts: string }>()
-  return rows.map((r) => ({ notification: JSON.parse(r.body) as Notification, notBefore: Number(r.not_before_ms), attempts: Number(r.attempts) }))
+  return rows.map((r) => ({
+    notification: JSON.parse(r.body) as Notification,
+    notBefore: Number(r.not_before_ms),
+    attempts: Number(r.attempts),
+  }))
 }
 
 /** Delivery attempts of one notification, oldest first (for the API and tests). */
-export async function deliveriesOf(client: ClickHouseClient, database: string, notificationId: string): Promise<Array<{ attempt: number; outcome: string; detail: string }>> {
+export async function deliveriesOf(
+  client: ClickHouseClient,
+  database: string,
+  notificationId: string,
+): Promise<Array<{ attempt: number; outcome: string; detail: string }>> {
   const rs = await client.query({
     query: `SELECT attempt, toString(outcome) AS outcome, detail FROM ${database}.alert_deliveries WHERE notification_id = {id:String} ORDER BY at, attempt`,
     query_params: { id: notificationId },
     format: 'JSONEachRow',
   })
-  return (await rs.json<{ attempt: number; outcome: string; detail: string }>()).map((r) => ({ ...r, attempt: Number(r.attempt) }))
+  return (await rs.json<{ attempt: number; outcome: string; detail: string }>()).map((r) => ({
+    ...r,
+    attempt: Number(r.attempt),
+  }))
 }

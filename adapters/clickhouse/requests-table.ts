@@ -76,7 +76,13 @@ LIMIT {limit:UInt32}`,
     })
     const page = (await rs.json<Record<string, unknown>>()).map((r) => {
       const { x_ts, x_end_ts, x_cost_usd, x_status, ...rest } = r
-      return { ...rest, ts: Number(x_ts), end_ts: Number(x_end_ts), cost_usd: Number(x_cost_usd), status: x_status } as unknown as RequestEvent
+      return {
+        ...rest,
+        ts: Number(x_ts),
+        end_ts: Number(x_end_ts),
+        cost_usd: Number(x_cost_usd),
+        status: x_status,
+      } as unknown as RequestEvent
     })
     if (page.length === 0) return
     yield page

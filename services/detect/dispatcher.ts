@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { StoreClient } from '../../adapters/clickhouse/client.js'
-import { insertDelivery, insertNotifications, pendingNotifications } from '../../adapters/clickhouse/outbox-table.js'
+import {
+  insertDelivery,
+  insertNotifications,
+  pendingNotifications,
+} from '../../adapters/clickhouse/outbox-table.js'
 import type { Alert, Notification } from '../../core/alerts/alert.js'
 import { initialDispatchState, planDispatch, type DispatchState } from '../../core/alerts/dispatch-plan.js'
 import type { AlertSender } from '../../core/alerts/sender.js'
@@ -52,9 +56,18 @@ export class Dispatcher {
   /** Re-reads undelivered notifications from the outbox and starts delivering them. */
   async start(): Promise<void> {
     const now = this.clock.now()
-    for (const p of await pendingNotifications(this.store.client, this.store.database, now, OUTBOX_LOOKBACK_MS)) {
+    for (const p of await pendingNotifications(
+      this.store.client,
+      this.store.database,
+      now,
+      OUTBOX_LOOKBACK_MS,
+    )) {
       if (!this.#senders.has(p.notification.channel)) continue
-      this.#pending.set(p.notification.id, { notification: p.notification, notBefore: p.notBefore, rounds: p.attempts })
+      this.#pending.set(p.notification.id, {
+        notification: p.notification,
+        notBefore: p.notBefore,
+        rounds: p.attempts,
+      })
     }
     if (this.#pending.size > 0) this.log.info({ pending: this.#pending.size }, 'outbox notifications resumed')
     this.#drive(now)
@@ -82,9 +95,11 @@ export class Dispatcher {
         plan.notifications.map((notification) => ({ notification, notBefore: now })),
         randomUUID(),
       )
-      for (const n of plan.notifications) this.#pending.set(n.id, { notification: n, notBefore: now, rounds: 0 })
+      for (const n of plan.notifications)
+        this.#pending.set(n.id, { notification: n, notBefore: now, rounds: 0 })
     }
-    if (plan.deferred.length > 0) this.log.info({ deferred: plan.deferred }, 'notifications held by the channel rate limit')
+    if (plan.deferred.length > 0)
+      this.log.info({ deferred: plan.deferred }, 'notifications held by the channel rate limit')
     this.#drive(now)
   }
 
@@ -139,7 +154,10 @@ export class Dispatcher {
       )
       await record('success', receipt.detail)
       this.#pending.delete(n.id)
-      this.log.info({ notification: n.id, channel: n.channel, kind: n.kind, alerts: n.alerts.length }, 'notification delivered')
+      this.log.info(
+        { notification: n.id, channel: n.channel, kind: n.kind, alerts: n.alerts.length },
+        'notification delivered',
+      )
     } catch (err) {
       const retryable = (err as { retryable?: boolean }).retryable !== false
       const detail = String((err as Error)?.message ?? err)
@@ -152,7 +170,15 @@ export class Dispatcher {
       p.rounds++
       p.notBefore = this.clock.now() + backoffDelay(BETWEEN_ROUNDS, p.rounds, this.clock.random())
       await record('retry', detail).catch(() => undefined)
-      this.log.warn({ notification: n.id, channel: n.channel, rounds: p.rounds, nextAt: new Date(p.notBefore).toISOString() }, 'channel unavailable, notification kept in the outbox')
+      this.log.warn(
+        {
+          notification: n.id,
+          channel: n.channel,
+          rounds: p.rounds,
+          nextAt: new Date(p.notBefore).toISOString(),
+        },
+        'channel unavailable, notification kept in the outbox',
+      )
     }
   }
 

@@ -15,7 +15,13 @@ import {
   restoreBudgetExhaustionState,
   type BudgetExhaustionState,
 } from '../../core/detectors/budget-exhaustion.js'
-import { evaluateBurnRate, initBurnRateState, openBurnScopes, restoreBurnRateState, type BurnRateState } from '../../core/detectors/burn-rate.js'
+import {
+  evaluateBurnRate,
+  initBurnRateState,
+  openBurnScopes,
+  restoreBurnRateState,
+  type BurnRateState,
+} from '../../core/detectors/burn-rate.js'
 import type { Finding } from '../../core/detectors/finding.js'
 import { loopReplaySince } from '../../core/detectors/loop.js'
 import { budgetPeriod } from '../../core/detectors/periods.js'
@@ -81,7 +87,10 @@ export class DetectionEngine {
     this.#burn = restoreBurnRateState(openKeys)
     this.#exhaustion = restoreBudgetExhaustionState(openKeys)
 
-    const since = Math.min(loopReplaySince(detectors.loop, detectors.allowed_lateness, now), zombieReplaySince(detectors.zombie, now))
+    const since = Math.min(
+      loopReplaySince(detectors.loop, detectors.allowed_lateness, now),
+      zombieReplaySince(detectors.zombie, now),
+    )
     const events: RequestEvent[] = []
     for await (const page of readEvents(store.client, store.database, since, now + 1)) {
       events.push(...page)
@@ -94,8 +103,16 @@ export class DetectionEngine {
     log.info({ openAlerts: openKeys.size, replayedEvents: events.length }, 'detection restored')
 
     await this.deps.dispatcher.start()
-    this.deps.metrics.gauge('gatewarden_alerts_firing', 'Alerts firing now', () => Object.keys(this.#book.open).length)
-    this.deps.metrics.gauge('gatewarden_alert_outbox_pending', 'Notifications not yet delivered', () => this.deps.dispatcher.pending)
+    this.deps.metrics.gauge(
+      'gatewarden_alerts_firing',
+      'Alerts firing now',
+      () => Object.keys(this.#book.open).length,
+    )
+    this.deps.metrics.gauge(
+      'gatewarden_alert_outbox_pending',
+      'Notifications not yet delivered',
+      () => this.deps.dispatcher.pending,
+    )
     this.#timer = setInterval(() => void this.tick(), detectors.tick)
     this.#timer.unref()
   }
@@ -139,14 +156,17 @@ export class DetectionEngine {
   }
 
   #enqueue(work: () => Promise<void>): Promise<void> {
-    const next = this.#chain.then(work).catch((err: unknown) => this.deps.log.error({ err }, 'detection step failed'))
+    const next = this.#chain
+      .then(work)
+      .catch((err: unknown) => this.deps.log.error({ err }, 'detection step failed'))
     this.#chain = next
     return next
   }
 
   async #evaluateBudgets(now: number): Promise<Finding[]> {
     const { budgets, detectors, store } = this.deps
-    if (budgets.length === 0 || (!detectors.burn_rate.enabled && !detectors.budget_exhaustion.enabled)) return []
+    if (budgets.length === 0 || (!detectors.burn_rate.enabled && !detectors.budget_exhaustion.enabled))
+      return []
     const windows = burnWindows(detectors)
     const recentWindowMs = windows.includes(6 * 3_600_000) ? 6 * 3_600_000 : Math.max(...windows)
     const findings: Finding[] = []
@@ -158,18 +178,31 @@ export class DetectionEngine {
       for (const s of [...openBurnScopes(this.#burn), ...openExhaustionScopes(this.#exhaustion, now)]) {
         if (s.budget === budget.name && !seen.has(s.scopeId)) {
           seen.add(s.scopeId)
-          rows.push({ scopeId: s.scopeId, periodSpend: 0, windowSpend: Object.fromEntries(windows.map((w) => [w, 0])) })
+          rows.push({
+            scopeId: s.scopeId,
+            periodSpend: 0,
+            windowSpend: Object.fromEntries(windows.map((w) => [w, 0])),
+          })
         }
       }
       for (const r of rows) {
-        const snap = { budget, scopeId: r.scopeId, at: now, period, periodSpend: r.periodSpend, windowSpend: r.windowSpend }
+        const snap = {
+          budget,
+          scopeId: r.scopeId,
+          at: now,
+          period,
+          periodSpend: r.periodSpend,
+          windowSpend: r.windowSpend,
+        }
         if (detectors.burn_rate.enabled) {
           const s = evaluateBurnRate(this.#burn, snap, detectors.burn_rate, now)
           this.#burn = s.state
           findings.push(...s.findings)
         }
         if (detectors.budget_exhaustion.enabled) {
-          const s = evaluateBudgetExhaustion(this.#exhaustion, snap, detectors.budget_exhaustion, now, { recentWindowMs })
+          const s = evaluateBudgetExhaustion(this.#exhaustion, snap, detectors.budget_exhaustion, now, {
+            recentWindowMs,
+          })
           this.#exhaustion = s.state
           findings.push(...s.findings)
         }
@@ -182,16 +215,29 @@ export class DetectionEngine {
     if (findings.length === 0) return
     const { alerts, store } = this.deps
     const r = applyFindings(this.#book, findings, (f) => ({
-      ...(alerts.public_url ? { page: `${alerts.public_url.replace(/\/$/, '')}/api/alerts?type=${f.type}` } : {}),
+      ...(alerts.public_url
+        ? { page: `${alerts.public_url.replace(/\/$/, '')}/api/alerts?type=${f.type}` }
+        : {}),
       ...(alerts.grafana_url ? { grafana: alerts.grafana_url } : {}),
     }))
     this.#book = r.book
     if (r.changes.length === 0) return
-    const changes = r.changes.map((alert) => ({ alert, silenced: silencedBy(this.#silences, alert, now) !== undefined, instance: this.#instance }))
+    const changes = r.changes.map((alert) => ({
+      alert,
+      silenced: silencedBy(this.#silences, alert, now) !== undefined,
+      instance: this.#instance,
+    }))
     await insertAlertChanges(store.client, store.database, changes, randomUUID())
     for (const c of changes) {
       this.deps.log.info(
-        { alert: c.alert.id, type: c.alert.type, state: c.alert.state, severity: c.alert.severity, scope: c.alert.scope, silenced: c.silenced },
+        {
+          alert: c.alert.id,
+          type: c.alert.type,
+          state: c.alert.state,
+          severity: c.alert.severity,
+          scope: c.alert.scope,
+          silenced: c.silenced,
+        },
         c.alert.state === 'firing' ? 'alert firing' : 'alert resolved',
       )
     }

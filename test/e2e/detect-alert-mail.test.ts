@@ -9,7 +9,15 @@ import { litellmPayload } from '../support/events.js'
 import { silentLog } from '../support/store.js'
 import { startSmtpSink } from '../support/smtp-sink.js'
 
-type ApiAlert = { id: string; type: string; state: string; severity: string; scope: { kind: string; id: string }; summary: string; details: Record<string, unknown> }
+type ApiAlert = {
+  id: string
+  type: string
+  state: string
+  severity: string
+  scope: { kind: string; id: string }
+  summary: string
+  details: Record<string, unknown>
+}
 
 const dataDir = mkdtempSync(join(tmpdir(), 'gw-detect-'))
 const running: Running[] = []
@@ -37,7 +45,14 @@ test('events into /ingest/litellm -> loop and budget alerts in /api/alerts -> de
       budgets: [{ name: 'acme-monthly', scope: { customer: 'acme' }, limit_usd: 1, period: 'month' }],
       detectors: { tick: '200ms', allowed_lateness: '0s', loop: { threshold: 5, window: '60s' } },
       alerts: {
-        channels: [{ type: 'email', smtp_url: `smtp://127.0.0.1:${smtp.port}`, from: 'gatewarden@example.test', to: ['oncall@example.test'] }],
+        channels: [
+          {
+            type: 'email',
+            smtp_url: `smtp://127.0.0.1:${smtp.port}`,
+            from: 'gatewarden@example.test',
+            to: ['oncall@example.test'],
+          },
+        ],
         group_window: '500ms',
         public_url: 'http://gatewarden.example.test',
       },
@@ -45,25 +60,43 @@ test('events into /ingest/litellm -> loop and budget alerts in /api/alerts -> de
     let gw = await start(config, silentLog)
     running.push(gw)
     const post = async (body: unknown) => {
-      const res = await gw.app.inject({ method: 'POST', url: '/ingest/litellm', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) })
+      const res = await gw.app.inject({
+        method: 'POST',
+        url: '/ingest/litellm',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify(body),
+      })
       assert.equal(res.statusCode, 200, res.body)
     }
-    const alerts = async () => (await gw.app.inject({ method: 'GET', url: '/api/alerts' })).json<{ alerts: ApiAlert[] }>().alerts
+    const alerts = async () =>
+      (await gw.app.inject({ method: 'GET', url: '/api/alerts' })).json<{ alerts: ApiAlert[] }>().alerts
 
     // a loop: the same request 6 times from one key within seconds; plus acme spending 1.2 x its budget
     const t0 = Date.now()
     const loopCalls = Array.from({ length: 6 }, (_, i) => {
-      const p = litellmPayload({ id: `loop-${i}`, customer: 'globex', cost: 0.01, ts: t0 + i * 100, key: 'key-looping' })
+      const p = litellmPayload({
+        id: `loop-${i}`,
+        customer: 'globex',
+        cost: 0.01,
+        ts: t0 + i * 100,
+        key: 'key-looping',
+      })
       p.messages = [{ role: 'user', content: 'summarise ticket 4711 again' }]
       return p
     })
     await post(loopCalls)
-    await post(Array.from({ length: 4 }, (_, i) => litellmPayload({ id: `spend-${i}`, customer: 'acme', cost: 0.3, ts: t0 + i })))
+    await post(
+      Array.from({ length: 4 }, (_, i) =>
+        litellmPayload({ id: `spend-${i}`, customer: 'acme', cost: 0.3, ts: t0 + i }),
+      ),
+    )
 
     const fired = await until('loop and budget alerts', async () => {
       const a = await alerts()
       const loop = a.find((x) => x.type === 'loop' && x.state === 'firing' && x.scope.kind === 'key')
-      const budget = a.find((x) => x.type === 'budget_exhaustion' && x.state === 'firing' && x.details.threshold === 1)
+      const budget = a.find(
+        (x) => x.type === 'budget_exhaustion' && x.state === 'firing' && x.details.threshold === 1,
+      )
       return loop && budget ? { loop, budget } : undefined
     })
     assert.equal(fired.loop.scope.kind, 'key')
@@ -76,9 +109,15 @@ test('events into /ingest/litellm -> loop and budget alerts in /api/alerts -> de
       return /loop/i.test(text) && /acme/.test(text) ? smtp.received : undefined
     })
     assert.deepEqual(mails[0]!.envelope.to, ['oncall@example.test'])
-    assert.ok(mails.every((m) => typeof m.mail.html === 'string' && m.mail.html.length > 0), 'html part')
+    assert.ok(
+      mails.every((m) => typeof m.mail.html === 'string' && m.mail.html.length > 0),
+      'html part',
+    )
     const sentBefore = smtp.received.length
-    const firingIds = (await alerts()).filter((a) => a.state === 'firing').map((a) => a.id).sort()
+    const firingIds = (await alerts())
+      .filter((a) => a.state === 'firing')
+      .map((a) => a.id)
+      .sort()
 
     // restart on the same data: same alerts still firing, nothing re-fired, no new mail
     await gw.stop()
@@ -87,7 +126,14 @@ test('events into /ingest/litellm -> loop and budget alerts in /api/alerts -> de
     running.push(gw)
     await new Promise((r) => setTimeout(r, 1500))
     const afterRestart = await alerts()
-    assert.deepEqual(afterRestart.filter((a) => a.state === 'firing').map((a) => a.id).sort(), firingIds, JSON.stringify(afterRestart.map((a) => [a.type, a.state, a.scope, a.summary])))
+    assert.deepEqual(
+      afterRestart
+        .filter((a) => a.state === 'firing')
+        .map((a) => a.id)
+        .sort(),
+      firingIds,
+      JSON.stringify(afterRestart.map((a) => [a.type, a.state, a.scope, a.summary])),
+    )
     assert.equal(smtp.received.length, sentBefore, 'no notification re-sent after restart')
   } finally {
     await smtp.close()

@@ -273,12 +273,21 @@ test('readEvents gives back exactly the stored events, in event-time order, acro
   const s = await store('read')
   const w = new BatchWriter(clickHouseEventStore(s), writerCfg, silentLog)
   const ts = Date.parse('2026-11-23T10:00:00Z')
-  const events = Array.from({ length: 25 }, (_, i) => event({ id: `rd-${String(i).padStart(2, '0')}`, customer: `c${i % 3}`, cost: 0.001 * i, ts: ts + (i % 5) * 1000 }))
+  const events = Array.from({ length: 25 }, (_, i) =>
+    event({
+      id: `rd-${String(i).padStart(2, '0')}`,
+      customer: `c${i % 3}`,
+      cost: 0.001 * i,
+      ts: ts + (i % 5) * 1000,
+    }),
+  )
   await w.submit(events)
   await w.shutdown()
   const read: RequestEvent[] = []
   for await (const page of readEvents(s.client, s.database, ts, ts + 3_000, 4)) read.push(...page)
-  const want = events.filter((e) => e.ts < ts + 3_000).sort((a, b) => a.ts - b.ts || a.event_id.localeCompare(b.event_id))
+  const want = events
+    .filter((e) => e.ts < ts + 3_000)
+    .sort((a, b) => a.ts - b.ts || a.event_id.localeCompare(b.event_id))
   assert.equal(read.length, want.length)
   assert.deepEqual(read, want)
 })
