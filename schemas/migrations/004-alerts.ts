@@ -6,7 +6,8 @@ import type { Migration } from './migration.js'
  * - `alert_silences`: matchers with an expiry (ReplacingMergeTree on version: an edit or delete is a new row);
  * - `alert_notifications`: the outbox, one row per message to a channel, written before any send;
  * - `alert_deliveries`: each attempt's outcome. A notification with no final delivery is still pending,
- *   so a channel that is down delays a message, and a restart resumes it.
+ *   so a channel that is down delays a message, and a restart resumes it;
+ * - `detector_heartbeats`: each engine's tick, for electing the one instance that judges budgets.
  */
 export const m004: Migration = {
   version: 4,
@@ -62,6 +63,14 @@ PARTITION BY toYYYYMM(created_at)
 ORDER BY (created_at, id)
 TTL toDateTime(created_at) + INTERVAL 90 DAY
 SETTINGS non_replicated_deduplication_window = 1000`,
+    `CREATE TABLE IF NOT EXISTS {{db}}.detector_heartbeats
+(
+    instance String,
+    at       DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY (at, instance)
+TTL toDateTime(at) + INTERVAL 1 DAY`,
     `CREATE TABLE IF NOT EXISTS {{db}}.alert_deliveries
 (
     notification_id String,

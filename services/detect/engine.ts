@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { StoreClient } from '../../adapters/clickhouse/client.js'
 import { insertAlertChanges, listAlerts, listSilences } from '../../adapters/clickhouse/alerts-table.js'
 import { budgetSpend } from '../../adapters/clickhouse/budget-spend.js'
+import { beatAndElect } from '../../adapters/clickhouse/heartbeats-table.js'
 import { readEvents } from '../../adapters/clickhouse/requests-table.js'
 import type { Metrics } from '../../adapters/telemetry/metrics.js'
 import { applyFindings, type AlertBook } from '../../core/alerts/alert-book.js'
@@ -55,8 +57,10 @@ export interface EngineDeps {
  * - Loops and zombie agents step on every stored event (duplicates never reach them) and on ticks, in a
  *   `DetectorRunner` (event time, watermark `allowed_lateness`); their per-key state lives in this process,
  *   like the Kafka partitions that feed it.
- * - Burn rate and budget exhaustion evaluate on each tick from GLOBAL sums in the store (`budgetSpend`), so
- *   N instances judge a budget on the same numbers; replay feeds the same pure evaluators from a ledger.
+ * - Burn rate and budget exhaustion evaluate on each tick from GLOBAL sums in the store (`budgetSpend`), on
+ *   ONE instance: the budget leader, elected through heartbeats in the store (`beatAndElect`), so N
+ *   instances open and notify each budget alert once; a new leader adopts the open alerts from the store.
+ *   Replay feeds the same pure evaluators from a ledger.
  * - After a restart the open alerts come back from the alerts table and loop/zombie state is rebuilt from
  *   the recent events in the store, so an incident is neither lost nor re-fired.
  * - All work runs on one chain: findings are applied in order, and a tick never overlaps an event step.
@@ -71,10 +75,11 @@ export class DetectionEngine {
   #timer: NodeJS.Timeout | undefined
   readonly #instance: string
   readonly #latencies: number[] = []
+  #leader = false
 
   constructor(private readonly deps: EngineDeps) {
     this.#runner = new DetectorRunner({ budgets: [], detectors: deps.detectors })
-    this.#instance = deps.instance ?? `gatewarden-${process.pid}`
+    this.#instance = deps.instance ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
   }
 
   /** Restores open alerts and recent state, resumes the outbox, starts ticking. */
@@ -137,11 +142,49 @@ export class DetectionEngine {
     return this.#enqueue(async () => {
       const now = this.deps.now()
       const findings = this.#runner.advance(now)
-      findings.push(...(await this.#evaluateBudgets(now)))
+      await this.#elect(now)
+      if (this.#leader) findings.push(...(await this.#evaluateBudgets(now)))
       this.#silences = await listSilences(this.deps.store.client, this.deps.store.database, now)
       await this.#apply(findings, now)
       await this.deps.dispatcher.tick(now)
     })
+  }
+
+  /** True while this instance judges the budgets. */
+  get isBudgetLeader(): boolean {
+    return this.#leader
+  }
+
+  /** This instance's id in heartbeats and alert rows. */
+  get instance(): string {
+    return this.#instance
+  }
+
+  async #elect(now: number): Promise<void> {
+    const { store, detectors, log } = this.deps
+    const leader = await beatAndElect(store.client, store.database, this.#instance, now, 3 * detectors.tick)
+    const was = this.#leader
+    this.#leader = leader === this.#instance
+    if (this.#leader === was) return
+    // budget alerts belong to the leader: drop ours, and a new leader takes the open ones from the store
+    const isBudget = (a: Alert) => a.type === 'burn_rate' || a.type === 'budget_exhaustion'
+    const kept = Object.entries(this.#book.open).filter(([, a]) => !isBudget(a))
+    if (this.#leader) {
+      const open = await listAlerts(store.client, store.database, { state: 'firing', limit: 100_000 })
+      const budgetAlerts = open.filter(isBudget)
+      this.#book = {
+        open: Object.fromEntries([...kept, ...budgetAlerts.map((a) => [a.dedupe_key, a] as const)]),
+      }
+      const keys = new Set(budgetAlerts.map((a) => a.dedupe_key))
+      this.#burn = restoreBurnRateState(keys)
+      this.#exhaustion = restoreBudgetExhaustionState(keys)
+      log.info({ instance: this.#instance, adopted: keys.size }, 'budget leader')
+    } else {
+      this.#book = { open: Object.fromEntries(kept) }
+      this.#burn = initBurnRateState()
+      this.#exhaustion = initBudgetExhaustionState()
+      log.info({ instance: this.#instance, leader }, 'budget leadership moved')
+    }
   }
 
   /** Detection latencies (ms) recorded so far: batch submitted to alert stored. */

@@ -1,0 +1,70 @@
+import { test, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Config } from '../../schemas/config.js'
+import { start, type Running } from '../../services/start.js'
+import { litellmPayload } from '../support/events.js'
+import { rows, silentLog } from '../support/store.js'
+
+const running: Running[] = []
+after(async () => {
+  for (const r of running) await r.stop().catch(() => undefined)
+})
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+test('two instances on one store: one budget leader, each budget alert opened once; the other takes over when the leader stops', async () => {
+  const config = Config.parse({
+    server: { port: 0 },
+    store: { data_dir: mkdtempSync(join(tmpdir(), 'gw-two-')), database: 'shared' },
+    writer: { max_batch_wait_ms: 5 },
+    budgets: [{ name: 'acme-daily', scope: { customer: 'acme' }, limit_usd: 1, period: 'day' }],
+    detectors: { tick: '200ms', allowed_lateness: '0s' },
+  })
+  const a = await start(config, silentLog)
+  running.push(a)
+  const b = await start(config, silentLog)
+  running.push(b)
+  await sleep(1000)
+  const leaders = [a, b].filter((r) => r.engine.isBudgetLeader)
+  assert.equal(leaders.length, 1, 'exactly one budget leader')
+  const leader = leaders[0]!
+  const follower = leader === a ? b : a
+  assert.equal(leader.engine.instance < follower.engine.instance, true, 'the smallest instance id leads')
+
+  // spend goes in through the follower: the leader still judges it from the store's global sums
+  const now = Date.now()
+  const res = await follower.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify(
+      Array.from({ length: 3 }, (_, i) =>
+        litellmPayload({ id: `two-${i}`, customer: 'acme', cost: 0.5, ts: now - 1000 + i }),
+      ),
+    ),
+  })
+  assert.equal(res.statusCode, 200)
+  await sleep(1500)
+  const exhausted = () =>
+    rows<{ id: string; instance: string }>(
+      follower.store,
+      "SELECT DISTINCT id, instance FROM {{db}}.alerts WHERE type = 'budget_exhaustion' AND state = 'firing' AND details LIKE '%\"threshold\":1%'",
+    )
+  const first = await exhausted()
+  assert.equal(first.length, 1, `one exhaustion alert, got ${JSON.stringify(first)}`)
+  assert.equal(first[0]!.instance, leader.engine.instance)
+
+  // the leader stops: the follower takes over within three ticks and adopts the open alert (no second one)
+  await leader.stop()
+  running.splice(running.indexOf(leader), 1)
+  await sleep(1500)
+  assert.equal(follower.engine.isBudgetLeader, true)
+  const after2 = await exhausted()
+  assert.deepEqual(
+    after2.map((r) => r.id),
+    [first[0]!.id],
+  )
+})
