@@ -17,11 +17,14 @@ VENV="$CACHE_DIR/litellm-venv"
 # --- pins -------------------------------------------------------------------
 LITELLM_VERSION="1.108.7"
 OTEL_VERSION="1.45.1"   # the version litellm 1.108.7's own "proxy-runtime" extra pins
+# Kafka client for integrations/litellm/kafka_logger (wheels bundle librdkafka: no compiler, no system lib)
+CONFLUENT_KAFKA_VERSION="2.16.1"
 PACKAGES=(
   "litellm[proxy]==${LITELLM_VERSION}"
   "opentelemetry-api==${OTEL_VERSION}"
   "opentelemetry-sdk==${OTEL_VERSION}"
   "opentelemetry-exporter-otlp-proto-http==${OTEL_VERSION}"
+  "confluent-kafka==${CONFLUENT_KAFKA_VERSION}"
 )
 # ---------------------------------------------------------------------------
 
@@ -74,6 +77,7 @@ mods = [
     "litellm.integrations.opentelemetry",
     "opentelemetry.sdk.trace",
     "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "confluent_kafka",  # the Gatewarden Kafka logger's client (integrations/litellm/kafka_logger)
 ]
 bad = []
 for m in mods:
@@ -94,7 +98,7 @@ if bad:
     sys.exit(1)
 from importlib.metadata import version
 print(f"setup.sh: import check ok (litellm {version('litellm')}, litellm-enterprise {version('litellm-enterprise')}, "
-      f"opentelemetry-sdk {version('opentelemetry-sdk')}); generic_api logger class = {ll.GenericAPILogger.__module__}")
+      f"opentelemetry-sdk {version('opentelemetry-sdk')}, confluent-kafka {version('confluent-kafka')}); generic_api logger class = {ll.GenericAPILogger.__module__}")
 PY
 echo "setup.sh: import check took $(elapsed "$T")"
 
