@@ -96,7 +96,7 @@ export const DetectorsConfig = z.strictObject({
   /** How often detectors evaluate besides on each event (bounds detection latency). */
   tick: Duration.prefault('5s'),
   /** How late an event may arrive and still be evaluated in order (watermark lag). */
-  allowed_lateness: Duration.prefault('30s'),
+  allowed_lateness: Duration.prefault('5s'),
   burn_rate: z
     .strictObject({
       enabled: z.boolean().default(true),

@@ -214,7 +214,11 @@ export class BatchWriter {
       if (e.ts < min) min = e.ts
       if (e.ts > max) max = e.ts
     }
-    return this.store.existingEventIds([...new Set(events.map((e) => e.event_id))], min - DEDUPE_MARGIN_MS, max + DEDUPE_MARGIN_MS)
+    return this.store.existingEventIds(
+      [...new Set(events.map((e) => e.event_id))],
+      min - DEDUPE_MARGIN_MS,
+      max + DEDUPE_MARGIN_MS,
+    )
   }
 
   #retry<T>(op: () => Promise<T>): Promise<T> {

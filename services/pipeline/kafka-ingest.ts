@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { eventTimeProblem } from '../../core/event-window.js'
 import type { Config } from '../../schemas/config.js'
 import type { KafkaConfig } from '../../schemas/kafka-config.js'
 import { deadLetter, type DeadLetter } from '../../schemas/dead-letter.js'
@@ -67,7 +68,6 @@ export function createKafkaPipeline(deps: Omit<KafkaIngestDeps, 'log' | 'env'>):
       const events: RequestEvent[] = []
       const deadLetters: DeadLetter[] = []
       const receivedAt = now()
-      const oldest = retentionDays > 0 ? receivedAt - retentionDays * 86_400_000 : -Infinity
       for (const r of records) {
         const where = {
           source: 'kafka',
@@ -92,11 +92,9 @@ export function createKafkaPipeline(deps: Omit<KafkaIngestDeps, 'log' | 'env'>):
           deadLetters.push(rej.rawBytes === undefined ? d : { ...d, raw_bytes: rej.rawBytes })
         }
         for (const e of out.events) {
-          if (e.ts >= oldest) events.push(e)
-          else {
-            const reason = `ts ${new Date(e.ts).toISOString()} is older than store.retention_days (${retentionDays})`
-            deadLetters.push(deadLetter(e, { ...where, origin, reason }))
-          }
+          const reason = eventTimeProblem(e.ts, receivedAt, retentionDays)
+          if (reason === null) events.push(e)
+          else deadLetters.push(deadLetter(e, { ...where, origin, reason }))
         }
       }
       return { events, deadLetters }

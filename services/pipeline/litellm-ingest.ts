@@ -1,4 +1,5 @@
 import type { RawItem } from '../../adapters/http/body.js'
+import { eventTimeProblem } from '../../core/event-window.js'
 import type { IngestOutcome } from '../../adapters/http/ports.js'
 import type { Metrics } from '../../adapters/telemetry/metrics.js'
 import { mapLiteLLMPayload, type MapperOptions } from '../../core/litellm-mapper.js'
@@ -21,7 +22,6 @@ export function createLiteLLMIngest(
     const events: RequestEvent[] = []
     const dead: DeadLetter[] = []
     const receivedAt = now()
-    const oldest = retentionDays > 0 ? receivedAt - retentionDays * 86_400_000 : -Infinity
     items.forEach((item, i) => {
       const where = { source: mapper.source, origin: `${origin} item ${i}`, received_at: receivedAt }
       if (!item.ok) {
@@ -30,10 +30,11 @@ export function createLiteLLMIngest(
       }
       const mapped = mapLiteLLMPayload(item.value, mapper)
       if (!mapped.ok) dead.push(deadLetter(item.value, { ...where, reason: mapped.reason }))
-      else if (mapped.event.ts < oldest) {
-        const reason = `ts ${new Date(mapped.event.ts).toISOString()} is older than store.retention_days (${retentionDays})`
-        dead.push(deadLetter(item.value, { ...where, reason }))
-      } else events.push(mapped.event)
+      else {
+        const reason = eventTimeProblem(mapped.event.ts, receivedAt, retentionDays)
+        if (reason === null) events.push(mapped.event)
+        else dead.push(deadLetter(item.value, { ...where, reason }))
+      }
     })
     try {
       const receipt = await writer.submit(events, dead)

@@ -1,4 +1,5 @@
 import type { OtlpOutcome } from '../../adapters/http/ports.js'
+import { eventTimeProblem } from '../../core/event-window.js'
 import type { Metrics } from '../../adapters/telemetry/metrics.js'
 import { GatewardenError } from '../../core/errors.js'
 import { mapOtlpTraces, type OtlpMapperOptions } from '../../core/otlp-mapper.js'
@@ -30,15 +31,15 @@ export function createOtlpIngest(
     const reasons: string[] = []
     let ignored = 0
     const receivedAt = now()
-    const oldest = retentionDays > 0 ? receivedAt - retentionDays * 86_400_000 : -Infinity
     for (const s of mapped.spans) {
       const where = { source: mapper.source, origin: `${origin} ${s.where}`, received_at: receivedAt }
+      const timeProblem = s.kind === 'event' ? eventTimeProblem(s.event.ts, receivedAt, retentionDays) : null
       if (s.kind === 'ignored') ignored++
       else if (s.kind === 'dead') {
         dead.push(deadLetter(s.raw, { ...where, reason: s.reason }))
         reasons.push(`${s.where}: ${s.reason}`)
-      } else if (s.event.ts < oldest) {
-        const reason = `ts ${new Date(s.event.ts).toISOString()} is older than store.retention_days (${retentionDays})`
+      } else if (timeProblem !== null) {
+        const reason = timeProblem
         dead.push(deadLetter(s.event, { ...where, reason }))
         reasons.push(`${s.where}: ${reason}`)
       } else events.push(s.event)

@@ -318,18 +318,48 @@ test('alerts API: lists stored alerts with filters; silences can be created, lis
     method: 'POST',
     url: '/api/silences',
     headers: json,
-    payload: JSON.stringify({ matcher: { type: 'loop', scope_id: 'key-1' }, duration: '4h', comment: 'batch job', created_by: 'oncall' }),
+    payload: JSON.stringify({
+      matcher: { type: 'loop', scope_id: 'key-1' },
+      duration: '4h',
+      comment: 'batch job',
+      created_by: 'oncall',
+    }),
   })
   assert.equal(create.statusCode, 201)
   const s = create.json<{ id: string; expires_at: string }>()
   assert.equal(s.expires_at, '2026-11-26T14:00:00.000Z')
   const listed = await gw.app.inject({ method: 'GET', url: '/api/silences' })
-  assert.deepEqual(listed.json<{ silences: Array<{ id: string }> }>().silences.map((x) => x.id), [s.id])
-  for (const payload of ['{', JSON.stringify({ matcher: {}, duration: '1h' }), JSON.stringify({ matcher: { type: 'loop' } })]) {
+  assert.deepEqual(
+    listed.json<{ silences: Array<{ id: string }> }>().silences.map((x) => x.id),
+    [s.id],
+  )
+  for (const payload of [
+    '{',
+    JSON.stringify({ matcher: {}, duration: '1h' }),
+    JSON.stringify({ matcher: { type: 'loop' } }),
+  ]) {
     const r = await gw.app.inject({ method: 'POST', url: '/api/silences', headers: json, payload })
     assert.equal(r.statusCode, 400, payload)
   }
   assert.equal((await gw.app.inject({ method: 'DELETE', url: `/api/silences/${s.id}` })).statusCode, 204)
   assert.equal((await gw.app.inject({ method: 'DELETE', url: `/api/silences/${s.id}` })).statusCode, 404)
   assert.deepEqual((await gw.app.inject({ method: 'GET', url: '/api/silences' })).json(), { silences: [] })
+})
+
+test('an event stamped more than a day ahead is dead-lettered, its neighbours stored', async () => {
+  const now = Date.parse('2026-11-26T10:00:00Z')
+  const gw = await gatewarden({}, () => now)
+  const body = [
+    litellmPayload({ id: 'future', ts: now + 3 * 86_400_000 }),
+    litellmPayload({ id: 'present', ts: now - 1000 }),
+  ]
+  const res = await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: json,
+    payload: JSON.stringify(body),
+  })
+  assert.deepEqual(res.json(), { accepted: 1, rejected: 1, duplicates: 0 })
+  const [dl] = await rows<{ reason: string }>(gw.store, 'SELECT reason FROM {{db}}.dead_letters')
+  assert.match(dl!.reason, /ahead of the receiving clock/)
 })

@@ -1,0 +1,321 @@
+import type { DetectorsConfig } from '../../schemas/policy.js'
+import type { RequestEvent } from '../../schemas/request-event.js'
+import { dedupeKey, parseDedupeKey } from './dedupe-key.js'
+import type { Finding, Scope, Step } from './finding.js'
+import { evictOver } from './lru.js'
+import { byEventTime, reconcileOpen } from './restore.js'
+import { durationLabel, iso, round, span, usd } from './wording.js'
+
+export type LoopConfig = DetectorsConfig['loop']
+type LoopScope = LoopConfig['scope'][number]
+
+export interface LoopLimits {
+  /** Most (scope, fingerprint or error) entries kept; beyond, the least recently seen 10% go (default 50 000). */
+  maxEntries?: number
+}
+
+interface Incident {
+  /** Event time of the first of the `threshold` repeats that made the loop. */
+  since: number
+  repeats: number
+  cost: number
+  /** Latest repeat; the loop ends `window` after it. */
+  lastTs: number
+}
+
+/** One scope value and one fingerprint (or error type). */
+export interface LoopEntry {
+  kind: LoopScope
+  id: string
+  what: 'fp' | 'error'
+  /** The fingerprint or the error type. */
+  sig: string
+  /** Times (ascending) and costs of the latest repeats, at most the threshold: enough for an exact count. */
+  ts: number[]
+  cost: number[]
+  lastTs: number
+  model: string
+  incident: Incident | null
+}
+
+/**
+ * Loop detector state. Owned: steps update it in place and return it (copying 50 000 entries per
+ * event would cost more than the detection); callers MUST use the returned state.
+ */
+export interface LoopState {
+  /** Event-time frontier: events older than this are late (counted, never fire). */
+  clock: number
+  /** Entries by internal key (`entryKey`), least recently seen first (LRU order). */
+  entries: Map<string, LoopEntry>
+  /** Internal keys of entries with an open incident. */
+  open: Set<string>
+  evicted: number
+}
+
+/** JSON form of `LoopState` (entries in LRU order). */
+export interface LoopStateJSON {
+  clock: number
+  entries: Array<[string, LoopEntry]>
+  evicted: number
+}
+
+export function initLoopState(): LoopState {
+  return { clock: -Infinity, entries: new Map(), open: new Set(), evicted: 0 }
+}
+
+export function loopStateToJSON(s: LoopState): LoopStateJSON {
+  return { clock: Number.isFinite(s.clock) ? s.clock : -1, entries: [...s.entries], evicted: s.evicted }
+}
+
+export function loopStateFromJSON(j: LoopStateJSON): LoopState {
+  const entries = new Map(j.entries)
+  const open = new Set([...entries].filter(([, e]) => e.incident !== null).map(([k]) => k))
+  return { clock: j.clock, entries, open, evicted: j.evicted }
+}
+
+function scopeValue(kind: LoopScope, e: RequestEvent): string {
+  switch (kind) {
+    case 'key':
+      return e.api_key_hash !== '' ? e.api_key_hash : e.api_key_alias
+    case 'trace':
+      return e.trace_id
+    case 'session':
+      return e.session_id
+    case 'agent':
+      return e.agent
+  }
+}
+
+/** What an error loop repeats: the error type, else the HTTP status. */
+export function errorSignature(e: RequestEvent): string {
+  return e.error_type !== '' ? e.error_type : e.http_status > 0 ? `http_${e.http_status}` : 'unknown_error'
+}
+
+/** `loop:<scope kind>:<scope id>:fp:<fingerprint>` or `loop:<kind>:<id>:error:<error type>`. */
+export function loopKey(kind: LoopScope, id: string, what: 'fp' | 'error', sig: string): string {
+  return dedupeKey('loop', kind, id, what, sig)
+}
+
+/** The state's own key for an entry: cheaper than the dedupe key, which is built only for findings. */
+export function entryKey(kind: LoopScope, id: string, what: 'fp' | 'error', sig: string): string {
+  return `${kind}\u0000${id}\u0000${what}\u0000${sig}`
+}
+
+/**
+ * Counts one event (in event-time order; `now` is the event-time frontier, i.e. `max(clock, event.ts)`).
+ * A loop: one fingerprint `threshold` times within `window` in one scope (key, trace, session, agent,
+ * per `cfg.scope`); an error loop: one error type (status failure) `error_threshold` times. Events with
+ * no fingerprint are not fingerprint-counted. Exact: each entry keeps the latest `threshold` times, and
+ * the count reaches the threshold iff the oldest of them is within the window. A late event
+ * (`ts < clock`) is counted (in the ring and in an open incident) but never opens one, so it cannot
+ * re-fire a resolved loop.
+ */
+export function stepLoop(
+  state: LoopState,
+  e: RequestEvent,
+  cfg: LoopConfig,
+  now: number,
+  limits: LoopLimits = {},
+): Step<LoopState> {
+  const findings: Finding[] = []
+  if (!cfg.enabled) return { state, findings }
+  const late = e.ts < state.clock
+  state.clock = Math.max(state.clock, now, e.ts)
+  for (const kind of cfg.scope) {
+    const id = scopeValue(kind, e)
+    if (id === '') continue
+    if (e.fingerprint !== '')
+      count(state, e, cfg, kind, id, 'fp', e.fingerprint, cfg.threshold, late, findings)
+    if (e.status === 'failure') {
+      count(state, e, cfg, kind, id, 'error', errorSignature(e), cfg.error_threshold, late, findings)
+    }
+  }
+  state.evicted += evictOver(state.entries, limits.maxEntries ?? 50_000, (key, entry) => {
+    if (entry.incident) findings.push(loopFinding(entry, 'resolved', cfg, state.clock, 'evicted (state cap)'))
+    state.open.delete(key)
+  })
+  return { state, findings }
+}
+
+function count(
+  state: LoopState,
+  e: RequestEvent,
+  cfg: LoopConfig,
+  kind: LoopScope,
+  id: string,
+  what: 'fp' | 'error',
+  sig: string,
+  cap: number,
+  late: boolean,
+  findings: Finding[],
+): void {
+  const key = entryKey(kind, id, what, sig)
+  let entry = state.entries.get(key)
+  if (entry) state.entries.delete(key)
+  else entry = { kind, id, what, sig, ts: [], cost: [], lastTs: e.ts, model: e.model, incident: null }
+  state.entries.set(key, entry)
+  const inc = entry.incident
+  if (inc && !late && e.ts >= inc.lastTs + cfg.window) {
+    findings.push(loopFinding(entry, 'resolved', cfg, inc.lastTs + cfg.window, 'quiet for a window'))
+    entry.incident = null
+    state.open.delete(key)
+  }
+  // Sorted insert, keeping the latest `cap` (a late event older than all of them changes no count).
+  let i = entry.ts.length
+  while (i > 0 && entry.ts[i - 1]! > e.ts) i--
+  if (!(entry.ts.length >= cap && i === 0)) {
+    entry.ts.splice(i, 0, e.ts)
+    entry.cost.splice(i, 0, e.cost_usd)
+    if (entry.ts.length > cap) {
+      entry.ts.shift()
+      entry.cost.shift()
+    }
+  }
+  entry.lastTs = Math.max(entry.lastTs, e.ts)
+  if (e.ts >= entry.lastTs) entry.model = e.model
+  if (entry.incident) {
+    entry.incident.repeats++
+    entry.incident.cost += e.cost_usd
+    entry.incident.lastTs = Math.max(entry.incident.lastTs, e.ts)
+  } else if (!late && entry.ts.length >= cap && entry.ts[0]! > e.ts - cfg.window) {
+    entry.incident = {
+      since: entry.ts[0]!,
+      repeats: entry.ts.length,
+      cost: entry.cost.reduce((a, b) => a + b, 0),
+      lastTs: e.ts,
+    }
+    state.open.add(key)
+    findings.push(loopFinding(entry, 'firing', cfg, e.ts, ''))
+  }
+}
+
+/** Resolves loops quiet for a whole window and drops entries idle longer than the window. */
+export function tickLoop(state: LoopState, cfg: LoopConfig, now: number): Step<LoopState> {
+  const findings: Finding[] = []
+  state.clock = Math.max(state.clock, now)
+  if (state.open.size > 0)
+    for (const key of [...state.open]) {
+      const entry = state.entries.get(key)
+      const inc = entry?.incident
+      if (!entry || !inc) {
+        state.open.delete(key)
+        continue
+      }
+      if (now >= inc.lastTs + cfg.window) {
+        findings.push(loopFinding(entry, 'resolved', cfg, inc.lastTs + cfg.window, 'quiet for a window'))
+        entry.incident = null
+        state.open.delete(key)
+      }
+    }
+  for (const [key, entry] of state.entries) {
+    if (entry.incident || entry.lastTs + cfg.window > now) break
+    state.entries.delete(key)
+  }
+  return { state, findings }
+}
+
+function loopFinding(
+  entry: LoopEntry,
+  state: 'firing' | 'resolved',
+  cfg: LoopConfig,
+  at: number,
+  reason: string,
+): Finding {
+  const inc = entry.incident!
+  const scope: Scope = { kind: entry.kind, id: entry.id }
+  const elapsed = Math.max(0, inc.lastTs - inc.since)
+  const perMin = elapsed > 0 ? (inc.repeats - 1) / (elapsed / 60_000) : null
+  const what =
+    entry.what === 'fp' ? `the same request${entry.model ? ` (${entry.model})` : ''}` : `error ${entry.sig}`
+  const label = entry.what === 'fp' ? 'loop' : 'error loop'
+  const summary =
+    state === 'firing'
+      ? `${label} on ${entry.kind} ${entry.id}: ${what} ${inc.repeats} times in ${span(elapsed)} since ${iso(inc.since)}, ${usd(round(inc.cost, 4))} so far`
+      : `${label} on ${entry.kind} ${entry.id} ended: ${what} ${inc.repeats} times from ${iso(inc.since)} to ${iso(inc.lastTs)}, ${usd(round(inc.cost, 4))} in all`
+  const f: Finding = {
+    type: 'loop',
+    dedupe_key: loopKey(entry.kind, entry.id, entry.what, entry.sig),
+    state,
+    severity: entry.what === 'fp' ? 'page' : 'ticket',
+    scope,
+    at,
+    summary,
+    details: {
+      loop: entry.what === 'fp' ? 'fingerprint' : 'error',
+      fingerprint: entry.what === 'fp' ? entry.sig : null,
+      error_type: entry.what === 'error' ? entry.sig : null,
+      model: entry.model,
+      repeats: inc.repeats,
+      since: iso(inc.since),
+      last: iso(inc.lastTs),
+      cost_usd: round(inc.cost),
+      repeats_per_min: perMin === null ? null : round(perMin, 2),
+      window: durationLabel(cfg.window),
+      threshold: entry.what === 'fp' ? cfg.threshold : cfg.error_threshold,
+      reason: reason === '' ? null : reason,
+    },
+  }
+  if (state === 'firing' && entry.what === 'fp' && cfg.action) f.action = cfg.action
+  return f
+}
+
+/** Open loop alert keys (dedupe keys). */
+export function openLoopKeys(state: LoopState): string[] {
+  const out: string[] = []
+  for (const k of state.open) {
+    const e = state.entries.get(k)
+    if (e) out.push(loopKey(e.kind, e.id, e.what, e.sig))
+  }
+  return out
+}
+
+/** How far back the engine must read events to rebuild the loop state at `now` (one window plus lateness). */
+export function loopReplaySince(cfg: LoopConfig, lateness: number, now: number): number {
+  return now - cfg.window - lateness
+}
+
+/**
+ * Rebuilds the state after a restart from recent events (at least `loopReplaySince`), silently, then
+ * reconciles with the alerts the store has open (`open`): an incident still going on stays open without
+ * a new firing; an open alert whose loop the replay shows over gets its resolved finding; an incident
+ * going on that the store does not have (lost in a crash) fires. Replaying the last window thus restores
+ * the state without re-firing resolved incidents.
+ */
+export function rebuildLoopState(
+  events: Iterable<RequestEvent>,
+  cfg: LoopConfig,
+  opts: { open: ReadonlySet<string>; now: number; limits?: LoopLimits },
+): Step<LoopState> {
+  let state = initLoopState()
+  const firing = new Map<string, Finding>()
+  const keep = (fs: Finding[]) => {
+    for (const f of fs) if (f.state === 'firing') firing.set(f.dedupe_key, f)
+  }
+  for (const e of [...events].sort(byEventTime)) {
+    const step = stepLoop(state, e, cfg, Math.max(state.clock, e.ts), opts.limits)
+    state = step.state
+    keep(step.findings)
+  }
+  state = tickLoop(state, cfg, opts.now).state
+  const replayed = new Map<string, Finding>()
+  for (const k of openLoopKeys(state)) {
+    const f = firing.get(k)
+    if (f) replayed.set(k, f)
+  }
+  const findings = reconcileOpen('loop', replayed, opts.open, opts.now, (key, at) => {
+    const k = parseDedupeKey(key)
+    if (!k || k.parts.length !== 4) return null
+    const [kind, id, what, sig] = k.parts as [LoopScope, string, string, string]
+    return {
+      type: 'loop',
+      dedupe_key: key,
+      state: 'resolved',
+      severity: what === 'fp' ? 'page' : 'ticket',
+      scope: { kind, id },
+      at,
+      summary: `loop on ${kind} ${id} ended (no repeat in the last ${durationLabel(cfg.window)} after a restart)`,
+      details: { loop: what === 'fp' ? 'fingerprint' : 'error', signature: sig, reason: 'over at restart' },
+    }
+  })
+  return { state, findings }
+}

@@ -1,0 +1,355 @@
+import type { Budget, DetectorsConfig } from '../../schemas/policy.js'
+import type { RequestEvent } from '../../schemas/request-event.js'
+import {
+  evaluateBudgetExhaustion,
+  initBudgetExhaustionState,
+  openExhaustionScopes,
+  restoreBudgetExhaustionState,
+  retireBudgetExhaustion,
+  type BudgetExhaustionState,
+} from './budget-exhaustion.js'
+import {
+  evaluateBurnRate,
+  initBurnRateState,
+  isEmpty,
+  openBurnScopes,
+  restoreBurnRateState,
+  retireBurnRate,
+  type BurnRateState,
+} from './burn-rate.js'
+import type { Finding } from './finding.js'
+import { recentWindowOf } from './forecast.js'
+import {
+  initLoopState,
+  loopStateFromJSON,
+  loopStateToJSON,
+  rebuildLoopState,
+  stepLoop,
+  tickLoop,
+  type LoopLimits,
+  type LoopState,
+  type LoopStateJSON,
+} from './loop.js'
+import { burnWindows, SpendLedger, type SpendLedgerJSON, type SpendLedgerOptions } from './spend-snapshot.js'
+import {
+  bufferPeek,
+  bufferPop,
+  bufferPush,
+  initReorderBuffer,
+  watermark,
+  type ReorderBuffer,
+} from './watermark.js'
+import {
+  initZombieState,
+  rebuildZombieState,
+  stepZombie,
+  tickZombie,
+  zombieStateFromJSON,
+  zombieStateToJSON,
+  type ZombieLimits,
+  type ZombieState,
+  type ZombieStateJSON,
+} from './zombie.js'
+
+/** What the detectors need from the configuration. */
+export interface DetectorPolicy {
+  budgets: readonly Budget[]
+  detectors: DetectorsConfig
+}
+
+export interface RunnerOptions {
+  ledger?: SpendLedgerOptions
+  loop?: LoopLimits
+  zombie?: ZombieLimits
+  /** Most events waiting behind the watermark; beyond, the oldest leave early (default 200 000). */
+  maxPending?: number
+}
+
+export interface RunnerStats {
+  events: number
+  /** Events that reached the detectors behind their clock (later than `allowed_lateness`). */
+  late: number
+  ticks: number
+  findings: number
+}
+
+/** JSON form of a runner (everything needed to go on after a restart). */
+export interface RunnerJSON {
+  buffer: ReorderBuffer
+  clock: number
+  nextTick: number | null
+  dirty: string[]
+  ledger: SpendLedgerJSON
+  loop: LoopStateJSON
+  zombie: ZombieStateJSON
+  burn: BurnRateState
+  exhaustion: BudgetExhaustionState
+  stats: RunnerStats
+}
+
+const SWEEP_EVERY_MS = 3_600_000
+/** Event-time gap caught up tick by tick; beyond it, one jump to the last tick. */
+const MAX_CATCH_UP_MS = 86_400_000
+
+/**
+ * Runs all four detectors over one event stream in event time: events wait behind the watermark, leave
+ * in event-time order, and ticks (every `detectors.tick`, on multiples of it) interleave with them by
+ * event time (a tick at t runs before events at t or later). Loops and zombies step per event and tick;
+ * budget detectors evaluate on ticks, from an in-process `SpendLedger`, the budget scopes that got spend
+ * since the previous tick plus those whose open alerts time alone can change (a quiet scope's windows
+ * only shrink, so it cannot start firing). Deterministic: same events (in any order within
+ * `allowed_lateness`) and config, same findings.
+ */
+export class DetectorRunner {
+  readonly policy: DetectorPolicy
+  private readonly opts: RunnerOptions
+  private buffer = initReorderBuffer()
+  private clock = -1
+  private nextTick: number | null = null
+  private dirty = new Set<string>()
+  private ledger: SpendLedger
+  private loop: LoopState = initLoopState()
+  private zombie: ZombieState = initZombieState()
+  private burn: BurnRateState = initBurnRateState()
+  private exhaustion: BudgetExhaustionState = initBudgetExhaustionState()
+  private readonly budgetIndex = new Map<string, number>()
+  private readonly budgetSlot = new Map<Budget, number>()
+  private lastSweep = -Infinity
+  private readonly recentWindowMs: number | undefined
+  readonly stats: RunnerStats = { events: 0, late: 0, ticks: 0, findings: 0 }
+
+  constructor(policy: DetectorPolicy, opts: RunnerOptions = {}) {
+    this.policy = policy
+    this.opts = opts
+    this.ledger = new SpendLedger(policy.budgets, burnWindows(policy.detectors), opts.ledger)
+    this.recentWindowMs = recentWindowOf(burnWindows(policy.detectors))
+    policy.budgets.forEach((b, i) => {
+      this.budgetSlot.set(b, i)
+      if (!this.budgetIndex.has(b.name)) this.budgetIndex.set(b.name, i)
+    })
+  }
+
+  private get cfg(): DetectorsConfig {
+    return this.policy.detectors
+  }
+
+  /** Takes one event; returns the findings of whatever the watermark now lets through. */
+  push(e: RequestEvent): Finding[] {
+    const out: Finding[] = []
+    bufferPush(this.buffer, e)
+    const max = this.opts.maxPending ?? 200_000
+    while (this.buffer.heap.length > max) this.deliver(bufferPop(this.buffer)!, out)
+    this.release(watermark(this.buffer, this.cfg.allowed_lateness), out)
+    return out
+  }
+
+  /** Live: the injected clock (event-time scale) moves the watermark on when traffic is quiet. */
+  advance(now: number): Finding[] {
+    const out: Finding[] = []
+    this.release(watermark(this.buffer, this.cfg.allowed_lateness, now), out)
+    return out
+  }
+
+  /** End of a replay: lets every waiting event through and ticks up to the last event time. */
+  flush(): Finding[] {
+    const out: Finding[] = []
+    this.release(Infinity, out)
+    this.ticksUpTo(this.buffer.maxTs, out)
+    return out
+  }
+
+  /** Runs ticks up to `t` (event time) with no new events: lets time resolve what it resolves. */
+  tickUntil(t: number): Finding[] {
+    const out: Finding[] = []
+    this.release(Infinity, out)
+    this.ticksUpTo(t, out)
+    return out
+  }
+
+  private release(w: number, out: Finding[]): void {
+    for (let e = bufferPeek(this.buffer); e !== undefined && e.ts < w; e = bufferPeek(this.buffer)) {
+      bufferPop(this.buffer)
+      this.ticksUpTo(e.ts, out)
+      this.deliver(e, out)
+    }
+    if (Number.isFinite(w)) this.ticksUpTo(w, out)
+  }
+
+  private ticksUpTo(t: number, out: Finding[]): void {
+    if (this.nextTick === null) return
+    const step = this.cfg.tick
+    const catchUpEnd = this.nextTick + MAX_CATCH_UP_MS
+    while (this.nextTick <= t) {
+      // With nothing open and nothing new, ticks change nothing: jump to the last one (it still sweeps).
+      // Past a day of catch-up (a gap in traffic, a timestamp far ahead), jump too: loop and zombie
+      // resolutions carry their exact instants anyway; budget ones land on that last tick.
+      const jump = this.nextTick + step <= t && (this.idle() || this.nextTick >= catchUpEnd)
+      if (jump) this.nextTick += Math.floor((t - this.nextTick) / step) * step
+      this.tick(this.nextTick, out)
+      this.nextTick += step
+    }
+  }
+
+  /** True when no tick can produce a finding: no open incident, no budget entry, no new spend. */
+  private idle(): boolean {
+    if (this.dirty.size > 0 || this.loop.open.size > 0 || this.zombie.open.size > 0) return false
+    return isEmpty(this.burn.open) && isEmpty(this.exhaustion.entries)
+  }
+
+  private deliver(e: RequestEvent, out: Finding[]): void {
+    const cfg = this.cfg
+    this.stats.events++
+    if (e.ts < this.clock) this.stats.late++
+    this.nextTick ??= Math.floor(e.ts / cfg.tick) * cfg.tick + cfg.tick
+    const now = Math.max(this.clock, e.ts)
+    this.clock = now
+    const l = stepLoop(this.loop, e, cfg.loop, now, this.opts.loop)
+    this.loop = l.state
+    const z = stepZombie(this.zombie, e, cfg.zombie, now, this.opts.zombie)
+    this.zombie = z.state
+    this.emit(out, l.findings, z.findings)
+    for (const t of this.ledger.add(e)) this.dirty.add(`${this.budgetSlot.get(t.budget)}\u0000${t.scopeId}`)
+  }
+
+  private tick(t: number, out: Finding[]): void {
+    const cfg = this.cfg
+    this.stats.ticks++
+    this.clock = Math.max(this.clock, t)
+    const l = tickLoop(this.loop, cfg.loop, t)
+    this.loop = l.state
+    const z = tickZombie(this.zombie, cfg.zombie, t)
+    this.zombie = z.state
+    this.emit(out, l.findings, z.findings)
+    this.evaluateBudgets(t, out)
+    if (t - this.lastSweep >= SWEEP_EVERY_MS) {
+      this.ledger.sweep(t)
+      this.lastSweep = t
+    }
+  }
+
+  private evaluateBudgets(t: number, out: Finding[]): void {
+    const cfg = this.cfg
+    const due = this.dirty
+    this.dirty = new Set()
+    const add = (s: { budget: string; scopeId: string }) => {
+      const i = this.budgetIndex.get(s.budget)
+      if (i !== undefined) due.add(`${i}\u0000${s.scopeId}`)
+    }
+    if (cfg.burn_rate.enabled) openBurnScopes(this.burn).forEach(add)
+    if (cfg.budget_exhaustion.enabled) openExhaustionScopes(this.exhaustion, t).forEach(add)
+    if (due.size === 0) return
+    for (const key of [...due].sort()) {
+      const sep = key.indexOf('\u0000')
+      const budget = this.policy.budgets[Number(key.slice(0, sep))]!
+      const snap = this.ledger.snapshot(budget, key.slice(sep + 1), t)
+      if (cfg.burn_rate.enabled) {
+        const s = evaluateBurnRate(this.burn, snap, cfg.burn_rate, t)
+        this.burn = s.state
+        this.emit(out, s.findings)
+      }
+      if (cfg.budget_exhaustion.enabled) {
+        const s = evaluateBudgetExhaustion(this.exhaustion, snap, cfg.budget_exhaustion, t, {
+          recentWindowMs: this.recentWindowMs,
+        })
+        this.exhaustion = s.state
+        this.emit(out, s.findings)
+      }
+    }
+  }
+
+  private emit(out: Finding[], ...lists: Finding[][]): void {
+    for (const l of lists) {
+      out.push(...l)
+      this.stats.findings += l.length
+    }
+  }
+
+  /** Sizes of the bounded parts (for tests and metrics). */
+  sizes(): { pending: number; ledgerScopes: number; loopEntries: number; agents: number; sessions: number } {
+    return {
+      pending: this.buffer.heap.length,
+      ledgerScopes: this.ledger.size,
+      loopEntries: this.loop.entries.size,
+      agents: this.zombie.agents.size,
+      sessions: this.zombie.sessions.size,
+    }
+  }
+
+  toJSON(): RunnerJSON {
+    return {
+      buffer: this.buffer,
+      clock: this.clock,
+      nextTick: this.nextTick,
+      dirty: [...this.dirty],
+      ledger: this.ledger.toJSON(),
+      loop: loopStateToJSON(this.loop),
+      zombie: zombieStateToJSON(this.zombie),
+      burn: this.burn,
+      exhaustion: this.exhaustion,
+      stats: this.stats,
+    }
+  }
+
+  /** A runner that goes on exactly where `toJSON` left off (same policy and options). */
+  static fromJSON(json: RunnerJSON, policy: DetectorPolicy, opts: RunnerOptions = {}): DetectorRunner {
+    const r = new DetectorRunner(policy, opts)
+    r.buffer = json.buffer
+    r.clock = json.clock
+    r.nextTick = json.nextTick
+    r.dirty = new Set(json.dirty)
+    r.ledger = SpendLedger.fromJSON(json.ledger, policy.budgets, burnWindows(policy.detectors), opts.ledger)
+    r.loop = loopStateFromJSON(json.loop)
+    r.zombie = zombieStateFromJSON(json.zombie)
+    r.burn = json.burn
+    r.exhaustion = json.exhaustion
+    Object.assign(r.stats, json.stats)
+    return r
+  }
+
+  /**
+   * A runner rebuilt after a restart without saved state: loop and zombie state replayed from recent
+   * events (see `loopReplaySince`, `zombieReplaySince`), budget alert state from the open alert keys,
+   * the ledger fed with the same events (in process it only knows those; the engine reads period totals
+   * from the store). `findings` reconcile the open alerts with the replay (no re-firing) and resolve
+   * open alerts of budgets no longer configured.
+   */
+  static restore(
+    policy: DetectorPolicy,
+    input: {
+      events: readonly RequestEvent[]
+      open: ReadonlySet<string>
+      now: number
+      lastSeen?: Iterable<[string, number]>
+    },
+    opts: RunnerOptions = {},
+  ): { runner: DetectorRunner; findings: Finding[] } {
+    const r = new DetectorRunner(policy, opts)
+    const cfg = policy.detectors
+    const loop = rebuildLoopState(input.events, cfg.loop, {
+      open: input.open,
+      now: input.now,
+      limits: opts.loop,
+    })
+    const zombie = rebuildZombieState(input.events, cfg.zombie, {
+      open: input.open,
+      now: input.now,
+      lastSeen: input.lastSeen,
+      limits: opts.zombie,
+    })
+    r.loop = loop.state
+    r.zombie = zombie.state
+    const names = new Set(policy.budgets.map((b) => b.name))
+    const burn = retireBurnRate(restoreBurnRateState(input.open), names, input.now)
+    const exhaustion = retireBudgetExhaustion(restoreBudgetExhaustionState(input.open), names, input.now)
+    r.burn = burn.state
+    r.exhaustion = exhaustion.state
+    for (const e of input.events) r.ledger.add(e)
+    r.clock = input.now
+    r.nextTick = Math.floor(input.now / cfg.tick) * cfg.tick + cfg.tick
+    r.buffer.maxTs = input.now
+    return {
+      runner: r,
+      findings: [...loop.findings, ...zombie.findings, ...burn.findings, ...exhaustion.findings],
+    }
+  }
+}
