@@ -9,6 +9,7 @@ import { bearerMatches } from './auth.js'
 import type { HttpPorts } from './ports.js'
 import { alertRoutes } from './routes/alerts.js'
 import { costRoutes } from './routes/cost.js'
+import { pageRoutes } from './routes/pages.js'
 import { ingestRoutes } from './routes/ingest.js'
 import { opsRoutes } from './routes/ops.js'
 import { otlpRoutes } from './routes/otlp.js'
@@ -46,7 +47,13 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
   if (token) {
     app.addHook('onRequest', async (req, reply) => {
       const path = req.url.split('?')[0] ?? ''
-      if (!path.startsWith('/ingest/') && !path.startsWith('/api/') && path !== '/v1/traces') return
+      if (
+        !path.startsWith('/ingest/') &&
+        !path.startsWith('/api/') &&
+        path !== '/v1/traces' &&
+        path !== '/alerts'
+      )
+        return
       if (!bearerMatches(req.headers.authorization, token)) {
         await reply
           .code(401)
@@ -77,6 +84,7 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
 
   ingestRoutes(app, ports)
   alertRoutes(app, ports)
+  pageRoutes(app, ports)
   costRoutes(app, ports)
   opsRoutes(app, ports)
   otlpRoutes(app, ports)

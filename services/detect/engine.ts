@@ -7,7 +7,7 @@ import { budgetSpend } from '../../adapters/clickhouse/budget-spend.js'
 import { beatAndElect } from '../../adapters/clickhouse/heartbeats-table.js'
 import { readEvents } from '../../adapters/clickhouse/requests-table.js'
 import type { Metrics } from '../../adapters/telemetry/metrics.js'
-import { applyFindings, type AlertBook } from '../../core/alerts/alert-book.js'
+import { alertId, applyFindings, type AlertBook } from '../../core/alerts/alert-book.js'
 import type { Alert } from '../../core/alerts/alert.js'
 import { silencedBy } from '../../core/alerts/silences.js'
 import {
@@ -34,6 +34,10 @@ import type { Budget, DetectorsConfig, AlertsConfig } from '../../schemas/policy
 import type { RequestEvent } from '../../schemas/request-event.js'
 import type { Silence } from '../../schemas/silence.js'
 import type { Dispatcher } from './dispatcher.js'
+
+/** The runner here judges loops and zombies only; budget alerts belong to the budget leader. */
+const eventDetectorFindings = (fs: readonly Finding[]): Finding[] =>
+  fs.filter((f) => f.type === 'loop' || f.type === 'zombie_agent')
 
 /** Most recent events replayed into loop/zombie state at start. */
 const MAX_RESTORE_EVENTS = 500_000
@@ -104,7 +108,7 @@ export class DetectionEngine {
     const restored = DetectorRunner.restore({ budgets: [], detectors }, { events, open: openKeys, now })
     this.#runner = restored.runner
     this.#silences = await listSilences(store.client, store.database, now)
-    await this.#apply(restored.findings, now)
+    await this.#apply(eventDetectorFindings(restored.findings), now)
     log.info({ openAlerts: openKeys.size, replayedEvents: events.length }, 'detection restored')
 
     await this.deps.dispatcher.start()
@@ -126,9 +130,9 @@ export class DetectionEngine {
   onStored(events: readonly RequestEvent[], submittedAt: number): Promise<void> {
     return this.#enqueue(async () => {
       const findings: Finding[] = []
-      for (const e of events) findings.push(...this.#runner.push(e))
+      for (const e of events) findings.push(...eventDetectorFindings(this.#runner.push(e)))
       const now = this.deps.now()
-      findings.push(...this.#runner.advance(now))
+      findings.push(...eventDetectorFindings(this.#runner.advance(now)))
       if (findings.length > 0) {
         await this.#apply(findings, now)
         // detection latency: batch submitted -> alert stored
@@ -141,7 +145,7 @@ export class DetectionEngine {
   tick(): Promise<void> {
     return this.#enqueue(async () => {
       const now = this.deps.now()
-      const findings = this.#runner.advance(now)
+      const findings = eventDetectorFindings(this.#runner.advance(now))
       await this.#elect(now)
       if (this.#leader) findings.push(...(await this.#evaluateBudgets(now)))
       this.#silences = await listSilences(this.deps.store.client, this.deps.store.database, now)
@@ -259,7 +263,7 @@ export class DetectionEngine {
     const { alerts, store } = this.deps
     const r = applyFindings(this.#book, findings, (f) => ({
       ...(alerts.public_url
-        ? { page: `${alerts.public_url.replace(/\/$/, '')}/api/alerts?type=${f.type}` }
+        ? { page: `${alerts.public_url.replace(/\/$/, '')}/alerts#${alertId(f.dedupe_key, f.at)}` }
         : {}),
       ...(alerts.grafana_url ? { grafana: alerts.grafana_url } : {}),
     }))

@@ -139,3 +139,19 @@ test('events into /ingest/litellm -> loop and budget alerts in /api/alerts -> de
     await smtp.close()
   }
 })
+
+test('the built-in alerts page lists the alerts, escaped, and alert links point at it', async () => {
+  const gw = running.at(-1)!
+  const api = (await gw.app.inject({ method: 'GET', url: '/api/alerts?state=firing' })).json<{
+    alerts: Array<ApiAlert & { links: { page?: string } }>
+  }>()
+  assert.ok(api.alerts.length > 0)
+  const first = api.alerts[0]!
+  assert.equal(first.links.page, `http://gatewarden.example.test/alerts#${first.id}`)
+  const page = await gw.app.inject({ method: 'GET', url: '/alerts' })
+  assert.equal(page.statusCode, 200)
+  assert.match(page.headers['content-type'] as string, /text\/html/)
+  assert.ok(page.body.includes(`id="${first.id}"`))
+  assert.ok(page.body.includes('firing'))
+  assert.ok(!/<script/i.test(page.body))
+})
