@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import type { Logger } from 'pino'
 import { isGatewardenError } from '../core/errors.js'
 import { loadConfig } from './config.js'
+import { registerReplay } from './replay/command.js'
 import { createLogger } from './logger.js'
 import { start } from './start.js'
 import { startTracing } from './tracing.js'
@@ -83,5 +84,7 @@ program
       fail(err)
     }
   })
+
+registerReplay(program, fail)
 
 await program.parseAsync(process.argv)

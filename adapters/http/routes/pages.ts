@@ -4,7 +4,8 @@ import type { HttpPorts } from '../ports.js'
 
 const ESC: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
 /** HTML-escapes text (every dynamic value on the page goes through it). */
-export const esc = (v: unknown): string => String(v ?? '').replace(/[&<>"']/g, (c) => ESC[c]!)
+export const esc = (v: string | number | boolean | null | undefined): string =>
+  String(v ?? '').replace(/[&<>"']/g, (c) => ESC[c]!)
 
 const iso = (ms: number | null) =>
   ms === null ? '' : new Date(ms).toISOString().replace('T', ' ').slice(0, 19)
