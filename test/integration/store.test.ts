@@ -60,6 +60,7 @@ test('migrations are idempotent: run again on the same database, nothing changes
       'alert_silences',
       'alerts',
       'dead_letters',
+      'detector_heartbeats',
       'requests',
       'schema_migrations',
       'spend_by_hour',
