@@ -1,9 +1,10 @@
 import type { KafkaFormat } from '../schemas/kafka-config.js'
+import { ndjsonItems, type RawItem } from './ndjson.js'
 import { RequestEventInput, withEventDefaults, type RequestEvent } from '../schemas/request-event.js'
 import { mapLiteLLMPayload, type MapperOptions, type MapResult } from './litellm-mapper.js'
 
 /** One item of a message value: a parsed JSON value, or a part that did not parse. */
-export type RawItem = { ok: true; value: unknown } | { ok: false; raw: string; reason: string }
+export type { RawItem } from './ndjson.js'
 
 /** What an item turned out to be. */
 export type ItemKind = 'litellm' | 'canonical' | 'otlp'
@@ -52,20 +53,6 @@ export function detectItemKind(v: Record<string, unknown>): ItemKind {
   if ('resourceSpans' in v) return 'otlp'
   if ('event_id' in v && 'source' in v) return 'canonical'
   return 'litellm'
-}
-
-function ndjsonItems(text: string): RawItem[] {
-  const items: RawItem[] = []
-  text.split('\n').forEach((line, i) => {
-    const trimmed = line.trim()
-    if (trimmed === '') return
-    try {
-      items.push({ ok: true, value: JSON.parse(trimmed) })
-    } catch (err) {
-      items.push({ ok: false, raw: trimmed, reason: `line ${i + 1} is not JSON: ${(err as Error).message}` })
-    }
-  })
-  return items
 }
 
 /**

@@ -1,8 +1,8 @@
 import { gunzipSync, inflateSync } from 'node:zlib'
+import { ndjsonItems, type RawItem } from '../../core/ndjson.js'
 import { GatewardenError } from '../../core/errors.js'
 
-/** One item of an ingest body: a parsed JSON value, or a line that did not parse (dead-lettered). */
-export type RawItem = { ok: true; value: unknown } | { ok: false; raw: string; reason: string }
+export type { RawItem } from '../../core/ndjson.js'
 
 const NDJSON_TYPES = /^application\/(x-)?(nd|jsonl|json-?lines|jsonlines)/i
 
@@ -30,20 +30,6 @@ export function decodeBody(body: Buffer, encoding: string | undefined, limit: nu
   throw Object.assign(new GatewardenError('GW_BAD_REQUEST', `unsupported Content-Encoding: ${enc}`, false), {
     statusCode: 415,
   })
-}
-
-function ndjsonItems(text: string): RawItem[] {
-  const items: RawItem[] = []
-  text.split('\n').forEach((line, i) => {
-    const trimmed = line.trim()
-    if (trimmed === '') return
-    try {
-      items.push({ ok: true, value: JSON.parse(trimmed) })
-    } catch (err) {
-      items.push({ ok: false, raw: trimmed, reason: `line ${i + 1} is not JSON: ${(err as Error).message}` })
-    }
-  })
-  return items
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { RawItem } from '../../adapters/http/body.js'
+import type { RawItem } from '../../core/ndjson.js'
 import { eventTimeProblem } from '../../core/event-window.js'
 import type { IngestOutcome } from '../../adapters/http/ports.js'
 import type { Metrics } from '../../adapters/telemetry/metrics.js'
