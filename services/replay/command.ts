@@ -1,0 +1,177 @@
+import { SingleBar } from 'cli-progress'
+import type { Command } from 'commander'
+import { GatewardenError } from '../../core/errors.js'
+import type { DetectorPolicy } from '../../core/detectors/runner.js'
+import type { Config } from '../../schemas/config.js'
+import { loadConfig } from '../config.js'
+import { fileEvents } from './file-source.js'
+import { buildReport, formatReport, type ReplayReport } from './report.js'
+import { replayEvents, warmupStart, type ReplayCounters } from './run.js'
+import { countEvents, openReplayStore, storeEvents } from './store-source.js'
+
+interface ReplayOptions {
+  from?: string
+  to?: string
+  json?: boolean
+  warmup: boolean
+}
+
+const EXAMPLES = `
+Examples:
+  gatewarden replay litellm-2026-03.ndjson.gz          what the detectors would have fired on a file
+  gatewarden replay payloads.json --json | jq .stats   the same as one JSON object
+  gatewarden replay --from 2026-03-01T00:00:00Z --to 2026-03-08T00:00:00Z
+                                                       over the configured store (data_dir or CLICKHOUSE_URL)
+
+Budgets and detector settings come from the config (--config, GATEWARDEN_CONFIG, ./gatewarden.yaml),
+as for \`start\`: edit thresholds there and replay again to tune them before turning enforcement on.
+The embedded store (data_dir) serves one process at a time: stop \`gatewarden start\` on that
+directory first, or run on a ClickHouse server (CLICKHOUSE_URL).`
+
+const usage = (message: string) => new GatewardenError('GW_CONFIG_INVALID', `replay: ${message}`, false)
+
+function instant(name: string, value: string): number {
+  const ms = Date.parse(value)
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(ms))
+    throw usage(`${name} ${JSON.stringify(value)} is not an ISO-8601 instant (e.g. 2026-03-01T00:00:00Z)`)
+  return ms
+}
+
+/** A progress bar on stderr, only when stderr is a terminal (never in pipes, CI logs or tests). */
+function progressBar(unit: 'MiB' | 'events'): SingleBar | undefined {
+  if (!process.stderr.isTTY) return undefined
+  return new SingleBar({
+    stream: process.stderr,
+    format: `replay |{bar}| {percentage}% | {done}/{all} ${unit} | {events} events | {findings} findings | ETA {eta_formatted}`,
+    barsize: 30,
+    hideCursor: true,
+    clearOnComplete: true,
+    etaBuffer: 50,
+  })
+}
+
+const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1)
+
+async function replayFile(path: string, config: Config, policy: DetectorPolicy): Promise<ReplayReport> {
+  const started = performance.now()
+  const { stats, events } = fileEvents(path, {
+    source: 'litellm_http',
+    gateway: config.gateway,
+    attribution: config.attribution,
+    // replay keeps no text: fingerprints are computed either way
+    privacy: { ...config.privacy, store_prompts: false },
+  })
+  const bar = progressBar('MiB')
+  bar?.start(stats.totalBytes, 0, { done: '0.0', all: mib(stats.totalBytes), events: 0, findings: 0 })
+  const show = (c: ReplayCounters) =>
+    bar?.update(stats.bytesRead, { done: mib(stats.bytesRead), events: c.read, findings: c.findings })
+  try {
+    const run = await replayEvents(events, policy, { onEvent: (c) => c.read % 2000 === 0 && show(c) })
+    show(run.counters)
+    return buildReport({
+      source: { kind: 'file', path, format: stats.format },
+      findings: run.findings,
+      events: run.counters.read,
+      warmupEvents: 0,
+      invalid: stats.invalid,
+      invalidSamples: stats.invalidSamples,
+      duplicates: stats.duplicates,
+      late: run.runner.late,
+      firstTs: run.counters.firstTs,
+      lastTs: run.counters.lastTs,
+      durationMs: performance.now() - started,
+    })
+  } finally {
+    bar?.stop()
+  }
+}
+
+async function replayStore(
+  range: { from: number; to: number; warmup: boolean },
+  config: Config,
+  policy: DetectorPolicy,
+): Promise<ReplayReport> {
+  const started = performance.now()
+  const store = await openReplayStore(config.store)
+  const bar = progressBar('events')
+  try {
+    const readFrom = range.warmup ? warmupStart(policy, range.from) : range.from
+    const total = await countEvents(store, readFrom, range.to)
+    bar?.start(total, 0, { done: 0, all: total, events: 0, findings: 0 })
+    const show = (c: ReplayCounters) =>
+      bar?.update(c.read, { done: c.read, events: c.read, findings: c.findings })
+    const run = await replayEvents(storeEvents(store, readFrom, range.to), policy, {
+      reportFrom: range.from,
+      // tick on to the end of the range (not into the future): what time alone resolved by then
+      until: Math.min(range.to, Date.now()) - 1,
+      onEvent: (c) => c.read % 2000 === 0 && show(c),
+    })
+    show(run.counters)
+    return buildReport({
+      source: {
+        kind: 'store',
+        location: store.location,
+        database: store.database,
+        from: new Date(range.from).toISOString(),
+        to: new Date(range.to).toISOString(),
+        warmup_from: readFrom < range.from ? new Date(readFrom).toISOString() : null,
+      },
+      findings: run.findings,
+      events: run.counters.read - run.counters.warmup,
+      warmupEvents: run.counters.warmup,
+      invalid: 0,
+      invalidSamples: [],
+      duplicates: 0,
+      late: run.runner.late,
+      firstTs: run.counters.firstTs,
+      lastTs: run.counters.lastTs,
+      durationMs: performance.now() - started,
+    })
+  } finally {
+    bar?.stop()
+    await store.client.close()
+  }
+}
+
+/**
+ * Registers `gatewarden replay`: the detectors over history (a file of LiteLLM payloads, or the store
+ * over [--from, --to)), printing what would have fired and when. Findings and the summary go to stdout
+ * (`--json`: one JSON object and nothing else); the progress bar goes to stderr when it is a terminal.
+ */
+export function registerReplay(program: Command, fail: (err: unknown) => never): void {
+  program
+    .command('replay')
+    .description(
+      'run the detectors over history (a file of LiteLLM payloads, or the store) and print what would have fired',
+    )
+    .argument(
+      '[file]',
+      'LiteLLM StandardLoggingPayloads: NDJSON (one payload or one array per line) or a JSON array; .gz is gunzipped',
+    )
+    .option('--from <iso>', 'replay the store from this instant (inclusive), instead of a file')
+    .option('--to <iso>', 'end of the store range (exclusive; default: now)')
+    .option('--json', 'print one JSON object (findings + stats) to stdout, nothing else')
+    .option('--no-warmup', 'store: do not read events before --from to rebuild budget/loop/zombie state')
+    .addHelpText('after', EXAMPLES)
+    .action(async (file: string | undefined, opts: ReplayOptions, cmd: Command) => {
+      let report: ReplayReport
+      try {
+        if (file !== undefined && (opts.from !== undefined || opts.to !== undefined))
+          throw usage('give a file or --from/--to (the store), not both')
+        if (file === undefined && opts.from === undefined)
+          throw usage('give a file of LiteLLM payloads, or --from ISO [--to ISO] to replay the store')
+        const config = loadConfig(process.env, cmd.optsWithGlobals<{ config?: string }>().config)
+        const policy: DetectorPolicy = { budgets: config.budgets, detectors: config.detectors }
+        if (file !== undefined) report = await replayFile(file, config, policy)
+        else {
+          const from = instant('--from', opts.from!)
+          const to = opts.to === undefined ? Date.now() : instant('--to', opts.to)
+          if (to <= from) throw usage(`--to (${opts.to ?? 'now'}) must be after --from (${opts.from})`)
+          report = await replayStore({ from, to, warmup: opts.warmup }, config, policy)
+        }
+      } catch (err) {
+        fail(err)
+      }
+      process.stdout.write(opts.json ? `${JSON.stringify(report)}\n` : formatReport(report))
+    })
+}

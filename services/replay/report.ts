@@ -1,0 +1,152 @@
+import type { DetectorType, Finding } from '../../core/detectors/finding.js'
+import type { InvalidItem } from './file-source.js'
+
+const TYPES: readonly DetectorType[] = ['burn_rate', 'budget_exhaustion', 'loop', 'zombie_agent']
+
+/** Where the replayed events came from. */
+export type ReplaySource =
+  | { kind: 'file'; path: string; format: 'ndjson' | 'json' }
+  | {
+      kind: 'store'
+      location: string
+      database: string
+      from: string
+      to: string
+      warmup_from: string | null
+    }
+
+/** What `gatewarden replay --json` prints: one object, findings in the order they would have fired. */
+export interface ReplayReport {
+  source: ReplaySource
+  stats: {
+    /** Events the detectors judged in the reported range. */
+    events: number
+    /** Events read before the range only to rebuild state (store replay warm-up). */
+    warmup_events: number
+    /** Items of the file that did not map to an event (bad JSON, rejected payload). */
+    invalid: number
+    /** Repeated event ids skipped (counted once, as the store does). */
+    duplicates: number
+    /** Events that reached the detectors behind their clock (more than `allowed_lateness` out of order). */
+    late: number
+    first_event_at: string | null
+    last_event_at: string | null
+    findings: number
+    /** Distinct incidents (dedupe keys). */
+    incidents: number
+    /** Incidents still firing after the last event (or at `--to`). */
+    still_firing: number
+    by_type: Record<DetectorType, { firing: number; resolved: number; incidents: number }>
+    duration_ms: number
+  }
+  /** The first invalid items with their reason (all are counted in `stats.invalid`). */
+  invalid: InvalidItem[]
+  findings: Array<Finding & { time: string }>
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
+
+/** Builds the report from the findings and counters of a replay. */
+export function buildReport(input: {
+  source: ReplaySource
+  findings: readonly Finding[]
+  events: number
+  warmupEvents: number
+  invalid: number
+  invalidSamples: InvalidItem[]
+  duplicates: number
+  late: number
+  firstTs: number | null
+  lastTs: number | null
+  durationMs: number
+}): ReplayReport {
+  const byType = Object.fromEntries(
+    TYPES.map((t) => [t, { firing: 0, resolved: 0, incidents: 0 }]),
+  ) as ReplayReport['stats']['by_type']
+  const last = new Map<string, Finding>()
+  for (const f of input.findings) {
+    byType[f.type][f.state]++
+    if (!last.has(f.dedupe_key)) byType[f.type].incidents++
+    last.set(f.dedupe_key, f)
+  }
+  return {
+    source: input.source,
+    stats: {
+      events: input.events,
+      warmup_events: input.warmupEvents,
+      invalid: input.invalid,
+      duplicates: input.duplicates,
+      late: input.late,
+      first_event_at: iso(input.firstTs),
+      last_event_at: iso(input.lastTs),
+      findings: input.findings.length,
+      incidents: last.size,
+      still_firing: [...last.values()].filter((f) => f.state === 'firing').length,
+      by_type: byType,
+      duration_ms: Math.round(input.durationMs),
+    },
+    invalid: input.invalidSamples,
+    findings: input.findings.map((f) => ({ ...f, time: new Date(f.at).toISOString() })),
+  }
+}
+
+/** `2026-03-03 09:30:04.250` (UTC). */
+const when = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '')
+const scopeText = (f: Finding): string =>
+  f.scope.kind === 'global' ? 'global' : `${f.scope.kind}:${f.scope.id}`
+const n = (x: number): string => x.toLocaleString('en-US')
+
+/** A plain-text table: columns padded to their widest cell, the last one left free. */
+function table(head: string[], rows: string[][]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd()
+  return [line(head), ...rows.map(line)]
+}
+
+function sourceLine(s: ReplaySource): string {
+  if (s.kind === 'file') return `Replay of ${s.path} (${s.format === 'json' ? 'JSON array' : 'NDJSON'})`
+  const warm = s.warmup_from ? `; state warmed up from ${s.warmup_from}` : ''
+  return `Replay of ${s.database}.requests in ${s.location}, [${s.from}, ${s.to})${warm}`
+}
+
+/** The human report: what would have fired and when, then the summary. */
+export function formatReport(r: ReplayReport): string {
+  const s = r.stats
+  const out: string[] = [sourceLine(r.source), '']
+  if (r.findings.length === 0) out.push('Nothing would have fired.')
+  else
+    out.push(
+      ...table(
+        ['TIME (UTC)', 'TYPE', 'SEVERITY', 'STATE', 'SCOPE', 'SUMMARY'],
+        r.findings.map((f) => [when(f.at), f.type, f.severity, f.state, scopeText(f), f.summary]),
+      ),
+    )
+  out.push('', 'Summary')
+  const span = s.first_event_at ? ` (${s.first_event_at} .. ${s.last_event_at})` : ''
+  out.push(`  events read     ${n(s.events)}${span}`)
+  if (r.source.kind === 'store')
+    out.push(`  warm-up events  ${n(s.warmup_events)} (before --from, state only)`)
+  if (r.source.kind === 'file') {
+    out.push(`  invalid         ${n(s.invalid)}`)
+    for (const i of r.invalid.slice(0, 10))
+      out.push(`    line ${i.line}${i.item === undefined ? '' : ` item ${i.item}`}: ${i.reason}`)
+    if (s.invalid > 10) out.push(`    ... ${n(s.invalid - 10)} more (--json lists up to ${r.invalid.length})`)
+    out.push(`  duplicates      ${n(s.duplicates)} (same event id, counted once)`)
+  }
+  if (s.late > 0) out.push(`  late events     ${n(s.late)} (beyond allowed_lateness: counted, never fire)`)
+  out.push(
+    `  findings        ${n(s.findings)} in ${n(s.incidents)} incidents, ${n(s.still_firing)} still firing at the end`,
+  )
+  for (const t of TYPES) {
+    const b = s.by_type[t]
+    out.push(
+      `    ${t.padEnd(18)}${n(b.incidents)} incidents: ${n(b.firing)} firing, ${n(b.resolved)} resolved`,
+    )
+  }
+  out.push(`  took            ${(s.duration_ms / 1000).toFixed(1)} s`)
+  return `${out.join('\n')}\n`
+}
