@@ -80,6 +80,8 @@ export class DetectionEngine {
   readonly #instance: string
   readonly #latencies: number[] = []
   #leader = false
+  /** The runner's clock after restore: no event may be placed before it. */
+  #restoredAt = -Infinity
 
   constructor(private readonly deps: EngineDeps) {
     this.#runner = new DetectorRunner({ budgets: [], detectors: deps.detectors })
@@ -107,6 +109,7 @@ export class DetectionEngine {
     }
     const restored = DetectorRunner.restore({ budgets: [], detectors }, { events, open: openKeys, now })
     this.#runner = restored.runner
+    this.#restoredAt = now
     this.#silences = await listSilences(store.client, store.database, now)
     await this.#apply(eventDetectorFindings(restored.findings), now)
     log.info({ openAlerts: openKeys.size, replayedEvents: events.length }, 'detection restored')
@@ -130,7 +133,14 @@ export class DetectionEngine {
   onStored(events: readonly RequestEvent[], submittedAt: number): Promise<void> {
     return this.#enqueue(async () => {
       const findings: Finding[] = []
-      for (const e of events) findings.push(...eventDetectorFindings(this.#runner.push(e)))
+      // Live, an event arriving behind the watermark (a call that took longer than allowed_lateness, or a
+      // slow sender) is judged at the watermark instead of its start: the runner would count it but never
+      // let it open an incident, and a loop of slow calls would go unseen. Replay keeps start times.
+      const floor = Math.max(this.deps.now() - this.deps.detectors.allowed_lateness, this.#restoredAt) + 1
+      for (const e of events) {
+        const onTime = e.ts >= floor ? e : { ...e, ts: floor, end_ts: Math.max(e.end_ts, floor) }
+        findings.push(...eventDetectorFindings(this.#runner.push(onTime)))
+      }
       const now = this.deps.now()
       findings.push(...eventDetectorFindings(this.#runner.advance(now)))
       if (findings.length > 0) {

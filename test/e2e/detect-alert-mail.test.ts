@@ -155,3 +155,43 @@ test('the built-in alerts page lists the alerts, escaped, and alert links point 
   assert.ok(page.body.includes('firing'))
   assert.ok(!/<script/i.test(page.body))
 })
+
+test('live: a loop of slow calls (arriving 40 s after they started) still fires', async () => {
+  const gw = await start(
+    Config.parse({
+      server: { port: 0 },
+      store: { data_dir: dataDir, database: 'slowcalls' },
+      writer: { max_batch_wait_ms: 5 },
+      detectors: { tick: '200ms' },
+    }),
+    silentLog,
+  )
+  running.push(gw)
+  const now = Date.now()
+  for (let i = 0; i < 6; i++) {
+    // each call started 40 s before it is reported (a long completion), one after another
+    const p = litellmPayload({
+      id: `slow-${i}`,
+      customer: 'globex',
+      cost: 0.02,
+      ts: now - 40_000 + i * 2_000,
+      key: 'key-slow',
+    })
+    p.endTime = (now + i * 2_000) / 1000
+    p.messages = [{ role: 'user', content: 'draft the quarterly report' }]
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/ingest/litellm',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify([p]),
+    })
+    assert.equal(res.statusCode, 200)
+  }
+  const loop = await until('the loop alert', async () => {
+    const a = (await gw.app.inject({ method: 'GET', url: '/api/alerts?type=loop&state=firing' })).json<{
+      alerts: ApiAlert[]
+    }>().alerts
+    return a.find((x) => x.scope.kind === 'key' && x.scope.id === 'key-slow')
+  })
+  assert.match(loop.summary, /key-slow/)
+})
