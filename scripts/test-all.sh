@@ -6,9 +6,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
+# `npm install` (which follows package-lock.json), not `npm ci`: the registry reachable here carries only
+# chdb's linux-x64 binary package, so the lock cannot list the other platforms and `npm ci` refuses it.
 if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
-  step "npm ci"
-  npm ci --no-audit --no-fund
+  step "npm install"
+  npm install --no-audit --no-fund
 fi
 step "kafka broker (cached)"
 scripts/kafka/install.sh >/dev/null
