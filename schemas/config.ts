@@ -135,7 +135,12 @@ export const Config = z
   .superRefine((c, ctx) => {
     const names = c.budgets.map((b) => b.name)
     names.forEach((n, i) => {
-      if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['budgets', i, 'name'], message: `budget name "${n}" is used twice` })
+      if (names.indexOf(n) !== i)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['budgets', i, 'name'],
+          message: `budget name "${n}" is used twice`,
+        })
     })
     if (!LOOPBACK.test(c.server.host) && !c.server.auth_token) {
       ctx.addIssue({

@@ -1,19 +1,27 @@
 import { z } from 'zod'
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 }
+const UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+}
 
 /** A duration written as `500ms`, `30s`, `5m`, `1h`, `14d`, `2w`; parsed to milliseconds. */
-export const Duration = z
-  .union([z.string(), z.number().int().min(0)])
-  .transform((v, ctx) => {
-    if (typeof v === 'number') return v
-    const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(v.trim())
-    if (!m) {
-      ctx.addIssue({ code: 'custom', message: `not a duration: ${JSON.stringify(v)} (use e.g. 30s, 5m, 1h, 14d)` })
-      return z.NEVER
-    }
-    return Math.round(Number(m[1]) * UNITS[m[2]!]!)
-  })
+export const Duration = z.union([z.string(), z.number().int().min(0)]).transform((v, ctx) => {
+  if (typeof v === 'number') return v
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/.exec(v.trim())
+  if (!m) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `not a duration: ${JSON.stringify(v)} (use e.g. 30s, 5m, 1h, 14d)`,
+    })
+    return z.NEVER
+  }
+  return Math.round(Number(m[1]) * UNITS[m[2]!]!)
+})
 
 /** An IANA time zone the runtime knows (`UTC`, `Europe/Paris`). */
 export const TimeZone = z.string().refine((tz) => {
@@ -85,7 +93,12 @@ const Clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour')
 
 export const BusinessHours = z.strictObject({
   /** `mon-fri`, `mon,wed,fri`, `sat-sun`. */
-  days: z.string().regex(/^(mon|tue|wed|thu|fri|sat|sun)([-,](mon|tue|wed|thu|fri|sat|sun))*$/, 'e.g. mon-fri or mon,wed,fri'),
+  days: z
+    .string()
+    .regex(
+      /^(mon|tue|wed|thu|fri|sat|sun)([-,](mon|tue|wed|thu|fri|sat|sun))*$/,
+      'e.g. mon-fri or mon,wed,fri',
+    ),
   from: Clock,
   to: Clock,
   timezone: TimeZone.prefault('UTC'),
@@ -120,7 +133,10 @@ export const DetectorsConfig = z.strictObject({
       threshold: z.number().int().min(2).default(5),
       window: Duration.prefault('60s'),
       /** Scopes a loop is counted in: per API key, per trace/session, per agent. */
-      scope: z.array(z.enum(['key', 'trace', 'session', 'agent'])).min(1).default(['key', 'trace']),
+      scope: z
+        .array(z.enum(['key', 'trace', 'session', 'agent']))
+        .min(1)
+        .default(['key', 'trace']),
       /** Same error type repeated this often within `window` in one scope = an error loop. */
       error_threshold: z.number().int().min(2).default(10),
       action: EnforcementAction.optional(),
@@ -165,7 +181,10 @@ export const AlertChannel = z.discriminatedUnion('type', [
       webhook_url: z.url({ protocol: /^https?$/ }).optional(),
       webhook_url_env: SecretEnv.optional(),
     })
-    .refine((c) => Boolean(c.webhook_url) !== Boolean(c.webhook_url_env), 'set exactly one of webhook_url, webhook_url_env'),
+    .refine(
+      (c) => Boolean(c.webhook_url) !== Boolean(c.webhook_url_env),
+      'set exactly one of webhook_url, webhook_url_env',
+    ),
   z.strictObject({
     type: z.literal('webhook'),
     name: z.string().optional(),

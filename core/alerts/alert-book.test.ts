@@ -28,7 +28,11 @@ test('firing opens once, repeats update in place, resolution closes', () => {
   assert.equal(r.changes.length, 0, 'no new row while firing at the same severity')
   assert.equal(r.book.open['loop:key:k1:fp1']!.summary, 'firing at 3000')
   r = applyFindings(r.book, [f('firing', 4000, { severity: 'page' })], links)
-  assert.deepEqual(r.changes.map((a) => [a.id, a.severity]), [[opened.id, 'page']], 'escalation is a change of the same alert')
+  assert.deepEqual(
+    r.changes.map((a) => [a.id, a.severity]),
+    [[opened.id, 'page']],
+    'escalation is a change of the same alert',
+  )
   r = applyFindings(r.book, [f('resolved', 5000)], links)
   assert.equal(r.changes.length, 1)
   assert.equal(r.changes[0]!.state, 'resolved')
@@ -41,7 +45,10 @@ test('resolution with nothing open is ignored; a later firing is a new incident 
   let r = applyFindings(empty, [f('resolved', 1000)], links)
   assert.equal(r.changes.length, 0)
   r = applyFindings(r.book, [f('firing', 2000), f('resolved', 3000), f('firing', 4000)], links)
-  assert.deepEqual(r.changes.map((a) => a.state), ['firing', 'resolved', 'firing'])
+  assert.deepEqual(
+    r.changes.map((a) => a.state),
+    ['firing', 'resolved', 'firing'],
+  )
   assert.notEqual(r.changes[0]!.id, r.changes[2]!.id)
 })
 

@@ -25,7 +25,11 @@ export function alertId(dedupeKey: string, startedAt: number): string {
  * - `resolved` closes the open alert; a resolution with nothing open is ignored (already resolved: a
  *   restart or a replay must not re-fire or re-resolve).
  */
-export function applyFindings(book: AlertBook, findings: readonly Finding[], links: (f: Finding) => AlertLinks): { book: AlertBook; changes: Alert[] } {
+export function applyFindings(
+  book: AlertBook,
+  findings: readonly Finding[],
+  links: (f: Finding) => AlertLinks,
+): { book: AlertBook; changes: Alert[] } {
   const open = { ...book.open }
   const changes: Alert[] = []
   for (const f of findings) {
@@ -49,13 +53,26 @@ export function applyFindings(book: AlertBook, findings: readonly Finding[], lin
         open[f.dedupe_key] = alert
         changes.push(alert)
       } else {
-        const next = { ...current, summary: f.summary, details: f.details, severity: f.severity, updated_at: Math.max(current.updated_at, f.at) }
+        const next = {
+          ...current,
+          summary: f.summary,
+          details: f.details,
+          severity: f.severity,
+          updated_at: Math.max(current.updated_at, f.at),
+        }
         open[f.dedupe_key] = next
         if (next.severity !== current.severity) changes.push(next)
       }
     } else if (current) {
       const at = Math.max(f.at, current.started_at)
-      changes.push({ ...current, state: 'resolved', resolved_at: at, updated_at: at, summary: f.summary, details: { ...current.details, ...f.details } })
+      changes.push({
+        ...current,
+        state: 'resolved',
+        resolved_at: at,
+        updated_at: at,
+        summary: f.summary,
+        details: { ...current.details, ...f.details },
+      })
       delete open[f.dedupe_key]
     }
   }

@@ -29,7 +29,10 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 /** GET /api/alerts, GET|POST /api/silences, DELETE /api/silences/:id. */
 export function alertRoutes(app: FastifyInstance, ports: HttpPorts): void {
   const alerts = () => {
-    if (!ports.alerts) throw Object.assign(new GatewardenError('GW_BAD_REQUEST', 'alerting is not enabled', false), { statusCode: 404 })
+    if (!ports.alerts)
+      throw Object.assign(new GatewardenError('GW_BAD_REQUEST', 'alerting is not enabled', false), {
+        statusCode: 404,
+      })
     return ports.alerts
   }
 
@@ -57,7 +60,9 @@ export function alertRoutes(app: FastifyInstance, ports: HttpPorts): void {
   app.get('/api/silences', async (req) => {
     const q = parse(z.strictObject({ all: z.enum(['true', 'false']).default('false') }), req.query)
     const list = await alerts().silences(q.all === 'true')
-    return { silences: list.map((s) => ({ ...s, created_at: iso(s.created_at), expires_at: iso(s.expires_at) })) }
+    return {
+      silences: list.map((s) => ({ ...s, created_at: iso(s.created_at), expires_at: iso(s.expires_at) })),
+    }
   })
 
   app.post('/api/silences', async (req, reply) => {
@@ -73,7 +78,9 @@ export function alertRoutes(app: FastifyInstance, ports: HttpPorts): void {
 
   app.delete<{ Params: { id: string } }>('/api/silences/:id', async (req, reply) => {
     if (!(await alerts().deleteSilence(req.params.id))) {
-      throw Object.assign(new GatewardenError('GW_BAD_REQUEST', `no silence ${req.params.id}`, false), { statusCode: 404 })
+      throw Object.assign(new GatewardenError('GW_BAD_REQUEST', `no silence ${req.params.id}`, false), {
+        statusCode: 404,
+      })
     }
     return reply.code(204).send()
   })
