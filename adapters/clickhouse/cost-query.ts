@@ -70,7 +70,9 @@ LIMIT {limit:UInt32}`
   const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' })
   const rows = await rs.json<Record<string, string | number>>()
   return rows.map((r) => {
-    const out: CostRow = {
+    // dimensions first, then the sums (64-bit sums arrive quoted)
+    const dims: Record<string, string | number> = {}
+    const sums = {
       cost_usd: 0,
       requests: 0,
       failures: 0,
@@ -79,11 +81,10 @@ LIMIT {limit:UInt32}`
       cached_tokens: 0,
     }
     for (const [k, v] of Object.entries(r)) {
-      // 64-bit sums arrive quoted
-      if (k.startsWith('s_')) out[k.slice(2)] = Number(v)
-      else out[k.slice(2)] = v
+      if (k.startsWith('s_')) (sums as Record<string, number>)[k.slice(2)] = Number(v)
+      else dims[k.slice(2)] = v
     }
-    out.cost_usd = Math.round(out.cost_usd * 1e10) / 1e10
-    return out
+    sums.cost_usd = Math.round(sums.cost_usd * 1e10) / 1e10
+    return { ...dims, ...sums }
   })
 }
