@@ -57,3 +57,18 @@ test('the book is not mutated (pure)', () => {
   applyFindings(before, [f('firing', 1)], links)
   assert.deepEqual(before, { open: {} })
 })
+
+test('the enforcement decision of a finding is recorded with the alert', () => {
+  const r = applyFindings(
+    empty,
+    [
+      f('firing', 1000, {
+        type: 'budget_exhaustion',
+        action: { action: 'downgrade', map: { 'gpt-4o': 'gpt-4o-mini' } },
+      }),
+    ],
+    links,
+  )
+  assert.equal(r.changes[0]!.details.action, '{"action":"downgrade","map":{"gpt-4o":"gpt-4o-mini"}}')
+  assert.equal(r.changes[0]!.details.repeats, 1000, 'other details kept')
+})

@@ -13,6 +13,11 @@ export interface AlertLinks {
   grafana?: string
 }
 
+/** A finding's details, with the gateway action it decided (downgrade/block) recorded as `action`. */
+function detailsOf(f: Finding): Alert['details'] {
+  return f.action ? { ...f.details, action: JSON.stringify(f.action) } : f.details
+}
+
 /** Stable id of one incident: the dedupe key and the instant it opened. */
 export function alertId(dedupeKey: string, startedAt: number): string {
   return createHash('sha256').update(`${dedupeKey}\u0000${startedAt}`).digest('hex').slice(0, 24)
@@ -47,7 +52,7 @@ export function applyFindings(
           resolved_at: null,
           updated_at: f.at,
           summary: f.summary,
-          details: f.details,
+          details: detailsOf(f),
           links: links(f),
         }
         open[f.dedupe_key] = alert
@@ -56,7 +61,7 @@ export function applyFindings(
         const next = {
           ...current,
           summary: f.summary,
-          details: f.details,
+          details: detailsOf(f),
           severity: f.severity,
           updated_at: Math.max(current.updated_at, f.at),
         }
