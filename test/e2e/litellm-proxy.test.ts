@@ -21,112 +21,114 @@ type Row = {
  * real `gatewarden start` with a bearer token; per-customer cost equals what LiteLLM reported per call
  * in its `x-litellm-response-cost` header.
  */
-test(
-  'real LiteLLM generic_api logs arrive and cost per customer matches what LiteLLM charged',
-  { timeout: 600_000 },
-  async () => {
-    const token = 'e2e-ingest-token-0123456789'
-    const gw = await spawnGatewarden({
-      GATEWARDEN_DATA_DIR: mkdtempSync(join(tmpdir(), 'gw-e2e-litellm-')),
-      GATEWARDEN_AUTH_TOKEN: token,
-    })
-    const proxy = startLiteLLM(gw.url, { GATEWARDEN_INGEST_TOKEN: token, LITELLM_CALLBACKS: 'gatewarden' })
-    try {
-      const expected = new Map<string, { cost: number; n: number; failures: number }>()
-      const call = async (
-        customerKey: string,
-        body: Record<string, unknown>,
-        headers: Record<string, string> = {},
-      ) => {
-        const res = await fetch(`${proxy.url}/v1/chat/completions`, {
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${proxy.masterKey}`,
-            'content-type': 'application/json',
-            ...headers,
-          },
-          body: JSON.stringify(body),
-        })
-        await res.arrayBuffer()
-        const cost = Number(res.headers.get('x-litellm-response-cost') ?? 0)
-        const e = expected.get(customerKey) ?? { cost: 0, n: 0, failures: 0 }
-        expected.set(customerKey, {
-          cost: round10(e.cost + cost),
-          n: e.n + 1,
-          failures: e.failures + (res.ok ? 0 : 1),
-        })
-        return res.status
-      }
-      const hi = [{ role: 'user', content: 'hello' }]
-      for (let i = 0; i < 3; i++)
-        assert.equal(await call('acme', { model: 'gpt-4o', messages: hi, user: 'acme' }), 200)
-      for (let i = 0; i < 2; i++) {
+for (const callback of ['gatewarden', 'otel'] as const) {
+  test(
+    `real LiteLLM ${callback === 'gatewarden' ? 'generic_api logs' : 'otel spans (OTLP protobuf)'} arrive and cost per customer matches what LiteLLM charged`,
+    { timeout: 600_000 },
+    async () => {
+      const token = 'e2e-ingest-token-0123456789'
+      const gw = await spawnGatewarden({
+        GATEWARDEN_DATA_DIR: mkdtempSync(join(tmpdir(), 'gw-e2e-litellm-')),
+        GATEWARDEN_AUTH_TOKEN: token,
+      })
+      const proxy = startLiteLLM(gw.url, { GATEWARDEN_INGEST_TOKEN: token, LITELLM_CALLBACKS: callback })
+      try {
+        const expected = new Map<string, { cost: number; n: number; failures: number }>()
+        const call = async (
+          customerKey: string,
+          body: Record<string, unknown>,
+          headers: Record<string, string> = {},
+        ) => {
+          const res = await fetch(`${proxy.url}/v1/chat/completions`, {
+            method: 'POST',
+            headers: {
+              authorization: `Bearer ${proxy.masterKey}`,
+              'content-type': 'application/json',
+              ...headers,
+            },
+            body: JSON.stringify(body),
+          })
+          await res.arrayBuffer()
+          const cost = Number(res.headers.get('x-litellm-response-cost') ?? 0)
+          const e = expected.get(customerKey) ?? { cost: 0, n: 0, failures: 0 }
+          expected.set(customerKey, {
+            cost: round10(e.cost + cost),
+            n: e.n + 1,
+            failures: e.failures + (res.ok ? 0 : 1),
+          })
+          return res.status
+        }
+        const hi = [{ role: 'user', content: 'hello' }]
+        for (let i = 0; i < 3; i++)
+          assert.equal(await call('acme', { model: 'gpt-4o', messages: hi, user: 'acme' }), 200)
+        for (let i = 0; i < 2; i++) {
+          assert.equal(
+            await call('globex', {
+              model: 'gpt-4o-mini',
+              messages: hi,
+              metadata: { tags: ['customer:globex', 'endpoint:search'] },
+            }),
+            200,
+          )
+        }
+        assert.equal(await call('acme', { model: 'rate-limited', messages: hi, user: 'acme' }), 429)
         assert.equal(
-          await call('globex', {
-            model: 'gpt-4o-mini',
-            messages: hi,
-            metadata: { tags: ['customer:globex', 'endpoint:search'] },
-          }),
+          await call(
+            'initech',
+            { model: 'claude-3-5-sonnet', messages: hi, user: 'initech' },
+            { 'x-agent-name': 'nightly-summarizer' },
+          ),
           200,
         )
-      }
-      assert.equal(await call('acme', { model: 'rate-limited', messages: hi, user: 'acme' }), 429)
-      assert.equal(
-        await call(
-          'initech',
-          { model: 'claude-3-5-sonnet', messages: hi, user: 'initech' },
-          { 'x-agent-name': 'nightly-summarizer' },
-        ),
-        200,
-      )
-      const total = [...expected.values()].reduce((a, e) => a + e.n, 0)
+        const total = [...expected.values()].reduce((a, e) => a + e.n, 0)
 
-      // LiteLLM flushes its generic_api queue every second (start.sh): poll until every call has arrived
-      const auth = { authorization: `Bearer ${token}` }
-      const from = new Date(Date.now() - 3_600_000).toISOString()
-      const to = new Date(Date.now() + 3_600_000).toISOString()
-      let rows: Row[] = []
-      for (let i = 0; i < 60; i++) {
-        const res = await fetch(`${gw.url}/api/cost?group_by=customer&from=${from}&to=${to}`, {
-          headers: auth,
-        })
-        rows = ((await res.json()) as { rows: Row[] }).rows
-        if (rows.reduce((a, r) => a + r.requests, 0) >= total) break
-        await new Promise((r) => setTimeout(r, 500))
-      }
-      assert.equal(
-        rows.reduce((a, r) => a + r.requests, 0),
-        total,
-        `all ${total} calls logged; proxy log: ${proxy.workdir}/litellm.log`,
-      )
-      for (const r of rows) {
-        const e = expected.get(r.customer)
-        assert.ok(e, `unexpected customer '${r.customer}'`)
-        assert.equal(r.requests, e.n, `requests of ${r.customer}`)
-        assert.equal(r.failures, e.failures, `failures of ${r.customer}`)
-        assert.equal(round10(r.cost_usd), e.cost, `cost of ${r.customer}`)
-      }
-      assert.ok(expected.get('acme')!.cost > 0, 'LiteLLM priced the mock calls')
+        // LiteLLM flushes its generic_api queue every second (start.sh): poll until every call has arrived
+        const auth = { authorization: `Bearer ${token}` }
+        const from = new Date(Date.now() - 3_600_000).toISOString()
+        const to = new Date(Date.now() + 3_600_000).toISOString()
+        let rows: Row[] = []
+        for (let i = 0; i < 60; i++) {
+          const res = await fetch(`${gw.url}/api/cost?group_by=customer&from=${from}&to=${to}`, {
+            headers: auth,
+          })
+          rows = ((await res.json()) as { rows: Row[] }).rows
+          if (rows.reduce((a, r) => a + r.requests, 0) >= total) break
+          await new Promise((r) => setTimeout(r, 500))
+        }
+        assert.equal(
+          rows.reduce((a, r) => a + r.requests, 0),
+          total,
+          `all ${total} calls logged; proxy log: ${proxy.workdir}/litellm.log`,
+        )
+        for (const r of rows) {
+          const e = expected.get(r.customer)
+          assert.ok(e, `unexpected customer '${r.customer}'`)
+          assert.equal(r.requests, e.n, `requests of ${r.customer}`)
+          assert.equal(r.failures, e.failures, `failures of ${r.customer}`)
+          assert.equal(round10(r.cost_usd), e.cost, `cost of ${r.customer}`)
+        }
+        assert.ok(expected.get('acme')!.cost > 0, 'LiteLLM priced the mock calls')
 
-      const byAgent = await fetch(
-        `${gw.url}/api/cost?group_by=agent,endpoint&customer=initech&from=${from}&to=${to}`,
-        { headers: auth },
-      )
-      assert.deepEqual(
-        ((await byAgent.json()) as { rows: Row[] }).rows.map((r) => [r.agent, r.endpoint]),
-        [['nightly-summarizer', '/v1/chat/completions']],
-      )
-      const dead = await fetch(`${gw.url}/api/dead-letters`, { headers: auth })
-      assert.deepEqual(
-        ((await dead.json()) as { dead_letters: unknown[] }).dead_letters,
-        [],
-        'nothing dead-lettered',
-      )
-      // LiteLLM's master key must never reach Gatewarden's logs
-      assert.ok(!gw.lines.join('\n').includes(proxy.masterKey))
-    } finally {
-      proxy.stop()
-      await stopGracefully(gw)
-    }
-  },
-)
+        const byAgent = await fetch(
+          `${gw.url}/api/cost?group_by=agent,endpoint&customer=initech&from=${from}&to=${to}`,
+          { headers: auth },
+        )
+        assert.deepEqual(
+          ((await byAgent.json()) as { rows: Row[] }).rows.map((r) => [r.agent, r.endpoint]),
+          [['nightly-summarizer', '/v1/chat/completions']],
+        )
+        const dead = await fetch(`${gw.url}/api/dead-letters`, { headers: auth })
+        assert.deepEqual(
+          ((await dead.json()) as { dead_letters: unknown[] }).dead_letters,
+          [],
+          'nothing dead-lettered',
+        )
+        // LiteLLM's master key must never reach Gatewarden's logs
+        assert.ok(!gw.lines.join('\n').includes(proxy.masterKey))
+      } finally {
+        proxy.stop()
+        await stopGracefully(gw)
+      }
+    },
+  )
+}
