@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { Notification } from '../../core/alerts/alert.js'
 import { AlertDeliveryError } from '../../core/alerts/delivery-error.js'
 import { renderEmail } from '../../core/alerts/render-email.js'
-import type { AlertSender, DeliveryReceipt } from '../../core/alerts/sender.js'
+import { delivered, type AlertSender, type DeliveryReceipt } from '../../core/alerts/sender.js'
 import type { AttemptOutcome } from '../../core/retry.js'
 import { redactError, redactor, type Redactor } from './redact.js'
 
@@ -125,16 +125,7 @@ export class EmailSender implements AlertSender {
     )
     const response = this.redact(String(info.response ?? ''))
     const status = Number(/^\d{3}/.exec(response)?.[0] ?? 250)
-    return {
-      kind: 'success',
-      value: {
-        channel: this.channel,
-        type: this.type,
-        notification_id: n.id,
-        status,
-        detail: response.slice(0, 200),
-      },
-    }
+    return delivered(this, n, status, response.slice(0, 200))
   }
 
   shutdown(): Promise<void> {

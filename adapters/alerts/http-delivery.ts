@@ -1,3 +1,6 @@
+import type { Logger } from 'pino'
+import type { Notification } from '../../core/alerts/alert.js'
+import { delivered, type AlertSender, type DeliveryReceipt } from '../../core/alerts/sender.js'
 import type { AttemptOutcome } from '../../core/retry.js'
 import { AlertDeliveryError } from '../../core/alerts/delivery-error.js'
 import { parseRetryAfter } from '../../core/alerts/retry-after.js'
@@ -94,4 +97,22 @@ export function origin(url: string): string {
   } catch {
     return '(invalid URL)'
   }
+}
+
+/**
+ * POSTs one notification body (`postOnce`) and, on 2xx, returns the receipt: the status and the
+ * answer's first 200 characters, redacted. For senders with one request per notification.
+ */
+export async function postNotification(
+  sender: Pick<AlertSender, 'channel' | 'type'>,
+  n: Notification,
+  request: { label: string; url: string; body: string; headers: Record<string, string> },
+  opts: HttpDeliveryOptions,
+  redact: Redactor,
+  log: Logger,
+): Promise<AttemptOutcome<DeliveryReceipt>> {
+  const out = await postOnce({ channel: sender.channel, ...request }, opts, redact)
+  if (out.kind !== 'success') return out
+  log.debug({ channel: sender.channel, notification: n.id, status: out.value.status }, 'alert delivered')
+  return delivered(sender, n, out.value.status, redact(out.value.body.slice(0, 200)))
 }

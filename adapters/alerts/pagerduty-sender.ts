@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { Notification } from '../../core/alerts/alert.js'
 import { AlertDeliveryError } from '../../core/alerts/delivery-error.js'
 import { renderPagerDutyEvents } from '../../core/alerts/render-pagerduty.js'
-import type { AlertSender, DeliveryReceipt } from '../../core/alerts/sender.js'
+import { delivered, type AlertSender, type DeliveryReceipt } from '../../core/alerts/sender.js'
 import type { AttemptOutcome } from '../../core/retry.js'
 import { origin, postOnce, type HttpDeliveryOptions } from './http-delivery.js'
 import { redactor, type Redactor } from './redact.js'
@@ -71,16 +71,7 @@ export class PagerDutySender implements AlertSender {
       return { kind: 'failure', error }
     }
     this.log.debug({ channel: this.channel, notification: n.id, events: events.length }, 'alert delivered')
-    return {
-      kind: 'success',
-      value: {
-        channel: this.channel,
-        type: this.type,
-        notification_id: n.id,
-        status,
-        detail: `${events.length}/${events.length} events accepted`,
-      },
-    }
+    return delivered(this, n, status, `${events.length}/${events.length} events accepted`)
   }
 
   private remember(id: string, done: Set<number>): void {

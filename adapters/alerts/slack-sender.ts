@@ -3,7 +3,7 @@ import type { Notification } from '../../core/alerts/alert.js'
 import { renderSlack } from '../../core/alerts/render-slack.js'
 import type { AlertSender, DeliveryReceipt } from '../../core/alerts/sender.js'
 import type { AttemptOutcome } from '../../core/retry.js'
-import { origin, postOnce, type HttpDeliveryOptions } from './http-delivery.js'
+import { origin, postNotification, type HttpDeliveryOptions } from './http-delivery.js'
 import { redactor, type Redactor } from './redact.js'
 
 /**
@@ -26,30 +26,9 @@ export class SlackSender implements AlertSender {
   }
 
   async send(n: Notification): Promise<AttemptOutcome<DeliveryReceipt>> {
-    const out = await postOnce(
-      {
-        channel: this.channel,
-        label: this.label,
-        url: this.webhookUrl,
-        body: JSON.stringify(renderSlack(n)),
-        headers: {},
-      },
-      this.opts,
-      this.redact,
-    )
-    if (out.kind !== 'success') return out
-    this.log.debug({ channel: this.channel, notification: n.id, status: out.value.status }, 'alert delivered')
-    const detail = this.redact(out.value.body.slice(0, 200))
-    return {
-      kind: 'success',
-      value: {
-        channel: this.channel,
-        type: this.type,
-        notification_id: n.id,
-        status: out.value.status,
-        detail,
-      },
-    }
+    const body = JSON.stringify(renderSlack(n))
+    const request = { label: this.label, url: this.webhookUrl, body, headers: {} }
+    return postNotification(this, n, request, this.opts, this.redact, this.log)
   }
 
   async shutdown(): Promise<void> {}

@@ -3,7 +3,7 @@ import type { Notification } from '../../core/alerts/alert.js'
 import type { AlertSender, DeliveryReceipt } from '../../core/alerts/sender.js'
 import { renderWebhookBody } from '../../core/alerts/webhook-body.js'
 import type { AttemptOutcome } from '../../core/retry.js'
-import { origin, postOnce, type HttpDeliveryOptions } from './http-delivery.js'
+import { origin, postNotification, type HttpDeliveryOptions } from './http-delivery.js'
 import { redactor, type Redactor } from './redact.js'
 import { SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from './webhook-signature.js'
 
@@ -38,24 +38,14 @@ export class WebhookSender implements AlertSender {
       [TIMESTAMP_HEADER]: timestamp,
     }
     if (this.secret) headers[SIGNATURE_HEADER] = signWebhook(this.secret, timestamp, body)
-    const out = await postOnce(
-      { channel: this.channel, label: this.label, url: this.url, body, headers },
+    return postNotification(
+      this,
+      n,
+      { label: this.label, url: this.url, body, headers },
       this.opts,
       this.redact,
+      this.log,
     )
-    if (out.kind !== 'success') return out
-    this.log.debug({ channel: this.channel, notification: n.id, status: out.value.status }, 'alert delivered')
-    const detail = this.redact(out.value.body.slice(0, 200))
-    return {
-      kind: 'success',
-      value: {
-        channel: this.channel,
-        type: this.type,
-        notification_id: n.id,
-        status: out.value.status,
-        detail,
-      },
-    }
   }
 
   async shutdown(): Promise<void> {}

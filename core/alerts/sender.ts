@@ -25,3 +25,16 @@ export interface AlertSender {
   /** Closes pooled connections; `send` is not called afterwards. */
   shutdown(): Promise<void>
 }
+
+/** The success outcome of one delivery to `sender`'s channel. */
+export function delivered(
+  sender: Pick<AlertSender, 'channel' | 'type'>,
+  n: Notification,
+  status: number,
+  detail: string,
+): AttemptOutcome<DeliveryReceipt> {
+  return {
+    kind: 'success',
+    value: { channel: sender.channel, type: sender.type, notification_id: n.id, status, detail },
+  }
+}
