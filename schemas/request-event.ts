@@ -82,12 +82,15 @@ export const RequestEventInput = RequestEvent.partial().required({
 })
 export type RequestEventInput = z.infer<typeof RequestEventInput>
 
-/** Fills the defaults of a partial canonical event; the result still goes through `RequestEvent.parse`. */
-export function withEventDefaults(e: RequestEventInput): RequestEvent {
-  const end = e.end_ts ?? e.ts
-  return RequestEvent.parse({
-    end_ts: end,
-    duration_ms: Math.max(0, end - e.ts),
+/** Every field a source may omit, at its "unknown" value ('' or 0). */
+export type EventDefaults = Omit<RequestEvent, 'event_id' | 'ts' | 'end_ts' | 'duration_ms' | 'source'>
+
+/**
+ * The "unknown" value of every field a source may omit, as a fresh object (tags and metadata are not
+ * shared). Spread it first, then set what is known; no parsing, so stream generators can use it too.
+ */
+export function eventDefaults(): EventDefaults {
+  return {
     ttft_ms: null,
     gateway: '',
     customer: '',
@@ -117,6 +120,11 @@ export function withEventDefaults(e: RequestEventInput): RequestEvent {
     metadata: {},
     request_text: '',
     response_text: '',
-    ...e,
-  })
+  }
+}
+
+/** Fills the defaults of a partial canonical event; the result still goes through `RequestEvent.parse`. */
+export function withEventDefaults(e: RequestEventInput): RequestEvent {
+  const end = e.end_ts ?? e.ts
+  return RequestEvent.parse({ ...eventDefaults(), end_ts: end, duration_ms: Math.max(0, end - e.ts), ...e })
 }

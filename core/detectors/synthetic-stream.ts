@@ -1,5 +1,5 @@
 import { Budget, DetectorsConfig } from '../../schemas/policy.js'
-import type { RequestEvent } from '../../schemas/request-event.js'
+import { eventDefaults, type RequestEvent } from '../../schemas/request-event.js'
 import type { DetectorPolicy } from './runner.js'
 
 /** Shape of the clean synthetic traffic (for the false-alert self-check and benchmark). */
@@ -38,40 +38,21 @@ function prng(seed: number): () => number {
 
 function blank(event_id: string, ts: number): RequestEvent {
   return {
+    ...eventDefaults(),
     event_id,
     ts,
     end_ts: ts + 800,
     duration_ms: 800,
-    ttft_ms: null,
     source: 'litellm_http',
     gateway: 'synthetic',
-    customer: '',
-    team: '',
-    team_alias: '',
-    user: '',
-    api_key_hash: '',
-    api_key_alias: '',
     endpoint: '/chat/completions',
-    agent: '',
-    trace_id: '',
-    session_id: '',
     provider: 'openai',
     call_type: 'acompletion',
     model_requested: 'gpt-4o-mini',
     model: 'gpt-4o-mini',
     input_tokens: 500,
     output_tokens: 200,
-    cached_tokens: 0,
-    cost_usd: 0,
-    cache_hit: false,
-    status: 'success',
-    error_type: '',
     http_status: 200,
-    fingerprint: '',
-    tags: [],
-    metadata: {},
-    request_text: '',
-    response_text: '',
   }
 }
 

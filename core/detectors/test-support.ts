@@ -1,46 +1,20 @@
 // Test helpers for the detector tests (fast event builder, parsed configs, a seeded PRNG).
 // Not used by production code.
 import { Budget, DetectorsConfig } from '../../schemas/policy.js'
-import type { RequestEvent } from '../../schemas/request-event.js'
+import { eventDefaults, type RequestEvent } from '../../schemas/request-event.js'
 
 let seq = 0
 
 /** A canonical event without zod parsing (fast enough for 200k-event streams). */
 export function ev(p: Partial<RequestEvent> & { ts: number }): RequestEvent {
   return {
+    ...eventDefaults(),
     event_id: p.event_id ?? `e${++seq}`,
     end_ts: p.ts,
     duration_ms: 0,
-    ttft_ms: null,
     source: 'litellm_http',
-    gateway: '',
-    customer: '',
-    team: '',
-    team_alias: '',
-    user: '',
-    api_key_hash: '',
-    api_key_alias: '',
-    endpoint: '',
-    agent: '',
-    trace_id: '',
-    session_id: '',
-    provider: '',
-    call_type: '',
-    model_requested: '',
     model: 'gpt-4o',
-    input_tokens: 0,
-    output_tokens: 0,
-    cached_tokens: 0,
-    cost_usd: 0,
-    cache_hit: false,
-    status: 'success',
-    error_type: '',
     http_status: 200,
-    fingerprint: '',
-    tags: [],
-    metadata: {},
-    request_text: '',
-    response_text: '',
     ...p,
   }
 }

@@ -1,7 +1,7 @@
 // A large clean event stream for the false-alert benchmark: realistic enough that a detector that fires
 // on it has a bug or a bad default, and free of incidents by construction (see `cleanStream`).
 import { Budget } from '../../schemas/policy.js'
-import type { RequestEvent } from '../../schemas/request-event.js'
+import { eventDefaults, type RequestEvent } from '../../schemas/request-event.js'
 import { prng } from './replay-traffic.js'
 
 export interface CleanStreamOptions {
@@ -181,41 +181,26 @@ function base(event_id: string, ts: number, rnd: () => number): RequestEvent {
   const failed = rnd() < 0.01
   const duration = 300 + Math.floor(rnd() * 4000)
   return {
+    ...eventDefaults(),
     event_id,
     ts,
     end_ts: ts + duration,
     duration_ms: duration,
-    ttft_ms: null,
     source: 'litellm_http',
     gateway: 'bench',
-    customer: '',
-    team: '',
-    team_alias: '',
-    user: '',
-    api_key_hash: '',
-    api_key_alias: '',
     endpoint: ENDPOINTS[Math.floor(rnd() * ENDPOINTS.length)]!,
-    agent: '',
-    trace_id: '',
-    session_id: '',
     provider: model.startsWith('claude') ? 'anthropic' : 'openai',
     call_type: 'acompletion',
     model_requested: model,
     model,
     input_tokens: 200 + Math.floor(rnd() * 3000),
     output_tokens: 50 + Math.floor(rnd() * 800),
-    cached_tokens: 0,
     // 0.2x..1.8x the model's mean; failures cost nothing
     cost_usd: failed ? 0 : Math.round(mean * (0.2 + 1.6 * rnd()) * 1e6) / 1e6,
-    cache_hit: false,
     status: failed ? 'failure' : 'success',
     error_type: failed ? ERRORS[Math.floor(rnd() * ERRORS.length)]! : '',
     http_status: failed ? 500 : 200,
     fingerprint: rnd() < 0.03 ? `common-${Math.floor(rnd() * 500)}` : `fp-${event_id}`,
-    tags: [],
-    metadata: {},
-    request_text: '',
-    response_text: '',
   }
 }
 
