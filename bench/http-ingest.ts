@@ -10,15 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { randomUUID } from 'node:crypto'
-import { createStoreClient } from '../adapters/clickhouse/client.js'
-import { migrate } from '../adapters/clickhouse/migrate.js'
-import { insertRequests } from '../adapters/clickhouse/requests-table.js'
-import { mapLiteLLMPayload } from '../core/litellm-mapper.js'
-import { AttributionConfig, PrivacyConfig, StoreConfig } from '../schemas/config.js'
-import type { RequestEvent } from '../schemas/request-event.js'
-import { litellmPayload } from '../test/support/events.js'
-import { silentLog } from '../test/support/store.js'
+import { benchPayloads, storeCeiling } from './workload.js'
 import { killHard, spawnGatewarden } from '../test/support/gatewarden-process.js'
 
 const { values } = parseArgs({
@@ -32,52 +24,13 @@ const EVENTS = Number(values.events)
 const BATCH = Number(values.batch)
 const CONCURRENCY = Number(values.concurrency)
 
-function makePayloads(prefix: string): Record<string, unknown>[] {
-  const t0 = Date.now() - 3_600_000
-  return Array.from({ length: EVENTS }, (_, i) => {
-    const p = litellmPayload({
-      id: `${prefix}-${i}`,
-      customer: `cust-${i % 500}`,
-      cost: 0.000123 * ((i % 17) + 1),
-      ts: t0 + i,
-      key: `key-${i % 50}`,
-    })
-    // pad the prompt so each event is ~4 KB, like a real chat payload
-    p.messages = [
-      { role: 'system', content: 'You are helpful.' },
-      { role: 'user', content: `question ${i} ${'lorem ipsum dolor sit amet '.repeat(20)}` },
-    ]
-    return p
-  })
-}
-
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN
 }
 
-async function ceiling(payloads: Record<string, unknown>[]): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-bench-ceiling-'))
-  const store = createStoreClient(StoreConfig.parse({ data_dir: dir, database: 'bench_ceiling' }))
-  await migrate(store, silentLog)
-  const opts = {
-    source: 'litellm_http' as const,
-    gateway: 'litellm',
-    attribution: AttributionConfig.parse({}),
-    privacy: PrivacyConfig.parse({}),
-  }
-  const rows = payloads.map((p) => (mapLiteLLMPayload(p, opts) as { ok: true; event: RequestEvent }).event)
-  const t = performance.now()
-  for (let i = 0; i < rows.length; i += 10_000)
-    await insertRequests(store.client, store.database, rows.slice(i, i + 10_000), randomUUID())
-  const secs = (performance.now() - t) / 1000
-  await store.client.close()
-  rmSync(dir, { recursive: true, force: true })
-  return rows.length / secs
-}
-
 async function main(): Promise<void> {
-  const payloads = makePayloads(`b${Date.now()}`)
+  const payloads = benchPayloads(EVENTS, `b${Date.now()}`, Date.now() - 3_600_000)
   const bodies: string[] = []
   for (let i = 0; i < payloads.length; i += BATCH) bodies.push(JSON.stringify(payloads.slice(i, i + BATCH)))
   const avgEventBytes = Math.round(bodies.reduce((a, b) => a + b.length, 0) / EVENTS)
@@ -116,7 +69,10 @@ async function main(): Promise<void> {
   if (counted !== EVENTS) throw new Error(`counted ${counted} of ${EVENTS} events`)
 
   const rate = EVENTS / (queryable / 1000)
-  const ceil = await ceiling(makePayloads(`c${Date.now()}`))
+  const ceil = await storeCeiling(
+    benchPayloads(EVENTS, `c${Date.now()}`, Date.now() - 3_600_000),
+    'litellm_http',
+  )
   const lines = [
     `http ingest: ${EVENTS} events (~${avgEventBytes} B each), ${bodies.length} POSTs of ${BATCH}, concurrency ${CONCURRENCY}`,
     `  end to end (acked + counted by /api/cost): ${Math.round(rate)} events/s (${(queryable / 1000).toFixed(2)} s; all acked at ${(acked / 1000).toFixed(2)} s)`,
@@ -124,7 +80,7 @@ async function main(): Promise<void> {
     `  ratio to ceiling: ${(rate / ceil).toFixed(2)}`,
     `  ack latency per POST: p50 ${pct(latencies, 50).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms`,
     `  server peak RSS: ${(peakKb / 1024).toFixed(0)} MiB`,
-    `  detection latency: measured by bench/detection.ts (npm run bench runs both)`,
+    `  detection latency: measured by bench/detection.ts (npm run bench runs all three)`,
   ]
   process.stdout.write(`${lines.join('\n')}\n`)
 }

@@ -13,16 +13,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { randomUUID } from 'node:crypto'
+import { benchPayloads, storeCeiling } from './workload.js'
 import type { Producer } from 'kafkajs'
-import { createStoreClient } from '../adapters/clickhouse/client.js'
-import { migrate } from '../adapters/clickhouse/migrate.js'
-import { insertRequests } from '../adapters/clickhouse/requests-table.js'
-import { mapLiteLLMPayload } from '../core/litellm-mapper.js'
-import { AttributionConfig, PrivacyConfig, StoreConfig } from '../schemas/config.js'
-import type { RequestEvent } from '../schemas/request-event.js'
-import { litellmPayload } from '../test/support/events.js'
-import { silentLog } from '../test/support/store.js'
 import {
   killHard,
   spawnGatewarden,
@@ -51,46 +43,6 @@ const EVENTS = Number(values.events)
 const PARTITIONS = Number(values.partitions)
 const SEND_BATCH = Number(values['send-batch'])
 const HOUR = 3_600_000
-
-// makePayloads and ceiling are duplicated from bench/http-ingest.ts (same event shape, same ceiling) so
-// the two benchmarks compare; that file runs its benchmark on import, so it cannot be imported as is.
-function makePayloads(prefix: string, t0: number): Record<string, unknown>[] {
-  return Array.from({ length: EVENTS }, (_, i) => {
-    const p = litellmPayload({
-      id: `${prefix}-${i}`,
-      customer: `cust-${i % 500}`,
-      cost: 0.000123 * ((i % 17) + 1),
-      ts: t0 + i,
-      key: `key-${i % 50}`,
-    })
-    // pad the prompt so each event is ~4 KB, like a real chat payload
-    p.messages = [
-      { role: 'system', content: 'You are helpful.' },
-      { role: 'user', content: `question ${i} ${'lorem ipsum dolor sit amet '.repeat(20)}` },
-    ]
-    return p
-  })
-}
-
-async function ceiling(payloads: Record<string, unknown>[]): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'gw-bench-ceiling-'))
-  const store = createStoreClient(StoreConfig.parse({ data_dir: dir, database: 'bench_ceiling' }))
-  await migrate(store, silentLog)
-  const opts = {
-    source: 'kafka' as const,
-    gateway: 'litellm',
-    attribution: AttributionConfig.parse({}),
-    privacy: PrivacyConfig.parse({}),
-  }
-  const rows = payloads.map((p) => (mapLiteLLMPayload(p, opts) as { ok: true; event: RequestEvent }).event)
-  const t = performance.now()
-  for (let i = 0; i < rows.length; i += 10_000)
-    await insertRequests(store.client, store.database, rows.slice(i, i + 10_000), randomUUID())
-  const secs = (performance.now() - t) / 1000
-  await store.client.close()
-  rmSync(dir, { recursive: true, force: true })
-  return rows.length / secs
-}
 
 /** Events counted by /api/cost over whole hours (answered by the hourly rollup). */
 async function countedEvents(url: string, fromMs: number): Promise<number> {
@@ -127,7 +79,7 @@ async function main(): Promise<void> {
     await createTopic(kafka, topic, PARTITIONS)
 
     // 1. produce everything first (the producer alone is measured)
-    const messages = makePayloads(`k${run}`, t0).map((p) => ({
+    const messages = benchPayloads(EVENTS, `k${run}`, t0).map((p) => ({
       key: String(p.litellm_call_id),
       value: JSON.stringify(p),
     }))
@@ -183,7 +135,7 @@ async function main(): Promise<void> {
     if (counted !== EVENTS) throw new Error(`counted ${counted} of ${EVENTS} events`)
 
     // 3. the ceiling: the same engine inserting the same rows, pre-mapped, in this process
-    const ceil = await ceiling(makePayloads(`c${run}`, t0))
+    const ceil = await storeCeiling(benchPayloads(EVENTS, `c${run}`, t0), 'kafka')
     const e2eSecs = (tq - tl) / 1000
     const rate = EVENTS / e2eSecs
     const lines = [
