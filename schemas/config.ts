@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { KafkaConfig } from './kafka-config.js'
+import { attributionLists } from './attribution-lists.js'
 import { AlertsConfig, Budget, DetectorsConfig } from './policy.js'
 import { OtelAttributionConfig } from './otel-attribution.js'
 import { PricingConfig } from './pricing.js'
@@ -31,14 +32,8 @@ export const DEFAULT_ATTRIBUTION = {
   ],
 } as const
 
-const PathList = z.array(z.string().min(1)).min(1)
-
 /** Which payload fields feed customer, agent, endpoint and session. */
-export const AttributionConfig = z.strictObject({
-  customer: PathList.default([...DEFAULT_ATTRIBUTION.customer]),
-  agent: PathList.default([...DEFAULT_ATTRIBUTION.agent]),
-  endpoint: PathList.default([...DEFAULT_ATTRIBUTION.endpoint]),
-  session: PathList.default([...DEFAULT_ATTRIBUTION.session]),
+export const AttributionConfig = attributionLists(DEFAULT_ATTRIBUTION).extend({
   /** The same four lists for OTLP spans, with OpenTelemetry defaults. */
   otel: OtelAttributionConfig.default(OtelAttributionConfig.parse({})),
 })

@@ -1,4 +1,5 @@
-import { z } from 'zod'
+import type { z } from 'zod'
+import { attributionLists } from './attribution-lists.js'
 
 /**
  * Default attribution paths for OTLP spans (core/otlp-README.md "Attribution"). First non-empty wins.
@@ -45,13 +46,6 @@ export const DEFAULT_OTEL_ATTRIBUTION = {
   ],
 } as const
 
-const PathList = z.array(z.string().min(1)).min(1)
-
 /** Which span attributes feed customer, agent, endpoint and session (`attribution.otel` in the config). */
-export const OtelAttributionConfig = z.strictObject({
-  customer: PathList.default([...DEFAULT_OTEL_ATTRIBUTION.customer]),
-  agent: PathList.default([...DEFAULT_OTEL_ATTRIBUTION.agent]),
-  endpoint: PathList.default([...DEFAULT_OTEL_ATTRIBUTION.endpoint]),
-  session: PathList.default([...DEFAULT_OTEL_ATTRIBUTION.session]),
-})
+export const OtelAttributionConfig = attributionLists(DEFAULT_OTEL_ATTRIBUTION)
 export type OtelAttributionConfig = z.infer<typeof OtelAttributionConfig>

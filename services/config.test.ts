@@ -43,6 +43,14 @@ test('invalid values name the key and the env variable', () => {
   assert.throws(() => loadConfig({}, file('d.yaml', 'a: [\n')), /not valid YAML/)
   assert.throws(() => loadConfig({}, join(dir, 'missing.yaml')), /not found/)
   assert.throws(() => loadConfig({ CLICKHOUSE_URL: 'ftp://x' }), /store\.clickhouse_url/)
+  assert.throws(
+    () => loadConfig({}, file('e.yaml', 'attribution:\n  custmer: [end_user]\n')),
+    /attribution.*custmer/,
+  )
+  assert.throws(
+    () => loadConfig({}, file('f.yaml', 'attribution:\n  otel:\n    custmer: [user.id]\n')),
+    /attribution\.otel.*custmer/,
+  )
 })
 
 test('binding beyond loopback requires a token', () => {
