@@ -1,47 +1,26 @@
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Kafka, Producer } from 'kafkajs'
 import type { EventStore } from '../../core/event-store.js'
 import { clickHouseEventStore } from '../../adapters/clickhouse/store.js'
 import { createMetrics } from '../../adapters/telemetry/metrics.js'
 import { WriterConfig } from '../../schemas/config.js'
 import { BatchWriter } from '../../services/pipeline/batch-writer.js'
 import { startKafkaIngest } from '../../services/pipeline/kafka-ingest.js'
-import {
-  createTopic,
-  groupOffsets,
-  produceAll,
-  startBroker,
-  testKafka,
-  testProducer,
-  waitFor,
-  type TestBroker,
-} from '../support/kafka-broker.js'
+import { createTopic, groupOffsets, produceAll, useTestBroker, waitFor } from '../support/kafka-broker.js'
 import { assertExactSpend, spendMessages, SpendLedger, storeCounts } from '../support/kafka-spend.js'
 import { kafkaTestConfig, lagByPartition, testLog } from '../support/kafka-gatewarden.js'
 import { freshStore } from '../support/store.js'
 
 const run = `${process.pid}-${Date.now()}`
-let broker: TestBroker
-let kafka: Kafka
-let producer: Producer
 
-before(async () => {
-  broker = startBroker('backpressure')
-  kafka = testKafka(broker.brokers)
-  producer = await testProducer(kafka)
-})
-after(async () => {
-  await producer?.disconnect()
-  broker?.destroy()
-})
+const kx = useTestBroker('backpressure')
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 test('store down: partitions pause, nothing is committed, lag shows the backlog; store back: exact sums', async () => {
   const topic = `bp-${run}`
   const groupId = `gw-bp-${run}`
-  await createTopic(kafka, topic, 3)
+  await createTopic(kx.kafka, topic, 3)
   const store = await freshStore('kafka_bp')
   const real = clickHouseEventStore(store)
   let down = true
@@ -75,7 +54,7 @@ test('store down: partitions pause, nothing is committed, lag shows the backlog;
   const metrics = createMetrics()
   const cfg = kafkaTestConfig({
     database: store.database,
-    brokers: broker.brokers,
+    brokers: kx.broker.brokers,
     topics: [topic],
     groupId,
     kafka: { max_bytes_per_partition: 64 * 1024 },
@@ -101,12 +80,12 @@ test('store down: partitions pause, nothing is committed, lag shows the backlog;
     })
   try {
     const ledger = new SpendLedger(`bp-${run}`)
-    await produceAll(producer, topic, spendMessages(ledger, 0, 600))
+    await produceAll(kx.producer, topic, spendMessages(ledger, 0, 600))
 
     await waitFor('a partition paused', () => ingest.source.pausedPartitions() > 0)
     await sleep(1_500)
     assert.equal((await storeCounts(store)).rows, 0)
-    const during = await groupOffsets(kafka, groupId, topic)
+    const during = await groupOffsets(kx.kafka, groupId, topic)
     assert.ok(
       during.committed.every((c) => c === -1),
       `nothing committed while the store is down: ${during.committed.join()}`,
@@ -130,7 +109,7 @@ test('store down: partitions pause, nothing is committed, lag shows the backlog;
     slowMs = 150
     await waitFor(`${ledger.total} rows`, async () => (await storeCounts(store)).rows >= ledger.total, 90_000)
     await waitFor('all offsets committed', async () => {
-      const { committed, high } = await groupOffsets(kafka, groupId, topic)
+      const { committed, high } = await groupOffsets(kx.kafka, groupId, topic)
       return high.every((h, p) => committed[p] === h)
     })
     await assertExactSpend(store, ledger)
@@ -150,7 +129,7 @@ test('store down: partitions pause, nothing is committed, lag shows the backlog;
 test('stop() drains the in-flight batch and commits it', async () => {
   const topic = `drain-${run}`
   const groupId = `gw-drain-${run}`
-  await createTopic(kafka, topic, 1)
+  await createTopic(kx.kafka, topic, 1)
   const store = await freshStore('kafka_drain')
   const real = clickHouseEventStore(store)
   let release: () => void = () => undefined
@@ -167,21 +146,26 @@ test('stop() drains the in-flight batch and commits it', async () => {
   const log = testLog()
   const writer = new BatchWriter(slow, WriterConfig.parse({ max_batch_wait_ms: 20 }), log)
   const metrics = createMetrics()
-  const cfg = kafkaTestConfig({ database: store.database, brokers: broker.brokers, topics: [topic], groupId })
+  const cfg = kafkaTestConfig({
+    database: store.database,
+    brokers: kx.broker.brokers,
+    topics: [topic],
+    groupId,
+  })
   const ingest = await startKafkaIngest({ kafka: cfg.kafka!, config: cfg, writer, metrics, log, env: {} })
   const ledger = new SpendLedger(`drain-${run}`)
   const messages = spendMessages(ledger, 0, 40)
   const itemsPer = messages.map(
     (m) => String(m.value).split('\n').length * (String(m.value).startsWith('[') ? 5 : 1),
   )
-  await produceAll(producer, topic, messages)
+  await produceAll(kx.producer, topic, messages)
   await waitFor('a batch is being stored', () => inserts > 0)
   const stopping = ingest.stop()
   await sleep(300)
   release()
   await stopping
   await writer.shutdown()
-  const { committed } = await groupOffsets(kafka, groupId, topic)
+  const { committed } = await groupOffsets(kx.kafka, groupId, topic)
   const stored = (await storeCounts(store)).rows
   assert.ok(committed[0]! > 0, 'the in-flight batch was committed')
   // exactly what was stored is committed: the messages before the committed offset hold the stored rows
@@ -196,7 +180,7 @@ test('stop() drains the in-flight batch and commits it', async () => {
 test('a batch stored but not acknowledged (consumer dies before its commit) is redelivered and counted once', async () => {
   const topic = `redeliver-${run}`
   const groupId = `gw-redeliver-${run}`
-  await createTopic(kafka, topic, 2)
+  await createTopic(kx.kafka, topic, 2)
   const store = await freshStore('kafka_redeliver')
   const log = testLog()
   const writer = new BatchWriter(
@@ -207,7 +191,12 @@ test('a batch stored but not acknowledged (consumer dies before its commit) is r
   const metrics = createMetrics()
   let failures = 0
   let duplicates = 0
-  const cfg = kafkaTestConfig({ database: store.database, brokers: broker.brokers, topics: [topic], groupId })
+  const cfg = kafkaTestConfig({
+    database: store.database,
+    brokers: kx.broker.brokers,
+    topics: [topic],
+    groupId,
+  })
   const ingest = await startKafkaIngest({
     kafka: cfg.kafka!,
     config: cfg,
@@ -230,9 +219,9 @@ test('a batch stored but not acknowledged (consumer dies before its commit) is r
   })
   try {
     const ledger = new SpendLedger(`redeliver-${run}`)
-    await produceAll(producer, topic, spendMessages(ledger, 0, 200))
+    await produceAll(kx.producer, topic, spendMessages(ledger, 0, 200))
     await waitFor('all offsets committed', async () => {
-      const { committed, high } = await groupOffsets(kafka, groupId, topic)
+      const { committed, high } = await groupOffsets(kx.kafka, groupId, topic)
       return high.length === 2 && high.every((h, p) => committed[p] === h) && failures === 2
     })
     await assertExactSpend(store, ledger)

@@ -1,45 +1,24 @@
-import { after, before, test } from 'node:test'
-import type { Kafka, Producer } from 'kafkajs'
+import { test } from 'node:test'
 import { start } from '../../services/start.js'
-import {
-  createTopic,
-  groupOffsets,
-  produceAll,
-  startBroker,
-  testKafka,
-  testProducer,
-  waitFor,
-  type TestBroker,
-} from '../support/kafka-broker.js'
+import { createTopic, groupOffsets, produceAll, useTestBroker, waitFor } from '../support/kafka-broker.js'
 import { assertExactSpend, spendMessages, SpendLedger, storeCounts } from '../support/kafka-spend.js'
 import { kafkaTestConfig, testLog } from '../support/kafka-gatewarden.js'
 
 const run = `${process.pid}-${Date.now()}`
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-let broker: TestBroker
-let kafka: Kafka
-let producer: Producer
 
-before(async () => {
-  broker = startBroker('restart')
-  kafka = testKafka(broker.brokers)
-  producer = await testProducer(kafka)
-})
-after(async () => {
-  await producer?.disconnect()
-  broker?.destroy()
-})
+const kx = useTestBroker('restart')
 
 test('broker stopped and restarted mid-stream (SIGTERM, then SIGKILL): exact sums, nothing counted twice', async (t) => {
   const t0 = Date.now()
   const phase = (name: string) => t.diagnostic(`${name} at ${((Date.now() - t0) / 1000).toFixed(1)} s`)
   const topic = `restart-${run}`
   const groupId = `gw-restart-${run}`
-  await createTopic(kafka, topic, 3)
+  await createTopic(kx.kafka, topic, 3)
   const ledger = new SpendLedger(`restart-${run}`)
   const cfg = kafkaTestConfig({
     database: `kafka_restart_${process.pid}`,
-    brokers: broker.brokers,
+    brokers: kx.broker.brokers,
     topics: [topic],
     groupId,
   })
@@ -52,7 +31,7 @@ test('broker stopped and restarted mid-stream (SIGTERM, then SIGKILL): exact sum
         const messages = spendMessages(ledger, i, i + 40)
         for (;;) {
           try {
-            await produceAll(producer, topic, messages)
+            await produceAll(kx.producer, topic, messages)
             break
           } catch {
             await sleep(300)
@@ -66,18 +45,18 @@ test('broker stopped and restarted mid-stream (SIGTERM, then SIGKILL): exact sum
     await waitFor('some rows stored', async () => (await stored()) >= 200)
     // controlled shutdown while the consumer is mid-stream; it keeps retrying while the broker is gone
     phase('stopping the broker')
-    await broker.stop()
+    await kx.broker.stop()
     await sleep(1_500)
-    await broker.restart()
+    await kx.broker.restart()
     phase('broker restarted')
     const before = await stored()
     await waitFor('rows flowing after the first restart', async () => (await stored()) > before + 100)
 
     // crash of the broker (SIGKILL) mid-stream, then restart on the same data
     phase('killing the broker')
-    await broker.stop({ kill: true })
+    await kx.broker.stop({ kill: true })
     await sleep(1_000)
-    await broker.restart()
+    await kx.broker.restart()
     phase('broker restarted')
     await sleep(1_000)
     producing = false
@@ -92,7 +71,7 @@ test('broker stopped and restarted mid-stream (SIGTERM, then SIGKILL): exact sum
     await waitFor(
       'all offsets committed',
       async () => {
-        const { committed, high } = await groupOffsets(kafka, groupId, topic)
+        const { committed, high } = await groupOffsets(kx.kafka, groupId, topic)
         return high.length === 3 && high.every((h, p) => committed[p] === h)
       },
       60_000,

@@ -1,39 +1,18 @@
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Kafka, Producer } from 'kafkajs'
 import { start } from '../../services/start.js'
-import {
-  createTopic,
-  groupOffsets,
-  produceAll,
-  startBroker,
-  testKafka,
-  testProducer,
-  waitFor,
-  type TestBroker,
-} from '../support/kafka-broker.js'
+import { createTopic, groupOffsets, produceAll, useTestBroker, waitFor } from '../support/kafka-broker.js'
 import { assertExactSpend, spendMessages, SpendLedger, storeCounts } from '../support/kafka-spend.js'
 import { kafkaTestConfig, lagByPartition, testLog } from '../support/kafka-gatewarden.js'
 
 const run = `${process.pid}-${Date.now()}`
-let broker: TestBroker
-let kafka: Kafka
-let producer: Producer
 
-before(async () => {
-  broker = startBroker('consume')
-  kafka = testKafka(broker.brokers)
-  producer = await testProducer(kafka)
-})
-after(async () => {
-  await producer?.disconnect()
-  broker?.destroy()
-})
+const kx = useTestBroker('consume')
 
 test('consumes LiteLLM payloads, canonical events and OTLP JSON in every framing: per-customer cost equals what was produced, exactly', async () => {
   const topic = `spend-${run}`
   const groupId = `gw-consume-${run}`
-  await createTopic(kafka, topic, 3)
+  await createTopic(kx.kafka, topic, 3)
   const ledger = new SpendLedger(`consume-${run}`)
   const messages = spendMessages(ledger, 0, 1500)
   // canonical RequestEvent JSON, NDJSON batches of 10
@@ -46,11 +25,11 @@ test('consumes LiteLLM payloads, canonical events and OTLP JSON in every framing
   // OTLP JSON export requests: 4 LLM spans and one HTTP span (ignored) each
   for (let i = 0; i < 40; i += 4)
     messages.push({ key: `otlp-${i}`, value: JSON.stringify(ledger.otlp(10_000 + i, 4)) })
-  await produceAll(producer, topic, messages)
+  await produceAll(kx.producer, topic, messages)
 
   const cfg = kafkaTestConfig({
     database: `kafka_consume_${process.pid}`,
-    brokers: broker.brokers,
+    brokers: kx.broker.brokers,
     topics: [topic],
     groupId,
   })
@@ -75,7 +54,7 @@ test('consumes LiteLLM payloads, canonical events and OTLP JSON in every framing
     )
 
     // a replay of the topic's head and the same payloads over HTTP count once
-    await produceAll(producer, topic, messages.slice(0, 100))
+    await produceAll(kx.producer, topic, messages.slice(0, 100))
     const http = await running.app.inject({
       method: 'POST',
       url: '/ingest/litellm',
@@ -89,7 +68,7 @@ test('consumes LiteLLM payloads, canonical events and OTLP JSON in every framing
     assert.equal(http.statusCode, 200, http.body)
     assert.ok(http.json<{ duplicates: number }>().duplicates > 0)
     await waitFor('all offsets committed', async () => {
-      const { committed, high } = await groupOffsets(kafka, groupId, topic)
+      const { committed, high } = await groupOffsets(kx.kafka, groupId, topic)
       return high.length === 3 && high.every((h, p) => committed[p] === h)
     })
     await assertExactSpend(running.store, ledger)

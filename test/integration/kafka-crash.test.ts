@@ -1,22 +1,12 @@
-import { after, before, test } from 'node:test'
+import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Kafka, Producer } from 'kafkajs'
 import { stringify } from 'yaml'
 import { createStoreClient } from '../../adapters/clickhouse/client.js'
 import { StoreConfig } from '../../schemas/config.js'
-import {
-  createTopic,
-  groupOffsets,
-  produceAll,
-  startBroker,
-  testKafka,
-  testProducer,
-  waitFor,
-  type TestBroker,
-} from '../support/kafka-broker.js'
+import { createTopic, groupOffsets, produceAll, useTestBroker, waitFor } from '../support/kafka-broker.js'
 import { assertExactSpend, spendMessages, SpendLedger } from '../support/kafka-spend.js'
 import {
   killHard,
@@ -27,20 +17,11 @@ import {
 
 const run = `${process.pid}-${Date.now()}`
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-let broker: TestBroker
-let kafka: Kafka
-let producer: Producer
 let child: GatewardenProcess | undefined
 
-before(async () => {
-  broker = startBroker('crash')
-  kafka = testKafka(broker.brokers)
-  producer = await testProducer(kafka)
-})
+const kx = useTestBroker('crash')
 after(async () => {
   if (child) await killHard(child)
-  await producer?.disconnect()
-  broker?.destroy()
 })
 
 /** Kafka events a process dropped as already stored, from its /metrics text. */
@@ -83,7 +64,7 @@ async function storedVia(p: GatewardenProcess): Promise<number> {
 test('kill -9 of the Gatewarden process mid-stream, twice, then restart: exact sums, nothing counted twice', async (t) => {
   const topic = `crash-${run}`
   const groupId = `gw-crash-${run}`
-  await createTopic(kafka, topic, 3)
+  await createTopic(kx.kafka, topic, 3)
   const dir = mkdtempSync(join(tmpdir(), 'gw-kafka-crash-'))
   const database = 'kafka_crash'
   const configFile = join(dir, 'gatewarden.yaml')
@@ -106,13 +87,13 @@ test('kill -9 of the Gatewarden process mid-stream, twice, then restart: exact s
       },
     }),
   )
-  const env = { GATEWARDEN_CONFIG: configFile, KAFKA_BROKERS: broker.brokers.join(','), LOG_LEVEL: 'info' }
+  const env = { GATEWARDEN_CONFIG: configFile, KAFKA_BROKERS: kx.broker.brokers.join(','), LOG_LEVEL: 'info' }
 
   const ledger = new SpendLedger(`crash-${run}`)
   let producing = true
   const background = (async () => {
     for (let i = 0; producing && i < 4_000; i += 40) {
-      await produceAll(producer, topic, spendMessages(ledger, i, i + 40))
+      await produceAll(kx.producer, topic, spendMessages(ledger, i, i + 40))
       await sleep(100)
     }
   })()
@@ -148,7 +129,7 @@ test('kill -9 of the Gatewarden process mid-stream, twice, then restart: exact s
     90_000,
   )
   await waitFor('all offsets committed', async () => {
-    const { committed, high } = await groupOffsets(kafka, groupId, topic)
+    const { committed, high } = await groupOffsets(kx.kafka, groupId, topic)
     return high.length === 3 && high.every((h, p) => committed[p] === h)
   })
   duplicates += duplicatesIn(await (await fetch(`${child.url}/metrics`)).text())

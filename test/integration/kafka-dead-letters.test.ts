@@ -1,36 +1,16 @@
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Kafka, Message, Producer } from 'kafkajs'
+import type { Message } from 'kafkajs'
 import { start } from '../../services/start.js'
-import {
-  createTopic,
-  groupOffsets,
-  produce,
-  startBroker,
-  testKafka,
-  testProducer,
-  waitFor,
-  type TestBroker,
-} from '../support/kafka-broker.js'
+import { createTopic, groupOffsets, produce, useTestBroker, waitFor } from '../support/kafka-broker.js'
 import { storeCounts } from '../support/kafka-spend.js'
 import { litellmPayload } from '../support/events.js'
 import { kafkaTestConfig, testLog } from '../support/kafka-gatewarden.js'
 import { rows } from '../support/store.js'
 
 const run = `${process.pid}-${Date.now()}`
-let broker: TestBroker
-let kafka: Kafka
-let producer: Producer
 
-before(async () => {
-  broker = startBroker('dead-letters')
-  kafka = testKafka(broker.brokers)
-  producer = await testProducer(kafka)
-})
-after(async () => {
-  await producer?.disconnect()
-  broker?.destroy()
-})
+const kx = useTestBroker('dead-letters')
 
 const good = (n: number) =>
   litellmPayload({ id: `dl-${run}-${n}`, customer: 'acme', cost: 0.001, ts: Date.UTC(2025, 1, 11, 10) })
@@ -69,8 +49,8 @@ test('bad messages go to dead_letters with topic, partition and offset (and the 
   const topic = `bad-${run}`
   const dlq = `bad-dlq-${run}`
   const groupId = `gw-bad-${run}`
-  await createTopic(kafka, topic, 1)
-  await createTopic(kafka, dlq, 1)
+  await createTopic(kx.kafka, topic, 1)
+  await createTopic(kx.kafka, dlq, 1)
 
   // [message, expected dead letter (item or whole message) or null]
   const plan: Array<[Message, RegExp | null, string?]> = [
@@ -99,7 +79,7 @@ test('bad messages go to dead_letters with topic, partition and offset (and the 
     [{ value: json(good(5)) }, null],
   ]
   const [meta] = await produce(
-    producer,
+    kx.producer,
     topic,
     plan.map(([m]) => m),
     0,
@@ -111,7 +91,7 @@ test('bad messages go to dead_letters with topic, partition and offset (and the 
 
   const cfg = kafkaTestConfig({
     database: `kafka_dead_${process.pid}`,
-    brokers: broker.brokers,
+    brokers: kx.broker.brokers,
     topics: [topic],
     groupId,
     kafka: { max_message_bytes: 16_384, dead_letter_topic: dlq },
@@ -158,13 +138,13 @@ test('bad messages go to dead_letters with topic, partition and offset (and the 
 
     // the partition moved past every message: committed = end of the partition
     await waitFor('offset committed past the last message', async () => {
-      const { committed, high } = await groupOffsets(kafka, groupId, topic)
+      const { committed, high } = await groupOffsets(kx.kafka, groupId, topic)
       return committed[0] === high[0] && high[0] === base + plan.length
     })
     // each dead letter was also copied to the dead-letter topic
     await waitFor(
       'dead-letter topic has a message per dead letter',
-      async () => (await groupOffsets(kafka, 'nobody', dlq)).high[0] === expectedDead.length,
+      async () => (await groupOffsets(kx.kafka, 'nobody', dlq)).high[0] === expectedDead.length,
     )
   } finally {
     await running.stop()

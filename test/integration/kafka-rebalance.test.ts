@@ -1,46 +1,25 @@
-import { after, before, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Kafka, Producer } from 'kafkajs'
 import { clickHouseEventStore } from '../../adapters/clickhouse/store.js'
 import { createMetrics, type Metrics } from '../../adapters/telemetry/metrics.js'
 import { WriterConfig } from '../../schemas/config.js'
 import { BatchWriter } from '../../services/pipeline/batch-writer.js'
 import { startKafkaIngest, type KafkaIngest } from '../../services/pipeline/kafka-ingest.js'
-import {
-  createTopic,
-  groupOffsets,
-  produceAll,
-  startBroker,
-  testKafka,
-  testProducer,
-  waitFor,
-  type TestBroker,
-} from '../support/kafka-broker.js'
+import { createTopic, groupOffsets, produceAll, useTestBroker, waitFor } from '../support/kafka-broker.js'
 import { assertExactSpend, spendMessages, SpendLedger, storeCounts } from '../support/kafka-spend.js'
 import { kafkaTestConfig, testLog } from '../support/kafka-gatewarden.js'
 import { freshStore } from '../support/store.js'
 
 const run = `${process.pid}-${Date.now()}`
-let broker: TestBroker
-let kafka: Kafka
-let producer: Producer
 
-before(async () => {
-  broker = startBroker('rebalance')
-  kafka = testKafka(broker.brokers)
-  producer = await testProducer(kafka)
-})
-after(async () => {
-  await producer?.disconnect()
-  broker?.destroy()
-})
+const kx = useTestBroker('rebalance')
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 test('two consumers in one group, joining and leaving mid-stream: every event counted once', async () => {
   const topic = `rebalance-${run}`
   const groupId = `gw-rebalance-${run}`
-  await createTopic(kafka, topic, 4)
+  await createTopic(kx.kafka, topic, 4)
   const store = await freshStore('kafka_rebalance')
   const log = testLog()
   const writer = new BatchWriter(
@@ -50,7 +29,7 @@ test('two consumers in one group, joining and leaving mid-stream: every event co
   )
   const cfg = kafkaTestConfig({
     database: store.database,
-    brokers: broker.brokers,
+    brokers: kx.broker.brokers,
     topics: [topic],
     groupId,
     kafka: { max_bytes_per_partition: 32 * 1024 },
@@ -83,7 +62,7 @@ test('two consumers in one group, joining and leaving mid-stream: every event co
     const chunk = 150
     let produced = 0
     const produceChunk = async () => {
-      await produceAll(producer, topic, spendMessages(ledger, produced, produced + chunk))
+      await produceAll(kx.producer, topic, spendMessages(ledger, produced, produced + chunk))
       produced += chunk
     }
     for (let i = 0; i < 3; i++) await produceChunk()
@@ -101,7 +80,7 @@ test('two consumers in one group, joining and leaving mid-stream: every event co
 
     await waitFor(`${ledger.total} rows`, async () => (await storeCounts(store)).rows >= ledger.total)
     await waitFor('all offsets committed', async () => {
-      const { committed, high } = await groupOffsets(kafka, groupId, topic)
+      const { committed, high } = await groupOffsets(kx.kafka, groupId, topic)
       return high.length === 4 && high.every((h, p) => committed[p] === h)
     })
     await assertExactSpend(store, ledger)

@@ -1,3 +1,4 @@
+import { after, before } from 'node:test'
 import { execFile, execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -163,4 +164,29 @@ export async function waitFor(
       )
     await new Promise((r) => setTimeout(r, everyMs))
   }
+}
+
+/** A test file's broker, client and producer, set up before its tests and torn down after them. */
+export interface BrokerFixture {
+  broker: TestBroker
+  kafka: Kafka
+  producer: Producer
+}
+
+/**
+ * Registers `before`/`after` hooks that start a real broker (`name` names its work directory), a client
+ * and an idempotent producer, and stop them. The fields are set once `before` has run.
+ */
+export function useTestBroker(name: string): BrokerFixture {
+  const fx = {} as BrokerFixture
+  before(async () => {
+    fx.broker = startBroker(name)
+    fx.kafka = testKafka(fx.broker.brokers)
+    fx.producer = await testProducer(fx.kafka)
+  })
+  after(async () => {
+    await fx.producer?.disconnect()
+    fx.broker?.destroy()
+  })
+  return fx
 }
