@@ -7,7 +7,7 @@ import { stringify } from 'yaml'
 import { round10 } from '../support/events.js'
 import { createTopic, startBroker, testKafka, waitFor, type TestBroker } from '../support/kafka-broker.js'
 import { spawnGatewarden, stopGracefully, type GatewardenProcess } from '../support/gatewarden-process.js'
-import { startLiteLLM, type LiteLLMProxy } from '../support/litellm-proxy.js'
+import { ProxyCalls, startLiteLLM, type LiteLLMProxy } from '../support/litellm-proxy.js'
 
 type Row = {
   customer: string
@@ -17,7 +17,6 @@ type Row = {
   agent?: string
   endpoint?: string
 }
-type Expected = { cost: number; n: number; failures: number }
 
 // The logger's linger is set far above how long a SIGTERM'd proxy takes to exit (~1 s), so the
 // calls made right before `stop` can only reach Kafka through the logger's SIGTERM flush.
@@ -75,34 +74,9 @@ test(
       t.diagnostic(`litellm proxy up after ${Date.now() - started} ms`)
       const litellm = proxy
 
-      const expected = new Map<string, Expected>()
-      const callIds: string[] = []
-      const call = async (
-        customerKey: string,
-        body: Record<string, unknown>,
-        headers: Record<string, string> = {},
-      ) => {
-        const res = await fetch(`${litellm.url}/v1/chat/completions`, {
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${litellm.masterKey}`,
-            'content-type': 'application/json',
-            ...headers,
-          },
-          body: JSON.stringify(body),
-        })
-        await res.arrayBuffer()
-        const cost = Number(res.headers.get('x-litellm-response-cost') ?? 0)
-        const callId = res.headers.get('x-litellm-call-id')
-        if (callId) callIds.push(callId)
-        const e = expected.get(customerKey) ?? { cost: 0, n: 0, failures: 0 }
-        expected.set(customerKey, {
-          cost: round10(e.cost + cost),
-          n: e.n + 1,
-          failures: e.failures + (res.ok ? 0 : 1),
-        })
-        return res.status
-      }
+      const calls = new ProxyCalls(litellm)
+      const { expected, callIds } = calls
+      const call = calls.call.bind(calls)
 
       const auth = { authorization: `Bearer ${token}` }
       const from = new Date(Date.now() - 3_600_000).toISOString()
@@ -114,7 +88,7 @@ test(
       }
       const costRows = async () =>
         (await api<{ rows: Row[] }>(`/api/cost?group_by=customer&from=${from}&to=${to}`)).rows
-      const total = () => [...expected.values()].reduce((a, e) => a + e.n, 0)
+      const total = () => calls.total()
       let rows: Row[] = []
       const allArrived = () =>
         waitFor(
@@ -143,28 +117,7 @@ test(
       }
 
       // 1. several customers (end-user id, tags), a failure, an agent header
-      const hi = [{ role: 'user', content: 'hello' }]
-      for (let i = 0; i < 3; i++)
-        assert.equal(await call('acme', { model: 'gpt-4o', messages: hi, user: 'acme' }), 200)
-      for (let i = 0; i < 2; i++) {
-        assert.equal(
-          await call('globex', {
-            model: 'gpt-4o-mini',
-            messages: hi,
-            metadata: { tags: ['customer:globex', 'endpoint:search'] },
-          }),
-          200,
-        )
-      }
-      assert.equal(await call('acme', { model: 'rate-limited', messages: hi, user: 'acme' }), 429)
-      assert.equal(
-        await call(
-          'initech',
-          { model: 'claude-3-5-sonnet', messages: hi, user: 'initech' },
-          { 'x-agent-name': 'nightly-summarizer' },
-        ),
-        200,
-      )
+      await calls.standardMix()
       const sentAt = Date.now()
       await allArrived()
       t.diagnostic(
@@ -182,6 +135,7 @@ test(
       )
 
       // 2. calls made right before a SIGTERM are still delivered (the logger flushes on SIGTERM)
+      const hi = [{ role: 'user', content: 'hello' }]
       for (let i = 0; i < 2; i++)
         assert.equal(await call('hooli', { model: 'gpt-4o-mini', messages: hi, user: 'hooli' }), 200)
       const stopAt = Date.now()

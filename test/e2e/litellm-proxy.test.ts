@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { round10 } from '../support/events.js'
 import { spawnGatewarden, stopGracefully } from '../support/gatewarden-process.js'
-import { startLiteLLM } from '../support/litellm-proxy.js'
+import { ProxyCalls, startLiteLLM } from '../support/litellm-proxy.js'
 
 type Row = {
   customer: string
@@ -33,54 +33,10 @@ for (const callback of ['gatewarden', 'otel'] as const) {
       })
       const proxy = startLiteLLM(gw.url, { GATEWARDEN_INGEST_TOKEN: token, LITELLM_CALLBACKS: callback })
       try {
-        const expected = new Map<string, { cost: number; n: number; failures: number }>()
-        const call = async (
-          customerKey: string,
-          body: Record<string, unknown>,
-          headers: Record<string, string> = {},
-        ) => {
-          const res = await fetch(`${proxy.url}/v1/chat/completions`, {
-            method: 'POST',
-            headers: {
-              authorization: `Bearer ${proxy.masterKey}`,
-              'content-type': 'application/json',
-              ...headers,
-            },
-            body: JSON.stringify(body),
-          })
-          await res.arrayBuffer()
-          const cost = Number(res.headers.get('x-litellm-response-cost') ?? 0)
-          const e = expected.get(customerKey) ?? { cost: 0, n: 0, failures: 0 }
-          expected.set(customerKey, {
-            cost: round10(e.cost + cost),
-            n: e.n + 1,
-            failures: e.failures + (res.ok ? 0 : 1),
-          })
-          return res.status
-        }
-        const hi = [{ role: 'user', content: 'hello' }]
-        for (let i = 0; i < 3; i++)
-          assert.equal(await call('acme', { model: 'gpt-4o', messages: hi, user: 'acme' }), 200)
-        for (let i = 0; i < 2; i++) {
-          assert.equal(
-            await call('globex', {
-              model: 'gpt-4o-mini',
-              messages: hi,
-              metadata: { tags: ['customer:globex', 'endpoint:search'] },
-            }),
-            200,
-          )
-        }
-        assert.equal(await call('acme', { model: 'rate-limited', messages: hi, user: 'acme' }), 429)
-        assert.equal(
-          await call(
-            'initech',
-            { model: 'claude-3-5-sonnet', messages: hi, user: 'initech' },
-            { 'x-agent-name': 'nightly-summarizer' },
-          ),
-          200,
-        )
-        const total = [...expected.values()].reduce((a, e) => a + e.n, 0)
+        const calls = new ProxyCalls(proxy)
+        const expected = calls.expected
+        await calls.standardMix()
+        const total = calls.total()
 
         // LiteLLM flushes its generic_api queue every second (start.sh): poll until every call has arrived
         const auth = { authorization: `Bearer ${token}` }

@@ -1,7 +1,9 @@
+import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { round10 } from './events.js'
 import { REPO_ROOT } from './paths.js'
 
 /** The real LiteLLM proxy (scripts/litellm), started for a test. */
@@ -39,5 +41,77 @@ export function startLiteLLM(gatewardenUrl: string, env: Record<string, string> 
         stdio: 'ignore',
         timeout: 60_000,
       }),
+  }
+}
+
+/** What LiteLLM charged one customer, summed over the calls made through `ProxyCalls`. */
+export interface Charged {
+  cost: number
+  n: number
+  failures: number
+}
+
+/**
+ * Chat calls through the real proxy, tallied per customer from LiteLLM's own answer headers
+ * (`x-litellm-response-cost`, `x-litellm-call-id`): what Gatewarden must end up counting.
+ */
+export class ProxyCalls {
+  readonly expected = new Map<string, Charged>()
+  readonly callIds: string[] = []
+
+  constructor(private readonly proxy: Pick<LiteLLMProxy, 'url' | 'masterKey'>) {}
+
+  /** One chat completion counted under `customerKey`; returns the HTTP status. */
+  async call(
+    customerKey: string,
+    body: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ): Promise<number> {
+    const res = await fetch(`${this.proxy.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${this.proxy.masterKey}`,
+        'content-type': 'application/json',
+        ...headers,
+      },
+      body: JSON.stringify(body),
+    })
+    await res.arrayBuffer()
+    const cost = Number(res.headers.get('x-litellm-response-cost') ?? 0)
+    const callId = res.headers.get('x-litellm-call-id')
+    if (callId) this.callIds.push(callId)
+    const e = this.expected.get(customerKey) ?? { cost: 0, n: 0, failures: 0 }
+    this.expected.set(customerKey, {
+      cost: round10(e.cost + cost),
+      n: e.n + 1,
+      failures: e.failures + (res.ok ? 0 : 1),
+    })
+    return res.status
+  }
+
+  /** Calls made so far. */
+  total(): number {
+    return [...this.expected.values()].reduce((a, e) => a + e.n, 0)
+  }
+
+  /**
+   * The mix both proxy tests send, statuses asserted: acme by end-user id (3 calls and one 429), globex
+   * by request tags (2), initech with an `x-agent-name` header (1).
+   */
+  async standardMix(): Promise<void> {
+    const hi = [{ role: 'user', content: 'hello' }]
+    for (let i = 0; i < 3; i++)
+      assert.equal(await this.call('acme', { model: 'gpt-4o', messages: hi, user: 'acme' }), 200)
+    for (let i = 0; i < 2; i++) {
+      const body = {
+        model: 'gpt-4o-mini',
+        messages: hi,
+        metadata: { tags: ['customer:globex', 'endpoint:search'] },
+      }
+      assert.equal(await this.call('globex', body), 200)
+    }
+    assert.equal(await this.call('acme', { model: 'rate-limited', messages: hi, user: 'acme' }), 429)
+    const initech = { model: 'claude-3-5-sonnet', messages: hi, user: 'initech' }
+    assert.equal(await this.call('initech', initech, { 'x-agent-name': 'nightly-summarizer' }), 200)
   }
 }
