@@ -59,17 +59,13 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
   })
   await engine.start()
 
-  const writer = new BatchWriter(
-    clickHouseEventStore(store),
-    config.writer,
-    log.child({ component: 'writer' }),
-    {
-      batchWritten: (b) => metrics.batchWritten(b.rows + b.deadLetters, b.durationMs),
-      batchFailed: (b) => metrics.storeFailure(b.rows),
-      storeRetry: () => metrics.storeRetry(),
-      eventsStored: (events, submittedAt) => void engine.onStored(events, submittedAt),
-    },
-  )
+  const eventStore = clickHouseEventStore(store)
+  const writer = new BatchWriter(eventStore, config.writer, log.child({ component: 'writer' }), {
+    batchWritten: (b) => metrics.batchWritten(b.rows + b.deadLetters, b.durationMs),
+    batchFailed: (b) => metrics.storeFailure(b.rows),
+    storeRetry: () => metrics.storeRetry(),
+    eventsStored: (events, submittedAt) => void engine.onStored(events, submittedAt),
+  })
   metrics.gauge('gatewarden_pending_rows', 'Rows accepted and not yet stored', () => writer.pendingRows)
 
   const ingestLiteLLM = createLiteLLMIngest(
@@ -118,10 +114,7 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
     },
     deadLetters: (limit, source) => listDeadLetters(store.client, store.database, limit, source),
     health: async () => {
-      const reachable = await store.client.ping().then(
-        (r) => r.success,
-        () => false,
-      )
+      const reachable = await eventStore.ping().catch(() => false)
       return {
         ok: reachable,
         store: reachable ? 'ok' : 'unreachable',
