@@ -53,6 +53,11 @@ export interface EngineDeps {
   now: () => number
   /** Name of this process in the alerts table. */
   instance?: string
+  /**
+   * Called with every stored alert change (silenced ones too: a silence mutes notifications, not the
+   * guardrail), in order, after the store has them. The enforcer turns them into gateway rules.
+   */
+  onAlertChanges?: (alerts: readonly Alert[], now: number) => Promise<void>
 }
 
 /**
@@ -298,6 +303,7 @@ export class DetectionEngine {
         c.alert.state === 'firing' ? 'alert firing' : 'alert resolved',
       )
     }
+    if (this.deps.onAlertChanges) await this.deps.onAlertChanges(r.changes, now)
     const notify: Alert[] = changes.filter((c) => !c.silenced).map((c) => c.alert)
     if (notify.length > 0) await this.deps.dispatcher.plan(notify, now)
   }
