@@ -7,6 +7,9 @@ export type ErrorCode =
   | 'GW_SHUTTING_DOWN'
   | 'GW_BAD_REQUEST'
   | 'GW_UNAUTHORIZED'
+  | 'GW_ENFORCEMENT_OFF'
+  | 'GW_RULE_INVALID'
+  | 'GW_RULE_NOT_FOUND'
 
 /** An expected failure: a stable `code`, whether a retry may succeed, and the underlying `cause`. */
 export class GatewardenError extends Error {

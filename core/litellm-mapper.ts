@@ -36,6 +36,9 @@ function cachedTokens(p: StandardLoggingPayload): number {
   return 0
 }
 
+/** Key the Gatewarden guardrail hook sets in `spend_logs_metadata` to the model the client asked for. */
+export const GUARDRAIL_REQUESTED_MODEL = 'gatewarden_requested_model'
+
 /** Flattens `spend_logs_metadata` and a few routing facts into the string map; secret-looking keys are dropped. */
 function metadataMap(p: StandardLoggingPayload, extra: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {}
@@ -109,6 +112,9 @@ export function mapLiteLLMPayload(raw: unknown, opts: MapperOptions): MapResult 
     .slice(0, 64)
   const a = opts.attribution
   const modelRequested = p.model_group || p.model || ''
+  // a request the guardrail downgraded is still the client's request for its original model: the same
+  // fingerprint keeps the loop it belongs to open (else downgrade -> loop "ends" -> lift -> loop again)
+  const askedFor = str(obj(md.spend_logs_metadata)[GUARDRAIL_REQUESTED_MODEL]) || modelRequested
   const params = obj(p.model_parameters)
   const maxChars = opts.privacy.max_prompt_chars
   const units = [start.unit, endRead.unit].filter((u) => u !== 's')
@@ -143,7 +149,7 @@ export function mapLiteLLMPayload(raw: unknown, opts: MapperOptions): MapResult 
     status,
     error_type: failed ? p.error_information?.error_class || 'unknown' : '',
     http_status: httpStatus(p, failed),
-    fingerprint: requestFingerprint(modelRequested, p.messages, params.tools ?? params.functions),
+    fingerprint: requestFingerprint(askedFor, p.messages, params.tools ?? params.functions),
     tags,
     metadata: metadataMap(p, units.length ? { gw_timestamp_unit: units.join(',') } : {}),
     request_text: opts.privacy.store_prompts ? promptText(p.messages).slice(0, maxChars) : '',

@@ -1,7 +1,8 @@
 import { z } from 'zod'
 import { KafkaConfig } from './kafka-config.js'
 import { attributionLists } from './attribution-lists.js'
-import { AlertsConfig, Budget, DetectorsConfig } from './policy.js'
+import { AlertsConfig, Budget, DetectorsConfig, type EnforcementAction } from './policy.js'
+import { EnforcementConfig } from './enforcement-config.js'
 import { OtelAttributionConfig } from './otel-attribution.js'
 import { PricingConfig } from './pricing.js'
 
@@ -126,6 +127,8 @@ export const Config = z
     detectors: DetectorsConfig.prefault({}),
     /** Where alerts go, grouping, renotification. */
     alerts: AlertsConfig.prefault({}),
+    /** Guardrail rules pushed back to the gateway (off by default; try dry_run first). */
+    enforcement: EnforcementConfig.prefault({}),
   })
   .superRefine((c, ctx) => {
     const names = c.budgets.map((b) => b.name)
@@ -137,6 +140,26 @@ export const Config = z
           message: `budget name "${n}" is used twice`,
         })
     })
+    // a rule never widens access: a downgrade may only point at models the gateway serves
+    const models = c.enforcement.gateway_models
+    const actions: Array<[EnforcementAction | undefined, (string | number)[]]> = [
+      [c.detectors.loop.action, ['detectors', 'loop', 'action']],
+      [c.detectors.zombie.action, ['detectors', 'zombie', 'action']],
+      ...c.budgets.map((b, i): [EnforcementAction | undefined, (string | number)[]] => [
+        b.on_exhausted,
+        ['budgets', i, 'on_exhausted'],
+      ]),
+    ]
+    for (const [action, path] of actions) {
+      if (action?.action !== 'downgrade' || models.length === 0) continue
+      const unknown = Object.values(action.map).filter((m) => !models.includes(m))
+      if (unknown.length > 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: [...path, 'map'],
+          message: `downgrade target(s) ${unknown.join(', ')} not in enforcement.gateway_models`,
+        })
+    }
     if (!LOOPBACK.test(c.server.host) && !c.server.auth_token) {
       ctx.addIssue({
         code: 'custom',

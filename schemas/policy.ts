@@ -156,6 +156,8 @@ export const DetectorsConfig = z.strictObject({
       dormant_after: Duration.prefault('14d'),
       /** Keys (hash or alias) whose traffic is an agent's even without an agent field. */
       agent_keys: z.array(z.string().min(1)).default([]),
+      /** Gateway rule for the zombie agent (downgrade or block its agent), applied by the enforcer. */
+      action: EnforcementAction.optional(),
     })
     .prefault({}),
 })

@@ -22,6 +22,7 @@ export const ENV_OVERRIDES: ReadonlyArray<
   ['KAFKA_BROKERS', 'kafka.brokers', 'list'],
   ['KAFKA_TOPICS', 'kafka.topics', 'list'],
   ['KAFKA_GROUP_ID', 'kafka.group_id', 'string'],
+  ['GATEWARDEN_ENFORCEMENT_MODE', 'enforcement.mode', 'string'],
 ]
 
 function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {

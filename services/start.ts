@@ -19,6 +19,8 @@ import { createLiteLLMIngest } from './pipeline/litellm-ingest.js'
 import { createOtlpIngest } from './pipeline/otlp-ingest.js'
 import { loadPriceTable } from './pipeline/price-table.js'
 import { startKafkaIngest, type KafkaIngest } from './pipeline/kafka-ingest.js'
+import { clickHouseRuleStore } from '../adapters/clickhouse/rules-table.js'
+import { Enforcer } from './enforce/enforcer.js'
 
 /** A running Gatewarden: its address and how to stop it. */
 export interface Running {
@@ -27,6 +29,8 @@ export interface Running {
   writer: BatchWriter
   engine: DetectionEngine
   dispatcher: Dispatcher
+  /** Present unless `enforcement.mode` is off. */
+  enforcer: Enforcer | undefined
   /** host:port actually bound (port 0 in config picks a free one). */
   address: { host: string; port: number }
   /** Stops in reverse order: sources (Kafka, HTTP), writer (flush), detection, dispatch, store, metrics. */
@@ -47,6 +51,21 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
     log: log.child({ component: 'alerts' }),
   })
   const dispatcher = new Dispatcher(store, senders, config.alerts, log.child({ component: 'dispatch' }))
+  // the enforcer pushes and expires rules on the budget leader only (one instance acts on each change)
+  let isLeader = () => false
+  const enforcer =
+    config.enforcement.mode === 'off'
+      ? undefined
+      : new Enforcer({
+          store: clickHouseRuleStore(store.client, store.database),
+          targets: [],
+          policy: { enforcement: config.enforcement, zombieAction: config.detectors.zombie.action },
+          tickMs: config.enforcement.tick,
+          isLeader: () => isLeader(),
+          log: log.child({ component: 'enforce' }),
+          now,
+        })
+  await enforcer?.start()
   const engine = new DetectionEngine({
     store,
     budgets: config.budgets,
@@ -56,7 +75,9 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
     metrics,
     log: log.child({ component: 'detect' }),
     now,
+    ...(enforcer ? { onAlertChanges: (alerts, at) => enforcer.onAlertChanges(alerts, at) } : {}),
   })
+  isLeader = () => engine.isBudgetLeader
   await engine.start()
 
   const eventStore = clickHouseEventStore(store)
@@ -101,6 +122,17 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
     ingestLiteLLM,
     ingestOtlp,
     alerts: alertApi(store, now),
+    ...(enforcer
+      ? {
+          rules: {
+            active: () => enforcer.active(),
+            list: (f) => enforcer.list(f),
+            get: (id) => enforcer.get(id),
+            create: (input) => enforcer.createManual(input),
+            lift: (id, by) => enforcer.lift(id, by),
+          },
+        }
+      : {}),
     cost: async (q) => {
       const plan = planCostQuery(q, now(), MINUTE_ROLLUP_TTL_DAYS)
       if ('error' in plan) return plan
@@ -143,6 +175,7 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
       await app.close()
       await writer.shutdown()
       await engine.stop()
+      await enforcer?.shutdown(5_000)
       await dispatcher.shutdown()
       await store.client.close()
       await metrics.shutdown()
@@ -163,5 +196,5 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
       throw err
     })
   }
-  return { app, store, writer, engine, dispatcher, address, stop }
+  return { app, store, writer, engine, dispatcher, enforcer, address, stop }
 }

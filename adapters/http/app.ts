@@ -13,6 +13,7 @@ import { pageRoutes } from './routes/pages.js'
 import { ingestRoutes } from './routes/ingest.js'
 import { opsRoutes } from './routes/ops.js'
 import { otlpRoutes } from './routes/otlp.js'
+import { ruleRoutes } from './routes/rules.js'
 
 /** HTTP status for each expected failure code. */
 const STATUS: Record<string, number> = {
@@ -21,6 +22,9 @@ const STATUS: Record<string, number> = {
   GW_BACKPRESSURE: 503,
   GW_STORE_UNAVAILABLE: 503,
   GW_SHUTTING_DOWN: 503,
+  GW_RULE_INVALID: 400,
+  GW_ENFORCEMENT_OFF: 409,
+  GW_RULE_NOT_FOUND: 404,
 }
 
 /**
@@ -88,5 +92,6 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
   costRoutes(app, ports)
   opsRoutes(app, ports)
   otlpRoutes(app, ports)
+  ruleRoutes(app, ports)
   return app
 }

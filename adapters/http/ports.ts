@@ -6,6 +6,8 @@ import type { RawItem } from './body.js'
 import type { Alert } from '../../core/alerts/alert.js'
 import type { Silence, SilenceInput } from '../../schemas/silence.js'
 import type { AlertsQuery } from './routes/alerts.js'
+import type { RuleFilter } from '../../core/ports/rule-store.js'
+import type { ActiveRules, ManualRuleInput, Rule, RuleEvent } from '../../schemas/rule.js'
 
 /** Result of one ingest submission. */
 export interface IngestOutcome {
@@ -48,5 +50,13 @@ export interface HttpPorts {
     silences(includeExpired: boolean): Promise<Silence[]>
     createSilence(input: SilenceInput): Promise<Silence>
     deleteSilence(id: string): Promise<boolean>
+  }
+  /** Guardrail rules; absent when enforcement is off (the routes then answer 404). */
+  rules?: {
+    active(): ActiveRules
+    list(filter: RuleFilter): Promise<Rule[]>
+    get(id: string): Promise<{ rule: Rule; events: RuleEvent[] } | undefined>
+    create(input: ManualRuleInput): Promise<Rule>
+    lift(id: string, by: string): Promise<Rule | undefined>
   }
 }
