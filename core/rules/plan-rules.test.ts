@@ -10,8 +10,8 @@ const MIN = 60_000
 const downgrade = { action: 'downgrade' as const, map: { 'gpt-4o': 'gpt-4o-mini' } }
 
 const policy = (
-  over: Partial<RulePolicy["enforcement"]> = {},
-  zombieAction?: RulePolicy["zombieAction"],
+  over: Partial<RulePolicy['enforcement']> = {},
+  zombieAction?: RulePolicy['zombieAction'],
 ): RulePolicy => ({
   enforcement: {
     mode: 'enforce' as const,
@@ -42,8 +42,12 @@ function alert(over: Partial<Alert> & { action?: object } = {}): Alert {
   }
 }
 
-const plan = (alerts: Alert[], p: RulePolicy = policy(), rules = new Map<string, Rule>(), targets: TargetInfo[] = []) =>
-  planFromAlerts(rules, alerts, p, targets, T0)
+const plan = (
+  alerts: Alert[],
+  p: RulePolicy = policy(),
+  rules = new Map<string, Rule>(),
+  targets: TargetInfo[] = [],
+) => planFromAlerts(rules, alerts, p, targets, T0)
 const asMap = (rs: Rule[]) => new Map(rs.map((r) => [r.id, r]))
 
 test('a firing alert with an action makes one rule for its scope, expiring after the action TTL', () => {
@@ -160,7 +164,10 @@ test('a resolved alert lifts the rules of its cause, unless lift_on_resolve is o
   assert.equal(out.changes.length, 1)
   assert.equal(out.changes[0]!.rule.state, 'lifted')
   assert.equal(out.changes[0]!.rule.ended_by, 'alert_resolved')
-  assert.equal(planFromAlerts(rules, [resolved], policy({ lift_on_resolve: false }), [], T0).changes.length, 0)
+  assert.equal(
+    planFromAlerts(rules, [resolved], policy({ lift_on_resolve: false }), [], T0).changes.length,
+    0,
+  )
 })
 
 test('dry run: every rule is made and audited, marked dry_run, and its push targets skipped', () => {

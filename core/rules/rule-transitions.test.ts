@@ -19,7 +19,13 @@ const base: Rule = {
   targets: [],
 }
 const ok = { ok: true as const, answer: '200' }
-const fail = (retryable: boolean) => ({ ok: false as const, retryable, code: 'X', message: 'boom', answer: '503' })
+const fail = (retryable: boolean) => ({
+  ok: false as const,
+  retryable,
+  code: 'X',
+  message: 'boom',
+  answer: '503',
+})
 const two = created(
   base,
   [
@@ -55,7 +61,13 @@ test('pushes: pending until every target applied; a retryable failure stays owed
   const bFinal = pushed(aOk, 'b', 'apply', fail(false), T0 + 2).rule
   assert.equal(bFinal.state, 'active', 'one target holds it')
   assert.equal(bFinal.targets[1]!.state, 'failed')
-  const allFailed = pushed(pushed(two, 'a', 'apply', fail(false), T0).rule, 'b', 'apply', fail(false), T0).rule
+  const allFailed = pushed(
+    pushed(two, 'a', 'apply', fail(false), T0).rule,
+    'b',
+    'apply',
+    fail(false),
+    T0,
+  ).rule
   assert.equal(allFailed.state, 'failed')
 })
 
