@@ -21,6 +21,7 @@ import { loadPriceTable } from './pipeline/price-table.js'
 import { startKafkaIngest, type KafkaIngest } from './pipeline/kafka-ingest.js'
 import { clickHouseRuleStore } from '../adapters/clickhouse/rules-table.js'
 import { Enforcer } from './enforce/enforcer.js'
+import type { Alert } from '../core/alerts/alert.js'
 
 /** A running Gatewarden: its address and how to stop it. */
 export interface Running {
@@ -53,6 +54,7 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
   const dispatcher = new Dispatcher(store, senders, config.alerts, log.child({ component: 'dispatch' }))
   // the enforcer pushes and expires rules on the budget leader only (one instance acts on each change)
   let isLeader = () => false
+  let openAlerts = (): Alert[] => []
   const enforcer =
     config.enforcement.mode === 'off'
       ? undefined
@@ -62,6 +64,7 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
           policy: { enforcement: config.enforcement, zombieAction: config.detectors.zombie.action },
           tickMs: config.enforcement.tick,
           isLeader: () => isLeader(),
+          openAlerts: () => openAlerts(),
           log: log.child({ component: 'enforce' }),
           now,
         })
@@ -78,6 +81,7 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
     ...(enforcer ? { onAlertChanges: (alerts, at) => enforcer.onAlertChanges(alerts, at) } : {}),
   })
   isLeader = () => engine.isBudgetLeader
+  openAlerts = () => engine.openAlerts()
   await engine.start()
 
   const eventStore = clickHouseEventStore(store)

@@ -138,6 +138,15 @@ test('one rule per scope and cause: the same incident again changes nothing, a n
   assert.equal(ext.event.kind, 'extended')
   assert.equal(ext.rule.id, first[0]!.id, 'the same rule, not a copy')
   assert.equal(ext.rule.expires_at, T0 + 70 * MIN)
+  // planning the same open alerts again (the enforcer reconciles every tick) changes nothing
+  const again2 = planFromAlerts(
+    asMap([ext.rule]),
+    [alert({ id: 'a2', started_at: T0 + 10 * MIN, action: downgrade })],
+    policy(),
+    [],
+    T0 + 11 * MIN,
+  )
+  assert.deepEqual(again2.changes, [])
 })
 
 test('a rule lifted by hand stays lifted for the rest of its incident; a new incident makes a new rule', () => {

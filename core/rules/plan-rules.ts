@@ -74,6 +74,7 @@ export function planFromAlerts(
     if (current.has(rule.id)) continue // this incident already has its rule (in force, or lifted by hand)
     const same = byCause(alert.dedupe_key)[0]
     if (same) {
+      if (same.reason.kind === 'alert' && same.reason.alert_id === alert.id) continue // already extended for it
       put(extended(same, rule.expires_at, rule.reason, now))
       continue
     }

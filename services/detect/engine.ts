@@ -174,6 +174,11 @@ export class DetectionEngine {
     return this.#leader
   }
 
+  /** The alerts open in this instance now (the enforcer reconciles its rules with them). */
+  openAlerts(): Alert[] {
+    return Object.values(this.#book.open)
+  }
+
   /** This instance's id in heartbeats and alert rows. */
   get instance(): string {
     return this.#instance

@@ -30,6 +30,11 @@ export interface EnforcerDeps {
   tickMs: number
   /** Pushes and expiries run on ONE instance (the budget leader), so a gateway sees each change once. */
   isLeader: () => boolean
+  /**
+   * Alerts open in this instance: each tick makes the rules their policy asks for and that are missing
+   * (a change whose rule write failed, or a crash between the alert and its rule). Idempotent.
+   */
+  openAlerts?: () => readonly Alert[]
   log: Logger
   now: () => number
 }
@@ -150,8 +155,13 @@ export class Enforcer {
   tick(): Promise<void> {
     return this.#serial(async () => {
       await this.#reload()
-      if (!this.#deps.isLeader()) return
       const now = this.#deps.now()
+      const open = this.#deps.openAlerts?.() ?? []
+      if (open.length > 0) {
+        const plan = planFromAlerts(this.#rules, open, this.#deps.policy, this.#deps.targets, now)
+        await this.#commit(plan.changes)
+      }
+      if (!this.#deps.isLeader()) return
       await this.#commit(dueToExpire(this.#rules.values(), now).map((r) => expired(r, now)))
       this.#kick()
     })
