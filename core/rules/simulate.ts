@@ -43,24 +43,44 @@ export class EnforcementSimulator {
   #rules = new Map<string, Rule>()
   #stats = new Map<string, SimulatedRule>()
   #skipped = 0
+  #pending: RequestEvent[] = []
+  #maxTs = -Infinity
 
+  /** `lateness`: the detectors' `allowed_lateness` (events are judged behind the same watermark). */
   constructor(
     private readonly policy: RulePolicy,
     private readonly prices: PriceTable,
+    private readonly lateness = 0,
   ) {
     if (policy.enforcement.mode === 'off')
       this.policy = { ...policy, enforcement: { ...policy.enforcement, mode: 'dry_run' } }
   }
 
   /**
-   * Accounts for one event against the rules made strictly before its start. Call after the detectors saw
-   * it (their findings given to `onFindings`): the call that completes a loop is not itself caught.
+   * Takes one event (in the order the detectors get it; give their findings to `onFindings` first). It is
+   * judged once the watermark (latest start - `allowed_lateness`) passes it, so every finding that came
+   * before it in event time is known: against the rules made strictly before its start and not yet ended
+   * (the call that completes a loop is not itself caught).
    */
   onEvent(e: RequestEvent): void {
-    this.#expire(e.ts)
-    for (const r of this.#rules.values()) {
-      if (!inForce(r) || r.created_at >= e.ts || !eventInScope(e, r.scope)) continue
-      const s = this.#stats.get(r.id)!
+    this.#pending.push(e)
+    this.#maxTs = Math.max(this.#maxTs, e.ts)
+    if (this.#pending.length >= 1024 || this.#pending[0]!.ts <= this.#maxTs - this.lateness)
+      this.#judgeUntil(this.#maxTs - this.lateness)
+  }
+
+  #judgeUntil(watermark: number): void {
+    this.#pending.sort((a, b) => a.ts - b.ts)
+    let i = 0
+    for (; i < this.#pending.length && this.#pending[i]!.ts <= watermark; i++) this.#judge(this.#pending[i]!)
+    this.#pending.splice(0, i)
+  }
+
+  #judge(e: RequestEvent): void {
+    for (const s of this.#stats.values()) {
+      const r = s.rule
+      const end = s.ended_at ?? r.expires_at
+      if (r.created_at >= e.ts || e.ts >= end || e.ts >= r.expires_at || !eventInScope(e, r.scope)) continue
       s.calls++
       s.spend_usd += e.cost_usd
       if (r.action.action === 'block') {
@@ -114,6 +134,7 @@ export class EnforcementSimulator {
 
   /** The report at `end` (the last instant replayed). */
   report(end: number): EnforcementReport {
+    this.#judgeUntil(Infinity)
     this.#expire(end)
     const rules = [...this.#stats.values()].map((s) => ({
       ...s,

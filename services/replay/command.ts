@@ -8,18 +8,35 @@ import { fileEvents } from './file-source.js'
 import { buildReport, formatReport, type ReplayReport } from './report.js'
 import { replayEvents, warmupStart, type ReplayCounters } from './run.js'
 import { countEvents, openReplayStore, storeEvents } from './store-source.js'
+import { EnforcementSimulator } from '../../core/rules/simulate.js'
+import { loadPriceTable } from '../pipeline/price-table.js'
+
+/** `--enforce`: the enforcer's policy from the config, simulated (nothing is pushed). */
+const simulator = (config: Config, on: boolean | undefined) =>
+  on
+    ? new EnforcementSimulator(
+        { enforcement: config.enforcement, zombieAction: config.detectors.zombie.action },
+        loadPriceTable(config.pricing),
+        config.detectors.allowed_lateness,
+      )
+    : undefined
+const withEnforcement = (report: ReplayReport, sim: EnforcementSimulator | undefined, end: number | null) =>
+  sim ? { ...report, enforcement: sim.report(end ?? 0) } : report
 
 interface ReplayOptions {
   from?: string
   to?: string
   json?: boolean
   warmup: boolean
+  enforce?: boolean
 }
 
 const EXAMPLES = `
 Examples:
   gatewarden replay litellm-2026-03.ndjson.gz          what the detectors would have fired on a file
   gatewarden replay payloads.json --json | jq .stats   the same as one JSON object
+  gatewarden replay litellm-2026-03.ndjson.gz --enforce the rules enforcement would have made, and the
+                                                       spend they would have saved
   gatewarden replay --from 2026-03-01T00:00:00Z --to 2026-03-08T00:00:00Z
                                                        over the configured store (data_dir or CLICKHOUSE_URL)
 
@@ -52,7 +69,13 @@ function progressBar(unit: 'MiB' | 'events'): SingleBar | undefined {
 
 const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1)
 
-async function replayFile(path: string, config: Config, policy: DetectorPolicy): Promise<ReplayReport> {
+async function replayFile(
+  path: string,
+  config: Config,
+  policy: DetectorPolicy,
+  enforce: boolean | undefined,
+): Promise<ReplayReport> {
+  const sim = simulator(config, enforce)
   const started = performance.now()
   const { stats, events } = fileEvents(path, {
     source: 'litellm_http',
@@ -66,9 +89,12 @@ async function replayFile(path: string, config: Config, policy: DetectorPolicy):
   const show = (c: ReplayCounters) =>
     bar?.update(stats.bytesRead, { done: mib(stats.bytesRead), events: c.read, findings: c.findings })
   try {
-    const run = await replayEvents(events, policy, { onEvent: (c) => c.read % 2000 === 0 && show(c) })
+    const run = await replayEvents(events, policy, {
+      onEvent: (c) => c.read % 2000 === 0 && show(c),
+      ...(sim ? { enforce: sim } : {}),
+    })
     show(run.counters)
-    return buildReport({
+    const report = buildReport({
       source: { kind: 'file', path, format: stats.format },
       findings: run.findings,
       events: run.counters.read,
@@ -81,6 +107,7 @@ async function replayFile(path: string, config: Config, policy: DetectorPolicy):
       lastTs: run.counters.lastTs,
       durationMs: performance.now() - started,
     })
+    return withEnforcement(report, sim, run.counters.lastTs)
   } finally {
     bar?.stop()
   }
@@ -90,7 +117,9 @@ async function replayStore(
   range: { from: number; to: number; warmup: boolean },
   config: Config,
   policy: DetectorPolicy,
+  enforce: boolean | undefined,
 ): Promise<ReplayReport> {
+  const sim = simulator(config, enforce)
   const started = performance.now()
   const store = await openReplayStore(config.store)
   const bar = progressBar('events')
@@ -100,14 +129,16 @@ async function replayStore(
     bar?.start(total, 0, { done: 0, all: total, events: 0, findings: 0 })
     const show = (c: ReplayCounters) =>
       bar?.update(c.read, { done: c.read, events: c.read, findings: c.findings })
+    const until = Math.min(range.to, Date.now()) - 1
     const run = await replayEvents(storeEvents(store, readFrom, range.to), policy, {
       reportFrom: range.from,
+      ...(sim ? { enforce: sim } : {}),
       // tick on to the end of the range (not into the future): what time alone resolved by then
-      until: Math.min(range.to, Date.now()) - 1,
+      until,
       onEvent: (c) => c.read % 2000 === 0 && show(c),
     })
     show(run.counters)
-    return buildReport({
+    const report = buildReport({
       source: {
         kind: 'store',
         location: store.location,
@@ -127,6 +158,7 @@ async function replayStore(
       lastTs: run.counters.lastTs,
       durationMs: performance.now() - started,
     })
+    return withEnforcement(report, sim, until)
   } finally {
     bar?.stop()
     await store.client.close()
@@ -151,6 +183,10 @@ export function registerReplay(program: Command, fail: (err: unknown) => never):
     .option('--from <iso>', 'replay the store from this instant (inclusive), instead of a file')
     .option('--to <iso>', 'end of the store range (exclusive; default: now)')
     .option('--json', 'print one JSON object (findings + stats) to stdout, nothing else')
+    .option(
+      '--enforce',
+      'also show the guardrail rules the findings would have made (enforcement policy of the config), how long each held and the spend it would have saved',
+    )
     .option('--no-warmup', 'store: do not read events before --from to rebuild budget/loop/zombie state')
     .addHelpText('after', EXAMPLES)
     .action(async (file: string | undefined, opts: ReplayOptions, cmd: Command) => {
@@ -162,12 +198,12 @@ export function registerReplay(program: Command, fail: (err: unknown) => never):
           throw usage('give a file of LiteLLM payloads, or --from ISO [--to ISO] to replay the store')
         const config = loadConfig(process.env, cmd.optsWithGlobals<{ config?: string }>().config)
         const policy: DetectorPolicy = { budgets: config.budgets, detectors: config.detectors }
-        if (file !== undefined) report = await replayFile(file, config, policy)
+        if (file !== undefined) report = await replayFile(file, config, policy, opts.enforce)
         else {
           const from = instant('--from', opts.from!)
           const to = opts.to === undefined ? Date.now() : instant('--to', opts.to)
           if (to <= from) throw usage(`--to (${opts.to ?? 'now'}) must be after --from (${opts.from})`)
-          report = await replayStore({ from, to, warmup: opts.warmup }, config, policy)
+          report = await replayStore({ from, to, warmup: opts.warmup }, config, policy, opts.enforce)
         }
       } catch (err) {
         fail(err)

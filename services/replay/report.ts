@@ -1,3 +1,4 @@
+import type { EnforcementReport } from '../../core/rules/simulate.js'
 import type { DetectorType, Finding } from '../../core/detectors/finding.js'
 import type { InvalidItem } from './file-source.js'
 
@@ -42,6 +43,8 @@ export interface ReplayReport {
   /** The first invalid items with their reason (all are counted in `stats.invalid`). */
   invalid: InvalidItem[]
   findings: Array<Finding & { time: string }>
+  /** `--enforce`: the guardrail rules the findings would have made and the spend they would have saved. */
+  enforcement?: EnforcementReport
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
@@ -113,6 +116,42 @@ function sourceLine(s: ReplaySource): string {
   return `Replay of ${s.database}.requests in ${s.location}, [${s.from}, ${s.to})${warm}`
 }
 
+const usd = (x: number): string => `$${x.toFixed(x >= 100 ? 2 : 4)}`
+const hours = (ms: number): string =>
+  ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)} h` : `${Math.round(ms / 60_000)} min`
+
+/** The `--enforce` section: each rule, how long it held, what it caught and saved. */
+function enforcementLines(e: EnforcementReport): string[] {
+  const out = ['', 'Guardrail rules (replay --enforce: what enforcement would have done)']
+  if (e.rules.length === 0) return [...out, '  No rule would have been made.']
+  out.push(
+    ...table(
+      ['CREATED (UTC)', 'SCOPE', 'ACTION', 'HELD', 'ENDED BY', 'CALLS', 'SPEND', 'SAVED', 'REASON'],
+      e.rules.map((s) => [
+        when(s.rule.created_at),
+        `${s.rule.scope.kind}:${s.rule.scope.id}`,
+        s.rule.action.action === 'block'
+          ? 'block'
+          : `downgrade ${Object.entries(s.rule.action.map)
+              .map(([a, b]) => `${a}->${b}`)
+              .join(',')}`,
+        hours(s.held_ms),
+        s.rule.ended_by ?? 'still in force',
+        n(s.calls),
+        usd(s.spend_usd),
+        usd(s.saved_usd),
+        s.rule.reason.kind === 'alert' ? s.rule.reason.summary : s.rule.reason.why,
+      ]),
+    ),
+  )
+  const t = e.totals
+  out.push(
+    `  ${n(t.rules)} rules would have caught ${n(t.calls)} calls costing ${usd(t.spend_usd)} and saved ${usd(t.saved_usd)}` +
+      (t.skipped > 0 ? ` (${n(t.skipped)} alerts asked for an action that could not be enforced)` : ''),
+  )
+  return out
+}
+
 /** The human report: what would have fired and when, then the summary. */
 export function formatReport(r: ReplayReport): string {
   const s = r.stats
@@ -148,5 +187,6 @@ export function formatReport(r: ReplayReport): string {
     )
   }
   out.push(`  took            ${(s.duration_ms / 1000).toFixed(1)} s`)
+  if (r.enforcement) out.push(...enforcementLines(r.enforcement))
   return `${out.join('\n')}\n`
 }

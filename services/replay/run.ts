@@ -5,6 +5,7 @@ import { DetectorRunner, type DetectorPolicy, type RunnerStats } from '../../cor
 import { burnWindows } from '../../core/detectors/spend-snapshot.js'
 import { zombieReplaySince } from '../../core/detectors/zombie.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
+import type { EnforcementSimulator } from '../../core/rules/simulate.js'
 
 /** Counters of one replay, for the summary and the progress bar. */
 export interface ReplayCounters {
@@ -52,18 +53,23 @@ export function warmupStart(policy: DetectorPolicy, from: number): number {
 export async function replayEvents(
   events: AsyncIterable<RequestEvent>,
   policy: DetectorPolicy,
-  opts: { reportFrom?: number; until?: number; onEvent?: (c: ReplayCounters) => void } = {},
+  opts: {
+    reportFrom?: number
+    until?: number
+    onEvent?: (c: ReplayCounters) => void
+    /** `replay --enforce`: the rules the findings would have made, and what they would have saved. */
+    enforce?: EnforcementSimulator
+  } = {},
 ): Promise<ReplayRun> {
   const runner = new DetectorRunner(policy)
   const from = opts.reportFrom ?? -Infinity
   const findings: Finding[] = []
   const counters: ReplayCounters = { read: 0, warmup: 0, firstTs: null, lastTs: null, findings: 0 }
   const keep = (fs: Finding[]) => {
-    for (const f of fs)
-      if (f.at >= from) {
-        findings.push(f)
-        counters.findings++
-      }
+    const reported = fs.filter((f) => f.at >= from)
+    for (const f of reported) findings.push(f)
+    counters.findings += reported.length
+    opts.enforce?.onFindings(reported)
   }
   for await (const e of events) {
     counters.read++
@@ -73,6 +79,7 @@ export async function replayEvents(
       counters.lastTs = counters.lastTs === null ? e.ts : Math.max(counters.lastTs, e.ts)
     }
     keep(runner.push(e))
+    if (e.ts >= from) opts.enforce?.onEvent(e)
     opts.onEvent?.(counters)
   }
   keep(runner.flush())

@@ -229,6 +229,48 @@ test('replay of the same history gzipped, or as one pretty-printed JSON array: t
   assert.equal(arr.stats.invalid, 0)
 })
 
+test('replay <file> --enforce: the rules enforcement would have made, how long each held, what it would have saved', async () => {
+  const enforceConfig = join(work, 'enforce.yaml')
+  writeFileSync(
+    enforceConfig,
+    [
+      'budgets:',
+      '  - { name: acme-daily, scope: { customer: acme }, limit_usd: 5, period: day, on_exhausted: { action: block } }',
+      'detectors:',
+      "  loop: { action: { action: downgrade, map: { 'gpt-4o': gpt-4o-mini } } }",
+      'enforcement:',
+      '  mode: dry_run',
+      '',
+    ].join('\n'),
+  )
+  const r = await replayJson([ndjson, '--enforce', '--config', enforceConfig])
+  const rules = r.enforcement!.rules
+  const byScope = Object.fromEntries(rules.map((s) => [`${s.rule.scope.kind}:${s.rule.scope.id}`, s]))
+  assert.deepEqual(Object.keys(byScope).sort(), ['customer:acme', 'key:key-loop'])
+  // acme reaches its $5 at its 40th request; the block made at the next tick stops requests 41..48
+  const acme = byScope['customer:acme']!
+  assert.deepEqual(acme.rule.action, { action: 'block' })
+  assert.equal(acme.rule.mode, 'dry_run')
+  assert.equal(acme.blocked, 8)
+  assert.equal(acme.saved_usd, 8 * planted.budget.costEach)
+  assert.equal(acme.rule.created_at, tickAfter(planted.budget.spends[39]!))
+  assert.equal(acme.held_ms, 15 * 60_000, 'the default block TTL')
+  assert.equal(acme.rule.ended_by, 'expiry')
+  // the loop fires at its 5th repeat; the 6th is downgraded and re-priced at gpt-4o-mini
+  const loop = byScope['key:key-loop']!
+  assert.equal(loop.downgraded, 1)
+  const mini = (425 * 0.15 + 105 * 0.6) / 1e6
+  assert.equal(Math.round(loop.saved_usd * 1e8), Math.round((0.01 - mini) * 1e8))
+  assert.equal(loop.rule.ended_by, 'alert_resolved')
+  assert.equal(r.enforcement!.totals.saved_usd, Math.round((acme.saved_usd + loop.saved_usd) * 1e8) / 1e8)
+  // the human report lists both rules and the total
+  const human = await cli(['replay', ndjson, '--enforce', '--config', enforceConfig])
+  assert.equal(human.code, 0, human.stderr)
+  assert.match(human.stdout, /Guardrail rules \(replay --enforce/)
+  assert.match(human.stdout, /customer:acme\s+block/)
+  assert.match(human.stdout, /2 rules would have caught \d+ calls costing \$[\d.]+ and saved \$[\d.]+/)
+})
+
 test('usage errors exit 2 with a message', async () => {
   const none = await cli(['replay'])
   assert.equal(none.code, 2)
