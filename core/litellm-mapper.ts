@@ -37,7 +37,7 @@ function cachedTokens(p: StandardLoggingPayload): number {
 }
 
 /** Key the Gatewarden guardrail hook sets in `spend_logs_metadata` to the model the client asked for. */
-export const GUARDRAIL_REQUESTED_MODEL = 'gatewarden_requested_model'
+export const GUARDRAIL_REQUESTED_MODEL = 'gatewarden_model_requested'
 
 /** Flattens `spend_logs_metadata` and a few routing facts into the string map; secret-looking keys are dropped. */
 function metadataMap(p: StandardLoggingPayload, extra: Record<string, string>): Record<string, string> {
