@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { GatewayTarget, TargetOutcome } from '../../core/ports/gateway-target.js'
 import type { Rule } from '../../schemas/rule.js'
@@ -32,7 +33,9 @@ const aliasMap = (v: unknown): Record<string, string> => {
       m = {}
     }
   }
-  return Object.fromEntries(Object.entries(obj(m)).filter((e): e is [string, string] => typeof e[1] === 'string'))
+  return Object.fromEntries(
+    Object.entries(obj(m)).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  )
 }
 const KEY_HASH = /^[a-f0-9]{64}$/i
 
@@ -47,7 +50,11 @@ interface Holder {
 interface HolderRoutes {
   what: string
   info: (id: string) => { path: string; pick: (body: Json) => Holder }
-  update: (id: string, aliases: Record<string, string> | undefined, metadata: Json) => { path: string; body: Json }
+  update: (
+    id: string,
+    aliases: Record<string, string> | undefined,
+    metadata: Json,
+  ) => { path: string; body: Json }
   block: (id: string) => { path: string; body: Json }
   unblock: (id: string) => { path: string; body: Json }
 }
@@ -113,7 +120,8 @@ export class LiteLLMAdminTarget implements GatewayTarget {
     private readonly opts: TargetHttpOptions,
     private readonly log: Logger,
   ) {
-    this.redact = redactor([masterKey])
+    // LiteLLM's auth errors may echo the key's sha256 (`key=<hash>, not found in db`): scrub it too
+    this.redact = redactor([masterKey, createHash('sha256').update(masterKey).digest('hex')])
     this.baseUrl = baseUrl.replace(/\/+$/, '')
     this.where = `${name} at ${origin(baseUrl)}`
   }
@@ -187,7 +195,11 @@ export class LiteLLMAdminTarget implements GatewayTarget {
     await this.call('POST', u.path, u.body)
   }
 
-  private async applyDowngrade(routes: HolderRoutes, rule: Rule, map: Record<string, string>): Promise<string> {
+  private async applyDowngrade(
+    routes: HolderRoutes,
+    rule: Rule,
+    map: Record<string, string>,
+  ): Promise<string> {
     const id = rule.scope.id
     const h = (await this.read(routes, id, false))!
     const records = recordsOf(h.metadata)
@@ -195,7 +207,8 @@ export class LiteLLMAdminTarget implements GatewayTarget {
     const previous =
       records[rule.id]?.previous ?? Object.fromEntries(Object.keys(map).map((m) => [m, h.aliases[m] ?? null]))
     const merged = { ...h.aliases, ...map }
-    const unchanged = Object.entries(map).every(([m, to]) => h.aliases[m] === to) && records[rule.id] !== undefined
+    const unchanged =
+      Object.entries(map).every(([m, to]) => h.aliases[m] === to) && records[rule.id] !== undefined
     if (unchanged) return `${routes.what} ${short(id)} already downgraded (${describeMap(map)})`
     records[rule.id] = { action: 'downgrade', expires_at: rule.expires_at, previous, set: { ...map } }
     await this.writeBack(routes, id, h, records, merged)
@@ -251,7 +264,12 @@ export class LiteLLMAdminTarget implements GatewayTarget {
    * One admin call under the retry policy; the parsed JSON answer, or null when its status is in
    * `missing` (e.g. 404 on remove: nothing left to undo).
    */
-  private async call(method: 'GET' | 'POST', path: string, body?: Json, missing: number[] = []): Promise<Json | null> {
+  private async call(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: Json,
+    missing: number[] = [],
+  ): Promise<Json | null> {
     const route = path.split('?')[0]!
     const label = `${this.where}: ${method} ${route}`
     let answer
@@ -269,7 +287,8 @@ export class LiteLLMAdminTarget implements GatewayTarget {
         this.log,
       )
     } catch (err) {
-      if (err instanceof GatewayTargetError && err.status !== null && missing.includes(err.status)) return null
+      if (err instanceof GatewayTargetError && err.status !== null && missing.includes(err.status))
+        return null
       throw err
     }
     try {

@@ -24,7 +24,10 @@ export interface TargetDeps {
  * `webhook:<name>`. Fails at start with GW_CONFIG_INVALID, naming the target and the variable or file,
  * when a secret is missing or two targets share a name. Secret values never appear in messages.
  */
-export function createGatewayTargets(configs: readonly GatewayTargetConfig[], deps: TargetDeps): GatewayTarget[] {
+export function createGatewayTargets(
+  configs: readonly GatewayTargetConfig[],
+  deps: TargetDeps,
+): GatewayTarget[] {
   const targets = configs.map((c, i) => createGatewayTarget(c, i, deps))
   const names = targets.map((t) => t.name)
   const dup = names.find((n, i) => names.indexOf(n) !== i)
@@ -53,15 +56,21 @@ function createGatewayTarget(c: GatewayTargetConfig, index: number, deps: Target
       let key: string | undefined
       if (c.master_key_env) {
         key = deps.secrets(c.master_key_env)?.trim()
-        if (!key) throw invalid(`environment variable ${c.master_key_env} is not set; it must hold the LiteLLM master key`)
+        if (!key)
+          throw invalid(
+            `environment variable ${c.master_key_env} is not set; it must hold the LiteLLM master key`,
+          )
       } else if (c.master_key_file) {
         try {
           key = deps.readFile(c.master_key_file).trim()
         } catch (err) {
           const code = (err as { code?: unknown }).code
-          throw invalid(`cannot read master_key_file ${c.master_key_file}${typeof code === 'string' ? ` (${code})` : ''}`)
+          throw invalid(
+            `cannot read master_key_file ${c.master_key_file}${typeof code === 'string' ? ` (${code})` : ''}`,
+          )
         }
-        if (!key) throw invalid(`master_key_file ${c.master_key_file} is empty; it must hold the LiteLLM master key`)
+        if (!key)
+          throw invalid(`master_key_file ${c.master_key_file} is empty; it must hold the LiteLLM master key`)
       }
       if (!key) throw invalid('set exactly one of master_key_env, master_key_file')
       return new LiteLLMAdminTarget(c.name, c.url, key, http, log)
@@ -70,8 +79,15 @@ function createGatewayTarget(c: GatewayTargetConfig, index: number, deps: Target
       const secret = c.secret_env ? deps.secrets(c.secret_env) : undefined
       if (c.secret_env && !secret)
         throw invalid(`environment variable ${c.secret_env} is not set; it must hold the HMAC signing secret`)
-      if (!secret) log.warn({ target: c.name }, 'webhook target has no secret_env: rule pushes are not signed')
-      return new WebhookTarget(c.name, c.url, secret, { ...http, ...(deps.now ? { now: deps.now } : {}) }, log)
+      if (!secret)
+        log.warn({ target: c.name }, 'webhook target has no secret_env: rule pushes are not signed')
+      return new WebhookTarget(
+        c.name,
+        c.url,
+        secret,
+        { ...http, ...(deps.now ? { now: deps.now } : {}) },
+        log,
+      )
     }
   }
 }

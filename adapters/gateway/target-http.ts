@@ -1,7 +1,14 @@
 import type { Logger } from 'pino'
 import type { TargetOutcome } from '../../core/ports/gateway-target.js'
 import { parseRetryAfter } from '../../core/alerts/retry-after.js'
-import { DEFAULT_RETRY, systemClock, withRetry, type AttemptOutcome, type RetryClock, type RetryPolicy } from '../../core/retry.js'
+import {
+  DEFAULT_RETRY,
+  systemClock,
+  withRetry,
+  type AttemptOutcome,
+  type RetryClock,
+  type RetryPolicy,
+} from '../../core/retry.js'
 import { isRetryableStatus } from '../alerts/http-delivery.js'
 import type { Redactor } from '../alerts/redact.js'
 
@@ -93,13 +100,22 @@ export async function requestOnce(
       error: new GatewayTargetError('GW_TARGET_UNREACHABLE', `${req.label} ${why}`, true, null, why),
     }
   }
-  if (res.status >= 200 && res.status < 300) return { kind: 'success', value: { status: res.status, body: text } }
+  if (res.status >= 200 && res.status < 300)
+    return { kind: 'success', value: { status: res.status, body: text } }
   const answer = excerpt(res.status, text, redact)
   const retryable = isRetryableStatus(res.status)
-  const error = new GatewayTargetError('GW_TARGET_HTTP', `${req.label} answered ${answer}`, retryable, res.status, answer)
+  const error = new GatewayTargetError(
+    'GW_TARGET_HTTP',
+    `${req.label} answered ${answer}`,
+    retryable,
+    res.status,
+    answer,
+  )
   if (!retryable) return { kind: 'failure', error }
   const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), Date.now())
-  return retryAfterMs === undefined ? { kind: 'retryable', error } : { kind: 'retryable', error, retryAfterMs }
+  return retryAfterMs === undefined
+    ? { kind: 'retryable', error }
+    : { kind: 'retryable', error, retryAfterMs }
 }
 
 /** `fetch failed (ECONNREFUSED)`: the message and the innermost code, redacted. */

@@ -76,10 +76,14 @@ export class WebhookTarget implements GatewayTarget {
     })
   }
 
-  /** Signed afresh per attempt would need the body per attempt too; one timestamp per push is enough. */
+  /** One timestamp per push: its retries run within seconds, far inside the receiver's tolerance. */
   private headers(id: string, body: string): Record<string, string> {
     const timestamp = String(Math.floor((this.opts.now ?? Date.now)() / 1000))
-    const h: Record<string, string> = { [DELIVERY_HEADER]: id, 'idempotency-key': id, [TIMESTAMP_HEADER]: timestamp }
+    const h: Record<string, string> = {
+      [DELIVERY_HEADER]: id,
+      'idempotency-key': id,
+      [TIMESTAMP_HEADER]: timestamp,
+    }
     if (this.secret) h[SIGNATURE_HEADER] = signWebhook(this.secret, timestamp, body)
     return h
   }
