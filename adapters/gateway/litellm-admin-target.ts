@@ -300,8 +300,13 @@ export class LiteLLMAdminTarget implements GatewayTarget {
   }
 }
 
+/** The rule records in a metadata object; entries that are not objects (edited by hand) are dropped. */
 function recordsOf(metadata: Json): Record<string, RuleRecord> {
-  return { ...(obj(metadata[RULES_METADATA_KEY]) as Record<string, RuleRecord>) }
+  const all = Object.entries(obj(metadata[RULES_METADATA_KEY]))
+  return Object.fromEntries(all.filter(([, r]) => Object.keys(obj(r)).length > 0)) as Record<
+    string,
+    RuleRecord
+  >
 }
 
 /** `gpt-4o->gpt-4o-mini, o1->o1-mini` */

@@ -148,10 +148,29 @@ def matching_rules(rules: Iterable[Mapping[str, Any]], attrs: Mapping[str, set[s
     return out
 
 
-def downgrade_target(rule: Mapping[str, Any], model: str) -> str:
-    """The model a downgrade sends `model` to: the map's entry for it, else its ``*`` entry, else ''."""
+# Call types a ``*`` downgrade applies to: text generation. An embedding or image call sent to a chat
+# model would fail, so those only follow explicit map entries.
+GENERATION_CALL_TYPES = frozenset(
+    {
+        "completion",
+        "acompletion",
+        "text_completion",
+        "atext_completion",
+        "responses",
+        "aresponses",
+        "anthropic_messages",
+        "generate_content",
+        "agenerate_content",
+    }
+)
+
+
+def downgrade_target(rule: Mapping[str, Any], model: str, call_type: str | None = "acompletion") -> str:
+    """The model a downgrade sends `model` to: the map's entry for it, else its ``*`` entry (text
+    generation calls only), else ''."""
     m = _d(_d(rule.get("action")).get("map"))
-    return _s(m.get(model)) or _s(m.get("*"))
+    star = _s(m.get("*")) if call_type is None or call_type in GENERATION_CALL_TYPES else ""
+    return _s(m.get(model)) or star
 
 
 def _when(ms: float) -> str:
@@ -307,7 +326,9 @@ class GatewardenGuardrail(CustomLogger):
 
     # --- the hook --------------------------------------------------------------------------------
 
-    def decide(self, data: dict, user_api_key_dict: Any) -> tuple[str, Mapping[str, Any] | None, str]:
+    def decide(
+        self, data: dict, user_api_key_dict: Any, call_type: str | None = None
+    ) -> tuple[str, Mapping[str, Any] | None, str]:
         """('block' | 'downgrade' | 'pass', rule, new model) for one request."""
         active = self.rules.active()
         if not active:
@@ -319,7 +340,7 @@ class GatewardenGuardrail(CustomLogger):
         model = _s(data.get("model"))
         for r in hits:
             if _d(r.get("action")).get("action") == "downgrade":
-                to = downgrade_target(r, model)
+                to = downgrade_target(r, model, call_type)
                 if to and to != model:
                     return "downgrade", r, to
         return "pass", None, ""
@@ -330,7 +351,7 @@ class GatewardenGuardrail(CustomLogger):
                 self.start()
             if not isinstance(data, dict):
                 return data
-            verdict, rule, to = self.decide(data, user_api_key_dict)
+            verdict, rule, to = self.decide(data, user_api_key_dict, _s(call_type) or None)
             if rule is None:
                 return data
             self._tag(data, rule, verdict)

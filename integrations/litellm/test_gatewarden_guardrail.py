@@ -143,6 +143,15 @@ class DecideTest(unittest.TestCase):
         # a model already the target is left alone
         self.assertEqual(g.decide(request("gpt-4o-mini", hdr), user())[0], "pass")
 
+    def test_star_applies_to_text_generation_only(self):
+        g = guard_with(rule("r", "customer", "acme", down({"*": "gpt-4o-mini", "emb-large": "emb-small"})))
+        self.assertEqual(g.decide(request("gpt-4o", user="acme"), user(), "acompletion")[2], "gpt-4o-mini")
+        self.assertEqual(g.decide(request("emb-3", user="acme"), user(), "aembedding")[0], "pass")
+        self.assertEqual(g.decide(request("emb-large", user="acme"), user(), "aembedding")[2], "emb-small")
+        data = request("emb-3", user="acme")
+        run(g.async_pre_call_hook(user(), None, data, "aembedding"))
+        self.assertEqual(data["model"], "emb-3")
+
     def test_scope_must_match_exactly(self):
         g = guard_with(rule("r", "key", KEY_HASH), rule("r2", "model", "gpt-4o"))
         self.assertEqual(g.decide(request("o1"), user(api_key="cd" * 32, token="cd" * 32))[0], "pass")

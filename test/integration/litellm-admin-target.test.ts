@@ -173,6 +173,22 @@ test('customer block: /customer/block, removed with /customer/update blocked=fal
   assert.deepEqual(lite.violations, [])
 })
 
+test('records edited by hand into something else are ignored, not a crash', async () => {
+  const rule = makeRule({ id: 'rule-kb2', scope: { kind: 'key', id: KEY } })
+  const junk = { gatewarden_rules: { 'rule-old': null, 'rule-str': 'x' } }
+  lite.keys.set(KEY, {
+    key_alias: null,
+    aliases: {},
+    metadata: structuredClone(junk),
+    blocked: false,
+    team_id: null,
+  })
+  assert.equal((await apply(rule)).ok, true)
+  assert.equal((await remove(rule)).ok, true)
+  assert.equal(lite.keys.get(KEY)!.blocked, false)
+  assert.deepEqual(lite.keys.get(KEY)!.metadata, {})
+})
+
 test('what the admin API cannot express is unsupported', async () => {
   const cases: Array<[Partial<Rule>, boolean]> = [
     [{ scope: { kind: 'customer', id: 'acme' }, action: { action: 'downgrade', map: { a: 'b' } } }, false],
