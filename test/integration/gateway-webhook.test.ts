@@ -55,7 +55,7 @@ test('apply and remove post signed { event, rule } with a stable delivery id', a
     assert.notEqual(rx.requests[3]!.headers[DELIVERY_HEADER], a1!.id)
     // a tampered body fails the receiver's check
     const first = rx.requests[0]!
-    const tampered = { ...first, body: Buffer.from(first.body.toString('utf8').replace('acme', 'evil')) }
+    const tampered = { ...first, body: Buffer.from(first.body.toString('utf8').replace('nightly', 'evil')) }
     assert.deepEqual(verified(tampered), { ok: false, reason: 'mismatch' })
   } finally {
     await rx.close()
