@@ -226,8 +226,11 @@ class GatewardenGuardrail(CustomLogger):
         refresh_seconds: float = 2.0,
         timeout_seconds: float = 2.0,
         now_ms: Callable[[], float] | None = None,
+        autostart: bool = True,
     ) -> None:
         super().__init__()
+        # the hook (re)starts the poller on a request: a worker forked after the config load has none
+        self.autostart = autostart
         self.url = (url or "").rstrip("/") or None
         self._token = auth_token or None
         self.refresh_seconds = max(0.05, refresh_seconds)
@@ -347,8 +350,8 @@ class GatewardenGuardrail(CustomLogger):
 
     async def async_pre_call_hook(self, user_api_key_dict, cache, data, call_type):  # noqa: ANN001
         try:
-            if self._thread is None:
-                self.start()
+            if self.autostart and not self._stop.is_set():
+                self.start()  # a no-op while the poller runs
             if not isinstance(data, dict):
                 return data
             verdict, rule, to = self.decide(data, user_api_key_dict, _s(call_type) or None)

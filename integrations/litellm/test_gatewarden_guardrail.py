@@ -297,7 +297,7 @@ class PollerTest(unittest.TestCase):
     def test_etag_304_then_unreachable_keeps_rules_until_expiry_then_passes(self):
         clock = Clock()
         srv = RulesServer(active("v1", rule("r1", "customer", "acme", expires_at=T0 + 30_000)))
-        g = gg.GatewardenGuardrail(srv.url + "/", auth_token="tok", now_ms=clock)
+        g = gg.GatewardenGuardrail(srv.url + "/", auth_token="tok", now_ms=clock, autostart=False)
         try:
             self.assertEqual(g.refresh_once(), "updated")
             self.assertEqual(g.refresh_once(), "unchanged")
@@ -321,7 +321,7 @@ class PollerTest(unittest.TestCase):
         clock = Clock()
         srv = RulesServer(active("v1", rule("r1", "model", "gpt-4o")))
         try:
-            g = gg.GatewardenGuardrail(srv.url, auth_token="tok", now_ms=clock)
+            g = gg.GatewardenGuardrail(srv.url, auth_token="tok", now_ms=clock, autostart=False)
             self.assertEqual(g.refresh_once(), "updated")
             g._token = "wrong"
             self.assertEqual(g.refresh_once(), "failed")
@@ -342,6 +342,20 @@ class PollerTest(unittest.TestCase):
             self.assertTrue(g.rules.wait_for_version("v1", 10))
             srv.doc = active("v2", rule("r", "model", "gpt-4o", expires_at=4_000_000_000_000))
             self.assertTrue(g.rules.wait_for_version("v2", 10))
+            with self.assertRaises(HTTPException):
+                run(g.async_pre_call_hook(user(), None, request(), "acompletion"))
+        finally:
+            g.stop()
+            srv.close()
+
+    def test_the_hook_starts_the_poller_itself(self):
+        """A worker forked after the config load has no poller: the first request starts it."""
+        srv = RulesServer(active("v1", rule("r", "model", "gpt-4o", expires_at=4_000_000_000_000)))
+        g = gg.GatewardenGuardrail(srv.url, auth_token="tok", refresh_seconds=0.05)
+        try:
+            self.assertIsNone(g._thread)
+            run(g.async_pre_call_hook(user(), None, request("o1"), "acompletion"))
+            self.assertTrue(g.rules.wait_for_version("v1", 10))
             with self.assertRaises(HTTPException):
                 run(g.async_pre_call_hook(user(), None, request(), "acompletion"))
         finally:
