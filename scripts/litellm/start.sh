@@ -24,9 +24,9 @@
 #   LITELLM_KAFKA_BROKERS    with kafka: host:port[,host:port] (required), GATEWARDEN_KAFKA_BROKERS of the proxy
 #   LITELLM_KAFKA_TOPIC      with kafka: topic (default litellm-spend), GATEWARDEN_KAFKA_TOPIC of the proxy
 #   LITELLM_GUARDRAIL=1      also load integrations/litellm/gatewarden_guardrail.py (copied next to
-#                            config.yaml) polling <gatewarden_base_url>/api/rules/active; with
-#                            GATEWARDEN_INGEST_TOKEN set it is the hook's GATEWARDEN_AUTH_TOKEN too
-#   GATEWARDEN_RULES_REFRESH_SECONDS  the hook's refresh interval (passed through)
+#                            config.yaml), polling <gatewarden_base_url>/api/rules/active
+#   LITELLM_GUARDRAIL_REFRESH  with the guardrail: GATEWARDEN_RULES_REFRESH_SECONDS (default 1)
+#   GATEWARDEN_RULES_TOKEN   with the guardrail: its GATEWARDEN_AUTH_TOKEN (default GATEWARDEN_INGEST_TOKEN)
 #   LITELLM_DEBUG=1          start with --detailed_debug (very verbose log)
 set -euo pipefail
 
@@ -161,7 +161,7 @@ DEBUG_FLAG=()
 (
   unset DATABASE_URL DIRECT_URL OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_TRACES_ENDPOINT \
         OTEL_EXPORTER_OTLP_PROTOCOL OTEL_EXPORTER_OTLP_HEADERS LITELLM_OTEL_V2 GENERIC_LOGGER_ENDPOINT \
-        GENERIC_LOGGER_HEADERS
+        GENERIC_LOGGER_HEADERS GATEWARDEN_URL GATEWARDEN_AUTH_TOKEN GATEWARDEN_RULES_REFRESH_SECONDS
   [[ -n "$GENERIC_HEADERS_VALUE" ]] && export GENERIC_LOGGER_HEADERS="$GENERIC_HEADERS_VALUE"
   if [[ -n "$KAFKA_LOGGER" ]]; then
     export GATEWARDEN_KAFKA_BROKERS="$LITELLM_KAFKA_BROKERS"
@@ -169,7 +169,9 @@ DEBUG_FLAG=()
   fi
   if [[ -n "$GUARDRAIL" ]]; then
     export GATEWARDEN_URL="$GW_BASE"
-    [[ -n "${GATEWARDEN_INGEST_TOKEN:-}" ]] && export GATEWARDEN_AUTH_TOKEN="$GATEWARDEN_INGEST_TOKEN"
+    export GATEWARDEN_RULES_REFRESH_SECONDS="${LITELLM_GUARDRAIL_REFRESH:-1}"
+    TOKEN="${GATEWARDEN_RULES_TOKEN:-${GATEWARDEN_INGEST_TOKEN:-}}"
+    [[ -n "$TOKEN" ]] && export GATEWARDEN_AUTH_TOKEN="$TOKEN"
   fi
   export LITELLM_LOCAL_MODEL_COST_MAP=True
   export LITELLM_MASTER_KEY="$MASTER_KEY"

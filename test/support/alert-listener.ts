@@ -22,7 +22,8 @@ export interface AlertListener {
   close(): Promise<void>
 }
 
-export async function startAlertListener(answer?: AlertListener['answer']): Promise<AlertListener> {
+/** `port` 0 (default) picks a free one; a fixed port brings a receiver back where it was. */
+export async function startAlertListener(answer?: AlertListener['answer'], port = 0): Promise<AlertListener> {
   const requests: ReceivedRequest[] = []
   const listener = { requests, answer: answer ?? (() => ({ status: 200, body: 'ok' })) } as AlertListener
   const server: Server = createServer((req, res) => {
@@ -42,10 +43,10 @@ export async function startAlertListener(answer?: AlertListener['answer']): Prom
       res.end(a.body ?? '')
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as AddressInfo).port
-  listener.port = port
-  listener.url = `http://127.0.0.1:${port}`
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  const bound = (server.address() as AddressInfo).port
+  listener.port = bound
+  listener.url = `http://127.0.0.1:${bound}`
   listener.close = () =>
     new Promise<void>((resolve) => {
       server.closeAllConnections()

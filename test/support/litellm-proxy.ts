@@ -14,18 +14,36 @@ export interface LiteLLMProxy {
   stop(): void
 }
 
+/** Extra callbacks for `startLiteLLM`. */
+export interface LiteLLMProxyOptions {
+  /**
+   * Also load the Gatewarden guardrail hook (integrations/litellm/gatewarden_guardrail.py, copied next to
+   * config.yaml), polling `<gatewardenUrl>/api/rules/active` every `guardrailRefreshSeconds` (default 1).
+   * Its token: env GATEWARDEN_RULES_TOKEN, else GATEWARDEN_INGEST_TOKEN.
+   */
+  guardrail?: boolean
+  guardrailRefreshSeconds?: number
+}
+
 /**
  * Installs (cached) and starts the real LiteLLM proxy, its callbacks pointed at `gatewardenUrl`.
  * Fails (never skips) when it cannot start: the test is about the real proxy.
  */
-export function startLiteLLM(gatewardenUrl: string, env: Record<string, string> = {}): LiteLLMProxy {
+export function startLiteLLM(
+  gatewardenUrl: string,
+  env: Record<string, string> = {},
+  opts: LiteLLMProxyOptions = {},
+): LiteLLMProxy {
+  const guardrail: Record<string, string> = opts.guardrail
+    ? { LITELLM_GUARDRAIL: '1', LITELLM_GUARDRAIL_REFRESH: String(opts.guardrailRefreshSeconds ?? 1) }
+    : {}
   execFileSync(join(REPO_ROOT, 'scripts/litellm/setup.sh'), {
     stdio: ['ignore', 'ignore', 'inherit'],
     timeout: 600_000,
   })
   const workdir = mkdtempSync(join(tmpdir(), 'gw-litellm-'))
   const out = execFileSync(join(REPO_ROOT, 'scripts/litellm/start.sh'), [workdir, gatewardenUrl], {
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, ...guardrail },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     timeout: 180_000,
