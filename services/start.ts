@@ -21,6 +21,8 @@ import { loadPriceTable } from './pipeline/price-table.js'
 import { startKafkaIngest, type KafkaIngest } from './pipeline/kafka-ingest.js'
 import { clickHouseRuleStore } from '../adapters/clickhouse/rules-table.js'
 import { Enforcer } from './enforce/enforcer.js'
+import { createGatewayTargets } from '../adapters/gateway/target-factory.js'
+import { readFileSync } from 'node:fs'
 import type { Alert } from '../core/alerts/alert.js'
 
 /** A running Gatewarden: its address and how to stop it. */
@@ -60,7 +62,12 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
       ? undefined
       : new Enforcer({
           store: clickHouseRuleStore(store.client, store.database),
-          targets: [],
+          // target secrets are named by env variable or file in the config; read here, never deeper
+          targets: createGatewayTargets(config.enforcement.targets, {
+            secrets: (name) => process.env[name],
+            readFile: (path) => readFileSync(path, 'utf8'),
+            log: log.child({ component: 'enforce' }),
+          }),
           policy: { enforcement: config.enforcement, zombieAction: config.detectors.zombie.action },
           tickMs: config.enforcement.tick,
           isLeader: () => isLeader(),
