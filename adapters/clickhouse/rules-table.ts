@@ -24,12 +24,7 @@ export function clickHouseRuleStore(client: ClickHouseClient, database: string):
     async write(changes: readonly RuleChange[]) {
       if (changes.length === 0) return
       const token = randomUUID()
-      await client.insert({
-        table: `${database}.rule_events`,
-        values: changes.map(({ event: e }) => ({ ...e, seq: nextSeq() })),
-        format: 'JSONEachRow',
-        clickhouse_settings: insertSettings(`${token}-events`),
-      })
+      // the rule versions first (what the API and gateways read), then their audit rows
       await client.insert({
         table: `${database}.rules`,
         values: changes.map(({ rule: r }) => ({
@@ -48,6 +43,12 @@ export function clickHouseRuleStore(client: ClickHouseClient, database: string):
         })),
         format: 'JSONEachRow',
         clickhouse_settings: insertSettings(`${token}-rules`),
+      })
+      await client.insert({
+        table: `${database}.rule_events`,
+        values: changes.map(({ event: e }) => ({ ...e, seq: nextSeq() })),
+        format: 'JSONEachRow',
+        clickhouse_settings: insertSettings(`${token}-events`),
       })
     },
     load: (since) =>

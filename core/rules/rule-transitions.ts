@@ -93,9 +93,22 @@ export function expired(rule: Rule, now: number): RuleChange {
   return { rule: next, event: ruleEvent('expired', rule, next, 'expiry', now) }
 }
 
-/** Extends a rule in force to a later expiry for a new alert of the same cause (never shortens it). */
+/**
+ * Extends a rule in force to a later expiry for a new alert of the same cause (never shortens it). Push
+ * targets that hold it get it again (their apply is idempotent; a webhook learns the new expiry).
+ */
 export function extended(rule: Rule, expiresAt: number, reason: Rule['reason'], now: number): RuleChange {
-  const next: Rule = { ...rule, expires_at: Math.max(rule.expires_at, expiresAt), reason, updated_at: now }
+  const later = expiresAt > rule.expires_at
+  const targets = rule.targets.map((t): TargetStatus =>
+    later && t.state === 'applied' ? { ...t, state: 'pending', attempts: 0, updated_at: now } : t,
+  )
+  const next: Rule = settle({
+    ...rule,
+    expires_at: Math.max(rule.expires_at, expiresAt),
+    reason,
+    updated_at: now,
+    targets,
+  })
   const actor = reason.kind === 'alert' ? `detector:${reason.alert_type}` : `manual:${reason.by}`
   return { rule: next, event: ruleEvent('extended', rule, next, actor, now) }
 }
