@@ -11,7 +11,7 @@ import { AttributionConfig, PrivacyConfig, WriterConfig } from '../../schemas/co
 import { CostQuery } from '../../schemas/api.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import { deadLetter } from '../../schemas/dead-letter.js'
-import { BatchWriter } from '../../services/pipeline/batch-writer.js'
+import { BatchWriter } from '../../services/ingest/batch-writer.js'
 import { freshStore, rows, silentLog } from '../support/store.js'
 import { litellmPayload, round10 } from '../support/events.js'
 import type { StoreClient } from '../../adapters/clickhouse/client.js'
