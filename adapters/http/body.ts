@@ -1,8 +1,8 @@
 import { gunzipSync, inflateSync } from 'node:zlib'
-import { ndjsonItems, type RawItem } from '../../core/ndjson.js'
+import { ndjsonItems, type RawItem } from '../../core/ingest/ndjson.js'
 import { GatewardenError } from '../../core/errors.js'
 
-export type { RawItem } from '../../core/ndjson.js'
+export type { RawItem } from '../../core/ingest/ndjson.js'
 
 const NDJSON_TYPES = /^application\/(x-)?(nd|jsonl|json-?lines|jsonlines)/i
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { Config } from '../../schemas/config.js'
 import type { OtlpTraceRequest } from '../../schemas/otlp-trace.js'
 import { findPrice } from '../../core/pricing.js'
-import { mapOtlpTraces } from '../../core/otlp-mapper.js'
+import { mapOtlpTraces } from '../../core/ingest/otlp/mapper.js'
 import { fixture } from '../../test/support/paths.js'
 import { loadPriceTable } from './price-table.js'
 

@@ -17,7 +17,7 @@ import {
 } from '../../adapters/clickhouse/outbox-table.js'
 import { applyFindings } from '../../core/alerts/alert-book.js'
 import type { Alert, Notification } from '../../core/alerts/alert.js'
-import { mapLiteLLMPayload } from '../../core/litellm-mapper.js'
+import { mapLiteLLMPayload } from '../../core/ingest/litellm/mapper.js'
 import { AttributionConfig, PrivacyConfig, WriterConfig } from '../../schemas/config.js'
 import { BatchWriter } from '../../services/ingest/batch-writer.js'
 import type { StoreClient } from '../../adapters/clickhouse/client.js'

@@ -27,7 +27,7 @@ export function prng(seed: number): () => number {
 
 /**
  * A prompt that (almost surely) no other request shares after fingerprint normalisation: words drawn
- * from a vocabulary (long numbers and ids would be normalised away, see core/fingerprint.ts).
+ * from a vocabulary (long numbers and ids would be normalised away, see core/ingest/fingerprint.ts).
  */
 export function variedPrompt(rnd: () => number): string {
   const n = 6 + Math.floor(rnd() * 5)

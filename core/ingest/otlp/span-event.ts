@@ -1,8 +1,8 @@
-import type { OtelAttributionConfig } from '../schemas/otel-attribution.js'
-import type { PrivacyConfig } from '../schemas/config.js'
-import type { OtlpSpan } from '../schemas/otlp-trace.js'
-import { MAX_EVENT_TS_MS, MIN_EVENT_TS_MS, RequestEvent, type EventSource } from '../schemas/request-event.js'
-import { requestFingerprint, promptText } from './fingerprint.js'
+import type { OtelAttributionConfig } from '../../../schemas/otel-attribution.js'
+import type { PrivacyConfig } from '../../../schemas/config.js'
+import type { OtlpSpan } from '../../../schemas/otlp-trace.js'
+import { MAX_EVENT_TS_MS, MIN_EVENT_TS_MS, RequestEvent, type EventSource } from '../../../schemas/request-event.js'
+import { requestFingerprint, promptText } from '../fingerprint.js'
 import {
   CACHED_TOKEN_KEYS,
   COST_KEYS,
@@ -12,17 +12,17 @@ import {
   TOTAL_TOKEN_KEYS,
   readAmount,
   readCount,
-} from './otlp-llm-span.js'
+} from './llm-span.js'
 import {
   isLiteLLMSpan,
   litellmCacheHit,
   litellmCachedTokens,
   litellmHidden,
   litellmTags,
-} from './otlp-litellm.js'
-import { inputMessages, outputText, toolDefinitions } from './otlp-messages.js'
-import { attributeRecord, nanosToMs, type AttrValue } from './otlp-values.js'
-import { findPrice, tokenCost, type PriceTable } from './pricing.js'
+} from './litellm-span.js'
+import { inputMessages, outputText, toolDefinitions } from './messages.js'
+import { attributeRecord, nanosToMs, type AttrValue } from './values.js'
+import { findPrice, tokenCost, type PriceTable } from '../../pricing.js'
 import { scalarText, unpack, type SpanAttributes } from './span-attributes.js'
 
 /** What the OTLP mapper needs besides the request. */
@@ -100,7 +100,7 @@ function metadataMap(v: SpanView, extra: Record<string, AttrValue | undefined>):
 export type SpanMapped = { ok: true; event: RequestEvent } | { ok: false; reason: string }
 
 /**
- * Maps one LLM span to a RequestEvent (rules in core/otlp-README.md). `ancestors` (nearest first, same
+ * Maps one LLM span to a RequestEvent (rules in core/ingest/otlp/README.md). `ancestors` (nearest first, same
  * request) feed attribution only. `event_id` is trace id + span id (hex), except on LiteLLM spans:
  * there it is `litellm.call_id`, the id LiteLLM's generic_api payload is stored under.
  * Dead-lettered: invalid ids, missing or out-of-range start, unusable token counts or cost.

@@ -1,5 +1,5 @@
-import type { AttrValue } from './otlp-values.js'
-import { looksLikeContainer, parsePythonLiteral } from './python-literal.js'
+import type { AttrValue } from './values.js'
+import { looksLikeContainer, parsePythonLiteral } from '../litellm/python-literal.js'
 
 const isRecord = (v: unknown): v is Record<string, AttrValue> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)

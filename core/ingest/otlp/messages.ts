@@ -1,8 +1,8 @@
-import type { AttrValue } from './otlp-values.js'
+import type { AttrValue } from './values.js'
 import { scalarText, unpack, type SpanAttributes } from './span-attributes.js'
 
 /**
- * Prompt and completion text of an LLM span, in the OpenAI message shape `core/fingerprint.ts` reads,
+ * Prompt and completion text of an LLM span, in the OpenAI message shape `core/ingest/fingerprint.ts` reads,
  * from whichever convention the span uses: GenAI `gen_ai.input.messages` / `gen_ai.output.messages`
  * (JSON with `parts`), the older indexed `gen_ai.prompt.N.*` / `gen_ai.completion.N.*` (OpenLLMetry),
  * or OpenInference `llm.input_messages.N.message.*` / `llm.output_messages.N.message.*`.

@@ -1,4 +1,4 @@
-import type { AttrValue } from './otlp-values.js'
+import type { AttrValue } from './values.js'
 import { scalarText, unpack, type SpanAttributes } from './span-attributes.js'
 
 /**

@@ -6,11 +6,11 @@ import {
   splitMessage,
   OTLP_UNAVAILABLE,
   type KafkaDecodeOptions,
-} from './kafka-message.js'
-import { mapLiteLLMPayload, type MapperOptions } from './litellm-mapper.js'
-import type { KafkaFormat } from '../schemas/kafka-config.js'
-import { AttributionConfig, PrivacyConfig } from '../schemas/config.js'
-import { fixture } from '../test/support/paths.js'
+} from './message.js'
+import { mapLiteLLMPayload, type MapperOptions } from '../litellm/mapper.js'
+import type { KafkaFormat } from '../../../schemas/kafka-config.js'
+import { AttributionConfig, PrivacyConfig } from '../../../schemas/config.js'
+import { fixture } from '../../../test/support/paths.js'
 
 type Payload = Record<string, unknown>
 const mapper: MapperOptions = {

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { eventTimeProblem } from './event-window.js'
+import { eventTimeProblem } from './event-time.js'
 
 const now = Date.parse('2026-11-26T12:00:00Z')
 const DAY = 86_400_000

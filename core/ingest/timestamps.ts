@@ -1,4 +1,4 @@
-import { MAX_EVENT_TS_MS, MIN_EVENT_TS_MS } from '../schemas/request-event.js'
+import { MAX_EVENT_TS_MS, MIN_EVENT_TS_MS } from '../../schemas/request-event.js'
 
 /** The unit a numeric epoch value was given in. */
 export type EpochUnit = 's' | 'ms' | 'us' | 'ns' | 'iso'

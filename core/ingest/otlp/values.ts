@@ -1,4 +1,4 @@
-import type { AnyValue, Int64, KeyValue } from '../schemas/otlp-trace.js'
+import type { AnyValue, Int64, KeyValue } from '../../../schemas/otlp-trace.js'
 
 /** An attribute value as JS: OTLP `AnyValue` with its oneof unwrapped. */
 export type AttrValue = null | boolean | number | string | AttrValue[] | { [key: string]: AttrValue }

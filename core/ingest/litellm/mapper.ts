@@ -1,9 +1,9 @@
-import { StandardLoggingPayload } from '../schemas/litellm-payload.js'
-import { RequestEvent, type EventSource } from '../schemas/request-event.js'
-import type { AttributionConfig, PrivacyConfig } from '../schemas/config.js'
-import { firstOf } from './field-path.js'
-import { requestFingerprint, promptText } from './fingerprint.js'
-import { readInstant } from './timestamps.js'
+import { StandardLoggingPayload } from '../../../schemas/litellm-payload.js'
+import { RequestEvent, type EventSource } from '../../../schemas/request-event.js'
+import type { AttributionConfig, PrivacyConfig } from '../../../schemas/config.js'
+import { firstOf } from '../field-path.js'
+import { requestFingerprint, promptText } from '../fingerprint.js'
+import { readInstant } from '../timestamps.js'
 
 /** What the mapper needs besides the payload. */
 export interface MapperOptions {

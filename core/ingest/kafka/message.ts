@@ -1,10 +1,10 @@
-import type { KafkaFormat } from '../schemas/kafka-config.js'
-import { ndjsonItems, type RawItem } from './ndjson.js'
-import { RequestEventInput, withEventDefaults, type RequestEvent } from '../schemas/request-event.js'
-import { mapLiteLLMPayload, type MapperOptions, type MapResult } from './litellm-mapper.js'
+import type { KafkaFormat } from '../../../schemas/kafka-config.js'
+import { ndjsonItems, type RawItem } from '../ndjson.js'
+import { RequestEventInput, withEventDefaults, type RequestEvent } from '../../../schemas/request-event.js'
+import { mapLiteLLMPayload, type MapperOptions, type MapResult } from '../litellm/mapper.js'
 
 /** One item of a message value: a parsed JSON value, or a part that did not parse. */
-export type { RawItem } from './ndjson.js'
+export type { RawItem } from '../ndjson.js'
 
 /** What an item turned out to be. */
 export type ItemKind = 'litellm' | 'canonical' | 'otlp'

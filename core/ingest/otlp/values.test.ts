@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { anyValue, attributeRecord, int64ToNumber, nanosToMs, normalizeId } from './otlp-values.js'
+import { anyValue, attributeRecord, int64ToNumber, nanosToMs, normalizeId } from './values.js'
 
 const traceHex = '5eb47b0f82231d3260ad3d7795d9839e'
 const spanHex = '00465d480d6eed01'

@@ -1,12 +1,12 @@
-import { OtlpSpan, OtlpTraceRequest } from '../schemas/otlp-trace.js'
-import type { RequestEvent } from '../schemas/request-event.js'
-import type { MapResult } from './litellm-mapper.js'
-import { carriesUsage, spanRole } from './otlp-llm-span.js'
-import { spanToEvent, type OtlpMapperOptions, type SpanView } from './otlp-span-event.js'
-import { attributeRecord, normalizeId } from './otlp-values.js'
+import { OtlpSpan, OtlpTraceRequest } from '../../../schemas/otlp-trace.js'
+import type { RequestEvent } from '../../../schemas/request-event.js'
+import type { MapResult } from '../litellm/mapper.js'
+import { carriesUsage, spanRole } from './llm-span.js'
+import { spanToEvent, type OtlpMapperOptions, type SpanView } from './span-event.js'
+import { attributeRecord, normalizeId } from './values.js'
 import { SpanAttributes } from './span-attributes.js'
 
-export type { OtlpMapperOptions } from './otlp-span-event.js'
+export type { OtlpMapperOptions } from './span-event.js'
 
 /** What one span became: an event, ignored (not an LLM call, or counted through another span), or a dead letter. */
 export type SpanOutcome =

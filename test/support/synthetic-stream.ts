@@ -1,6 +1,6 @@
 import { Budget, DetectorsConfig } from '../../schemas/policy.js'
 import { eventDefaults, type RequestEvent } from '../../schemas/request-event.js'
-import type { DetectorPolicy } from './runner.js'
+import type { DetectorPolicy } from '../../core/detectors/runner.js'
 
 /** Shape of the clean synthetic traffic (for the false-alert self-check and benchmark). */
 export interface SyntheticOptions {

@@ -1,8 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mapLiteLLMPayload, type MapperOptions } from './litellm-mapper.js'
-import { AttributionConfig, PrivacyConfig } from '../schemas/config.js'
-import { fixture } from '../test/support/paths.js'
+import { mapLiteLLMPayload, type MapperOptions } from './mapper.js'
+import { AttributionConfig, PrivacyConfig } from '../../../schemas/config.js'
+import { fixture } from '../../../test/support/paths.js'
 
 const opts: MapperOptions = {
   source: 'litellm_http',
