@@ -7,7 +7,7 @@ export const MAX_FUTURE_SKEW_MS = 24 * 3_600_000
  * longer be recognised). Too new: more than a day ahead of `receivedAt` (a wrong clock or unit; it
  * would also hold the detectors' event-time watermark in the future).
  */
-export function eventTimeProblem(ts: number, receivedAt: number, retentionDays: number): string | null {
+export function eventTimeRejection(ts: number, receivedAt: number, retentionDays: number): string | null {
   if (retentionDays > 0 && ts < receivedAt - retentionDays * 86_400_000) {
     return `ts ${new Date(ts).toISOString()} is older than store.retention_days (${retentionDays})`
   }

@@ -1,3 +1,5 @@
+import { tagValue } from './labels.js'
+
 /**
  * Attribution field paths: an ordered list, first non-empty value wins.
  *
@@ -9,11 +11,7 @@ export type FieldPath = string
 
 /** Reads `path` from `root` as a trimmed string; '' when absent, null or not a scalar. */
 export function readPath(root: unknown, path: FieldPath, tags: readonly string[] = []): string {
-  if (path.startsWith('tag:')) {
-    const prefix = `${path.slice(4)}:`
-    const hit = tags.find((t) => t.startsWith(prefix) && t.length > prefix.length)
-    return hit ? hit.slice(prefix.length).trim() : ''
-  }
+  if (path.startsWith('tag:')) return tagValue(tags, path.slice(4))
   let node: unknown = root
   for (const seg of path.split('.')) {
     if (node === null || typeof node !== 'object') return ''

@@ -21,6 +21,7 @@ const noopMetrics = {
   eventsAccepted() {},
   eventsRejected() {},
   eventsDuplicate() {},
+  valuesTruncated() {},
   ingestRefused() {},
   gauge() {},
 }

@@ -1,8 +1,6 @@
 import type { Logger } from 'pino'
-import { eventTimeProblem } from '../../core/ingest/event-time.js'
 import type { Config } from '../../schemas/config.js'
 import type { KafkaConfig } from '../../schemas/kafka-config.js'
-import { deadLetter, type DeadLetter } from '../../schemas/dead-letter.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import { GatewardenError } from '../../core/errors.js'
 import { decodeKafkaValue, type OtlpMapper } from '../../core/ingest/kafka/message.js'
@@ -13,13 +11,14 @@ import { KafkaSource, type KafkaPipeline, type KafkaRecord } from '../../adapter
 import type { Metrics } from '../../adapters/telemetry/metrics.js'
 import type { BatchWriter } from './batch-writer.js'
 import { loadPriceTable } from './price-table.js'
+import { prepareBatch, storeBatch, type IngestSink, type MappedItem } from './submit.js'
 
 /** What the Kafka source needs from the running service. */
 export interface KafkaIngestDeps {
   kafka: KafkaConfig
   config: Pick<Config, 'gateway' | 'attribution' | 'privacy' | 'store' | 'pricing'>
   writer: Pick<BatchWriter, 'submit' | 'isSaturated'>
-  metrics: Pick<Metrics, 'eventsAccepted' | 'eventsRejected' | 'eventsDuplicate' | 'ingestRefused' | 'gauge'>
+  metrics: IngestSink['metrics'] & Pick<Metrics, 'gauge'>
   log: Logger
   /** Where `kafka.sasl.password_env` is read (the process environment). */
   env: NodeJS.ProcessEnv
@@ -48,9 +47,9 @@ function defaultOtlpMapper(config: KafkaIngestDeps['config']): OtlpMapper {
 }
 
 /**
- * The pipeline side of the Kafka source: decode each message (format of its topic), dead-letter bad ones
- * with topic/partition/offset, and hand everything to the writer. Events older than
- * `store.retention_days` are dead-lettered, as on the HTTP path.
+ * The pipeline side of the Kafka source: decode each message (format of its topic), then the shared
+ * submit step (services/ingest/submit.ts) in its two halves: `decode` runs the event-time check and
+ * builds the dead letters (with topic/partition/offset), `store` hands the batch to the writer and counts it.
  */
 export function createKafkaPipeline(deps: Omit<KafkaIngestDeps, 'log' | 'env'>): KafkaPipeline {
   const { kafka, config, writer, metrics } = deps
@@ -63,20 +62,16 @@ export function createKafkaPipeline(deps: Omit<KafkaIngestDeps, 'log' | 'env'>):
   }
   const retentionDays = config.store.retention_days
   const mapOtlp = deps.mapOtlp ?? defaultOtlpMapper(config)
+  const sink: IngestSink = { source: 'kafka', writer, metrics }
+  // decode() and store() see the same arrays; the truncation count rides along with the events
+  const truncatedIn = new WeakMap<readonly RequestEvent[], number>()
   return {
     decode(records: readonly KafkaRecord[]) {
-      const events: RequestEvent[] = []
-      const deadLetters: DeadLetter[] = []
       const receivedAt = now()
+      const items: MappedItem[] = []
       for (const r of records) {
-        const where = {
-          source: 'kafka',
-          received_at: receivedAt,
-          topic: r.topic,
-          partition: r.partition,
-          offset: Number(r.offset),
-        }
         const origin = `kafka ${r.topic}/${r.partition}@${r.offset}`
+        const at = { topic: r.topic, partition: r.partition, offset: Number(r.offset) }
         const out = decodeKafkaValue(r.value, {
           format: kafka.formats[r.topic] ?? 'auto',
           maxMessageBytes: kafka.max_message_bytes,
@@ -84,32 +79,32 @@ export function createKafkaPipeline(deps: Omit<KafkaIngestDeps, 'log' | 'env'>):
           mapOtlp,
         })
         for (const rej of out.rejects) {
-          const d = deadLetter(rej.raw, {
-            ...where,
-            origin: out.items > 1 ? `${origin} item ${rej.item}` : origin,
+          const where = out.items > 1 ? `${origin} item ${rej.item}` : origin
+          items.push({
+            at: { ...at, origin: where, where },
+            raw: rej.raw,
+            ok: false,
             reason: rej.reason,
+            rawBytes: rej.rawBytes,
           })
-          deadLetters.push(rej.rawBytes === undefined ? d : { ...d, raw_bytes: rej.rawBytes })
         }
-        for (const e of out.events) {
-          const reason = eventTimeProblem(e.ts, receivedAt, retentionDays)
-          if (reason === null) events.push(e)
-          else deadLetters.push(deadLetter(e, { ...where, origin, reason }))
-        }
+        out.events.forEach((event, i) =>
+          items.push({
+            at: { ...at, origin, where: origin },
+            raw: event,
+            ok: true,
+            event,
+            truncated: out.truncated[i] ?? 0,
+          }),
+        )
       }
-      return { events, deadLetters }
+      const batch = prepareBatch(items, { source: 'kafka', receivedAt, retentionDays })
+      truncatedIn.set(batch.events, batch.truncated)
+      return { events: batch.events, deadLetters: batch.deadLetters }
     },
     isSaturated: (rows) => writer.isSaturated(rows),
     async store(events, deadLetters) {
-      try {
-        const receipt = await writer.submit(events, deadLetters)
-        metrics.eventsAccepted('kafka', events.length)
-        metrics.eventsDuplicate('kafka', receipt.duplicates)
-        metrics.eventsRejected('kafka', deadLetters.length)
-      } catch (err) {
-        metrics.ingestRefused('kafka', (err as { code?: string }).code ?? 'error')
-        throw err
-      }
+      await storeBatch(sink, { events, deadLetters, truncated: truncatedIn.get(events) ?? 0 })
     },
   }
 }

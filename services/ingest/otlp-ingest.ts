@@ -1,64 +1,45 @@
-import type { OtlpOutcome } from '../../adapters/http/ports.js'
-import { eventTimeProblem } from '../../core/ingest/event-time.js'
-import type { Metrics } from '../../adapters/telemetry/metrics.js'
 import { GatewardenError } from '../../core/errors.js'
+import type { OtlpOutcome } from '../../core/ingest/outcome.js'
 import { mapOtlpTraces, type OtlpMapperOptions } from '../../core/ingest/otlp/mapper.js'
-import { deadLetter, type DeadLetter } from '../../schemas/dead-letter.js'
-import type { RequestEvent } from '../../schemas/request-event.js'
 import type { BatchWriter } from './batch-writer.js'
+import { submitItems, type IngestSink, type MappedItem } from './submit.js'
 
 /** Longest `error_message` of a partial success. */
 const MESSAGE_MAX = 1024
 
 /**
- * Maps OTLP export requests (decoded to their JSON shape) and hands the events to the writer.
+ * Maps OTLP export requests (decoded to their JSON shape) and hands the events to the submit step.
  * Spans that are not LLM calls are ignored; LLM spans that cannot be mapped become dead letters and
  * are reported as rejected (OTLP partial success). Resolves once everything is stored (ack = durable);
  * an unreadable request throws GW_BAD_REQUEST.
  */
 export function createOtlpIngest(
-  writer: BatchWriter,
+  writer: Pick<BatchWriter, 'submit'>,
   mapper: OtlpMapperOptions,
-  metrics: Metrics,
+  metrics: IngestSink['metrics'],
   retentionDays: number,
   now: () => number = Date.now,
 ): (request: unknown, origin: string) => Promise<OtlpOutcome> {
+  const sink: IngestSink = { source: mapper.source, writer, metrics }
   return async (request, origin) => {
     const mapped = mapOtlpTraces(request, mapper)
     if (!mapped.ok) throw new GatewardenError('GW_BAD_REQUEST', mapped.reason, false)
-    const events: RequestEvent[] = []
-    const dead: DeadLetter[] = []
-    const reasons: string[] = []
-    let ignored = 0
     const receivedAt = now()
+    const items: MappedItem[] = []
+    let ignored = 0
     for (const s of mapped.spans) {
-      const where = { source: mapper.source, origin: `${origin} ${s.where}`, received_at: receivedAt }
-      const timeProblem = s.kind === 'event' ? eventTimeProblem(s.event.ts, receivedAt, retentionDays) : null
+      const at = { origin: `${origin} ${s.where}`, where: s.where }
       if (s.kind === 'ignored') ignored++
-      else if (s.kind === 'dead') {
-        dead.push(deadLetter(s.raw, { ...where, reason: s.reason }))
-        reasons.push(`${s.where}: ${s.reason}`)
-      } else if (timeProblem !== null) {
-        const reason = timeProblem
-        dead.push(deadLetter(s.event, { ...where, reason }))
-        reasons.push(`${s.where}: ${reason}`)
-      } else events.push(s.event)
+      else if (s.kind === 'dead') items.push({ at, raw: s.raw, ok: false, reason: s.reason })
+      else items.push({ at, raw: s.event, ok: true, event: s.event, truncated: s.truncated })
     }
-    try {
-      const receipt = await writer.submit(events, dead)
-      metrics.eventsAccepted(mapper.source, events.length)
-      metrics.eventsDuplicate(mapper.source, receipt.duplicates)
-      metrics.eventsRejected(mapper.source, dead.length)
-      return {
-        accepted: events.length,
-        rejected: dead.length,
-        duplicates: receipt.duplicates,
-        ignored,
-        error_message: partialMessage(reasons),
-      }
-    } catch (err) {
-      metrics.ingestRefused(mapper.source, (err as { code?: string }).code ?? 'error')
-      throw err
+    const out = await submitItems(sink, items, { receivedAt, retentionDays })
+    return {
+      accepted: out.accepted,
+      rejected: out.rejected,
+      duplicates: out.duplicates,
+      ignored,
+      error_message: partialMessage(out.rejections.map((r) => `${r.where}: ${r.reason}`)),
     }
   }
 }

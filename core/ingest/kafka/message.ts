@@ -1,7 +1,9 @@
 import type { KafkaFormat } from '../../../schemas/kafka-config.js'
 import { ndjsonItems, type RawItem } from '../ndjson.js'
 import { RequestEventInput, withEventDefaults, type RequestEvent } from '../../../schemas/request-event.js'
-import { mapLiteLLMPayload, type MapperOptions, type MapResult } from '../litellm/mapper.js'
+import type { MapResult } from '../event-result.js'
+import { clipLabels } from '../labels.js'
+import { mapLiteLLMPayload, type MapperOptions } from '../litellm/mapper.js'
 
 /** One item of a message value: a parsed JSON value, or a part that did not parse. */
 export type { RawItem } from '../ndjson.js'
@@ -37,6 +39,8 @@ export interface DecodedMessage {
   rejects: KafkaReject[]
   /** Items the value was split into (0 when rejected as a whole). */
   items: number
+  /** Values cut by the truncation rule (core/ingest/labels.ts), one count per event (same order). */
+  truncated: number[]
 }
 
 /** Reason of the OTLP rejects while no OTLP mapper is wired. */
@@ -80,8 +84,9 @@ export function splitMessage(text: string, ndjson: boolean): RawItem[] | { reaso
 }
 
 function canonicalEvent(v: Record<string, unknown>, mapper: MapperOptions): MapResult {
-  // the event entered through this source, whatever the producer wrote
-  const parsed = RequestEventInput.safeParse({ ...v, source: mapper.source })
+  // the event entered through this source, whatever the producer wrote; long labels are cut, not rejected
+  const clipped = clipLabels({ ...v, source: mapper.source })
+  const parsed = RequestEventInput.safeParse(clipped.value)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
     return {
@@ -91,7 +96,7 @@ function canonicalEvent(v: Record<string, unknown>, mapper: MapperOptions): MapR
   }
   const input = { gateway: mapper.gateway, ...parsed.data }
   try {
-    return { ok: true, event: withEventDefaults(input) }
+    return { ok: true, event: withEventDefaults(input), truncated: clipped.truncated }
   } catch (err) {
     const issue = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues?.[0]
     if (!issue) throw err
@@ -135,6 +140,7 @@ export function decodeKafkaValue(value: Buffer | null, opts: KafkaDecodeOptions)
       events,
       rejects: [{ item: null, reason: 'message has no value (tombstone)', raw: '' }],
       items: 0,
+      truncated: [],
     }
   if (value.length > opts.maxMessageBytes) {
     const reason = `message is ${value.length} bytes, over kafka.max_message_bytes (${opts.maxMessageBytes})`
@@ -149,13 +155,20 @@ export function decodeKafkaValue(value: Buffer | null, opts: KafkaDecodeOptions)
         },
       ],
       items: 0,
+      truncated: [],
     }
   }
   const split = splitMessage(value.toString('utf8'), opts.format === 'ndjson')
   if (!Array.isArray(split))
-    return { events, rejects: [{ item: null, reason: split.reason, raw: value.toString('utf8') }], items: 0 }
+    return {
+      events,
+      rejects: [{ item: null, reason: split.reason, raw: value.toString('utf8') }],
+      items: 0,
+      truncated: [],
+    }
 
   const forced = forcedKind(opts.format)
+  const truncated: number[] = []
   for (const [i, item] of split.entries()) {
     if (!item.ok) {
       rejects.push({ item: i, reason: item.reason, raw: item.raw })
@@ -172,9 +185,11 @@ export function decodeKafkaValue(value: Buffer | null, opts: KafkaDecodeOptions)
       continue
     }
     for (const r of mapItem(v, forced ?? detectItemKind(v), opts)) {
-      if (r.ok) events.push(r.event)
-      else rejects.push({ item: i, reason: r.reason, raw: v })
+      if (r.ok) {
+        events.push(r.event)
+        truncated.push(r.truncated)
+      } else rejects.push({ item: i, reason: r.reason, raw: v })
     }
   }
-  return { events, rejects, items: split.length }
+  return { events, rejects, items: split.length, truncated }
 }

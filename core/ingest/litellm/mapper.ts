@@ -1,7 +1,9 @@
 import { StandardLoggingPayload } from '../../../schemas/litellm-payload.js'
-import { RequestEvent, type EventSource } from '../../../schemas/request-event.js'
+import type { EventSource } from '../../../schemas/request-event.js'
 import type { AttributionConfig, PrivacyConfig } from '../../../schemas/config.js'
+import { toEvent, type MapResult } from '../event-result.js'
 import { firstOf } from '../field-path.js'
+import { MetadataBuilder } from '../labels.js'
 import { requestFingerprint, promptText } from '../fingerprint.js'
 import { readInstant } from '../timestamps.js'
 
@@ -12,12 +14,6 @@ export interface MapperOptions {
   attribution: AttributionConfig
   privacy: PrivacyConfig
 }
-
-/** A mapped event, or the reason the item is dead-lettered. */
-export type MapResult = { ok: true; event: RequestEvent } | { ok: false; reason: string }
-
-/** Metadata keys never copied into the event (they may carry credentials). */
-const SECRET_KEY = /(authorization|api[_-]?key|secret|token|password|cookie)/i
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '')
 const obj = (v: unknown): Record<string, unknown> =>
@@ -36,20 +32,15 @@ function cachedTokens(p: StandardLoggingPayload): number {
   return 0
 }
 
-/** Flattens `spend_logs_metadata` and a few routing facts into the string map; secret-looking keys are dropped. */
+/** A few routing facts, then `spend_logs_metadata` (core/ingest/labels.ts: first wins, secrets dropped). */
 function metadataMap(p: StandardLoggingPayload, extra: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {}
-  const put = (k: string, v: unknown) => {
-    if (SECRET_KEY.test(k) || Object.keys(out).length >= 64) return
-    const s = typeof v === 'string' ? v : v === null || v === undefined ? '' : JSON.stringify(v)
-    if (s !== '') out[k.slice(0, 256)] = s.slice(0, 4096)
-  }
-  for (const [k, v] of Object.entries(obj(obj(p.metadata).spend_logs_metadata))) put(k, v)
-  put('response_id', p.id)
-  put('model_id', p.model_id)
-  put('api_base', p.api_base)
-  for (const [k, v] of Object.entries(extra)) put(k, v)
-  return out
+  return new MetadataBuilder()
+    .put('response_id', p.id)
+    .put('model_id', p.model_id)
+    .put('api_base', p.api_base)
+    .putAll(extra)
+    .putAll(obj(p.metadata).spend_logs_metadata)
+    .build()
 }
 
 /** HTTP status of a failure from `error_information.error_code` ("429", 500...), 200 on success. */
@@ -62,7 +53,7 @@ function httpStatus(p: StandardLoggingPayload, failed: boolean): number {
 /**
  * Maps one LiteLLM `StandardLoggingPayload` to the canonical event.
  * Rejected (dead-lettered): not an object, no id, unreadable or out-of-range start time,
- * negative / NaN / non-numeric cost, unknown status.
+ * negative / NaN / non-numeric cost, unknown status. Long labels are cut, not rejected (core/ingest/labels.ts).
  */
 export function mapLiteLLMPayload(raw: unknown, opts: MapperOptions): MapResult {
   const parsed = StandardLoggingPayload.safeParse(raw)
@@ -104,16 +95,14 @@ export function mapLiteLLMPayload(raw: unknown, opts: MapperOptions): MapResult 
   const failed = status === 'failure'
 
   const md = obj(p.metadata)
-  const tags = (p.request_tags ?? [])
-    .filter((t): t is string => typeof t === 'string' && t !== '')
-    .slice(0, 64)
+  const tags = (p.request_tags ?? []).filter((t): t is string => typeof t === 'string' && t !== '')
   const a = opts.attribution
   const modelRequested = p.model_group || p.model || ''
   const params = obj(p.model_parameters)
   const maxChars = opts.privacy.max_prompt_chars
   const units = [start.unit, endRead.unit].filter((u) => u !== 's')
 
-  const event = RequestEvent.safeParse({
+  return toEvent({
     event_id: eventId,
     ts: start.ms,
     end_ts: end,
@@ -149,11 +138,6 @@ export function mapLiteLLMPayload(raw: unknown, opts: MapperOptions): MapResult 
     request_text: opts.privacy.store_prompts ? promptText(p.messages).slice(0, maxChars) : '',
     response_text: opts.privacy.store_prompts ? responseText(p.response).slice(0, maxChars) : '',
   })
-  if (!event.success) {
-    const issue = event.error.issues[0]
-    return { ok: false, reason: `invalid ${issue?.path.join('.') || 'event'}: ${issue?.message}` }
-  }
-  return { ok: true, event: event.data }
 }
 
 /** Assistant text of an OpenAI-shaped response (choices[].message.content), else its JSON. */

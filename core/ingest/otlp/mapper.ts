@@ -1,6 +1,6 @@
 import { OtlpSpan, OtlpTraceRequest } from '../../../schemas/otlp-trace.js'
 import type { RequestEvent } from '../../../schemas/request-event.js'
-import type { MapResult } from '../litellm/mapper.js'
+import type { MapResult } from '../event-result.js'
 import { carriesUsage, spanRole } from './llm-span.js'
 import { spanToEvent, type OtlpMapperOptions, type SpanView } from './span-event.js'
 import { attributeRecord, normalizeId } from './values.js'
@@ -10,7 +10,7 @@ export type { OtlpMapperOptions } from './span-event.js'
 
 /** What one span became: an event, ignored (not an LLM call, or counted through another span), or a dead letter. */
 export type SpanOutcome =
-  | { kind: 'event'; where: string; event: RequestEvent }
+  | { kind: 'event'; where: string; event: RequestEvent; truncated: number }
   | { kind: 'ignored'; where: string; reason: string }
   | { kind: 'dead'; where: string; reason: string; raw: unknown }
 
@@ -120,7 +120,7 @@ export function mapOtlpTraces(body: unknown, opts: OtlpMapperOptions): OtlpMapRe
       return { kind: 'ignored', where: v.where, reason: `LLM call counted on span ${by.spanId ?? by.where}` }
     const mapped = spanToEvent(v, ancestorsOf(v), opts)
     return mapped.ok
-      ? { kind: 'event', where: v.where, event: mapped.event }
+      ? { kind: 'event', where: v.where, event: mapped.event, truncated: mapped.truncated }
       : { kind: 'dead', where: v.where, reason: mapped.reason, raw: v.raw }
   })
   return { ok: true, spans }
@@ -131,7 +131,7 @@ export function mapOtlpToResults(body: unknown, opts: OtlpMapperOptions): MapRes
   if (!r.ok) return [{ ok: false, reason: r.reason }]
   return r.spans.flatMap((s): MapResult[] =>
     s.kind === 'event'
-      ? [{ ok: true, event: s.event }]
+      ? [{ ok: true, event: s.event, truncated: s.truncated }]
       : s.kind === 'dead'
         ? [{ ok: false, reason: `${s.where}: ${s.reason}` }]
         : [],

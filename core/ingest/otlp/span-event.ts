@@ -1,7 +1,9 @@
 import type { OtelAttributionConfig } from '../../../schemas/otel-attribution.js'
 import type { PrivacyConfig } from '../../../schemas/config.js'
 import type { OtlpSpan } from '../../../schemas/otlp-trace.js'
-import { MAX_EVENT_TS_MS, MIN_EVENT_TS_MS, RequestEvent, type EventSource } from '../../../schemas/request-event.js'
+import { MAX_EVENT_TS_MS, MIN_EVENT_TS_MS, type EventSource } from '../../../schemas/request-event.js'
+import { toEvent, type MapResult } from '../event-result.js'
+import { MetadataBuilder, tagValue } from '../labels.js'
 import { requestFingerprint, promptText } from '../fingerprint.js'
 import {
   CACHED_TOKEN_KEYS,
@@ -51,13 +53,8 @@ export interface SpanView {
   usage: boolean
 }
 
-/** Metadata keys never copied into the event (they may carry credentials). */
-const SECRET_KEY = /(authorization|api[_-]?key|secret|token|password|cookie)/i
-const TEXT_MAX = 1024
 const ERROR_NAMES = new Set(['2', 'STATUS_CODE_ERROR', 'ERROR'])
 const DOTTED_CLASS = /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$/
-
-const cut = (s: string) => (s.length > TEXT_MAX ? s.slice(0, TEXT_MAX) : s)
 
 /** Error class without its module path (`litellm.exceptions.RateLimitError` -> `RateLimitError`), as LiteLLM's payload names it. */
 function errorType(v: SpanView): string {
@@ -77,27 +74,19 @@ function httpStatus(a: SpanAttributes, failed: boolean): number {
   return failed ? 0 : 200
 }
 
-/** Flattens LiteLLM's spend_logs_metadata, a few routing facts and the resource attributes; secret-looking keys dropped. */
+/**
+ * A few routing facts and the span's own names, then LiteLLM's spend_logs_metadata, then the resource
+ * attributes (core/ingest/labels.ts: first wins, secrets dropped).
+ */
 function metadataMap(v: SpanView, extra: Record<string, AttrValue | undefined>): Record<string, string> {
-  const out: Record<string, string> = {}
-  const put = (k: string, val: AttrValue | undefined) => {
-    if (SECRET_KEY.test(k) || Object.keys(out).length >= 64 || Object.prototype.hasOwnProperty.call(out, k))
-      return
-    const s = typeof val === 'string' ? val : val === null || val === undefined ? '' : JSON.stringify(val)
-    if (s !== '') out[k.slice(0, 256)] = s.slice(0, 4096)
-  }
-  const spend = unpack(v.attrs.structured('metadata.spend_logs_metadata'))
-  if (spend !== null && typeof spend === 'object' && !Array.isArray(spend))
-    for (const [k, x] of Object.entries(spend)) put(k, x)
-  for (const [k, x] of Object.entries(extra)) put(k, x)
-  put('otel.span_name', v.span.name ?? '')
-  put('otel.scope', v.scope)
-  for (const [k, x] of Object.entries(v.resource.record)) put(k, x)
-  return out
+  return new MetadataBuilder()
+    .putAll(extra)
+    .put('otel.span_name', v.span.name ?? '')
+    .put('otel.scope', v.scope)
+    .putAll(unpack(v.attrs.structured('metadata.spend_logs_metadata')))
+    .putAll(v.resource.record)
+    .build()
 }
-
-/** The event, or why the span is dead-lettered. */
-export type SpanMapped = { ok: true; event: RequestEvent } | { ok: false; reason: string }
 
 /**
  * Maps one LLM span to a RequestEvent (rules in core/ingest/otlp/README.md). `ancestors` (nearest first, same
@@ -105,11 +94,7 @@ export type SpanMapped = { ok: true; event: RequestEvent } | { ok: false; reason
  * there it is `litellm.call_id`, the id LiteLLM's generic_api payload is stored under.
  * Dead-lettered: invalid ids, missing or out-of-range start, unusable token counts or cost.
  */
-export function spanToEvent(
-  v: SpanView,
-  ancestors: readonly SpanView[],
-  opts: OtlpMapperOptions,
-): SpanMapped {
+export function spanToEvent(v: SpanView, ancestors: readonly SpanView[], opts: OtlpMapperOptions): MapResult {
   if (!v.traceId)
     return { ok: false, reason: `traceId missing or invalid: ${JSON.stringify(v.span.traceId ?? null)}` }
   if (!v.spanId)
@@ -211,9 +196,7 @@ export function spanToEvent(
 
   // attribution: each path on the span, then its ancestors (nearest first), then the resource
   const levels = [a, ...ancestors.map((x) => x.attrs), v.resource]
-  const tags = [
-    ...new Set([a, ...ancestors.map((x) => x.attrs)].flatMap(litellmTags).concat(tagList(a))),
-  ].slice(0, 64)
+  const tags = [...new Set([a, ...ancestors.map((x) => x.attrs)].flatMap(litellmTags).concat(tagList(a)))]
   const pick = (paths: readonly string[]): string => {
     for (const path of paths) {
       if (path === 'span:name') {
@@ -221,9 +204,8 @@ export function spanToEvent(
         continue
       }
       if (path.startsWith('tag:')) {
-        const prefix = `${path.slice(4)}:`
-        const hit = tags.find((t) => t.startsWith(prefix) && t.length > prefix.length)
-        if (hit) return hit.slice(prefix.length).trim()
+        const hit = tagValue(tags, path.slice(4))
+        if (hit !== '') return hit
         continue
       }
       for (const level of levels) {
@@ -238,7 +220,7 @@ export function spanToEvent(
   const messages = inputMessages(a)
   const maxChars = opts.privacy.max_prompt_chars
 
-  const event = RequestEvent.safeParse({
+  return toEvent({
     // LiteLLM's per-call id, as its generic_api payload is keyed: a call reported by both callbacks counts once
     event_id: (litellm && a.scalar('litellm.call_id')) || `${v.traceId}${v.spanId}`,
     ts: start,
@@ -247,34 +229,33 @@ export function spanToEvent(
     ttft_ms: null,
     source: opts.source,
     gateway: opts.gateway,
-    customer: cut(pick(at.customer)),
-    team: cut(attr('metadata.user_api_key_team_id', 'metadata.team_id')),
-    team_alias: cut(attr('metadata.user_api_key_team_alias', 'metadata.team_alias')),
-    user: cut(attr('metadata.user_api_key_user_id', 'user.id', 'enduser.id')),
-    api_key_hash: cut(attr('metadata.user_api_key_hash')),
-    api_key_alias: cut(attr('metadata.user_api_key_alias')),
-    endpoint: cut(pick(at.endpoint)),
-    agent: cut(pick(at.agent)),
+    customer: pick(at.customer),
+    team: attr('metadata.user_api_key_team_id', 'metadata.team_id'),
+    team_alias: attr('metadata.user_api_key_team_alias', 'metadata.team_alias'),
+    user: attr('metadata.user_api_key_user_id', 'user.id', 'enduser.id'),
+    api_key_hash: attr('metadata.user_api_key_hash'),
+    api_key_alias: attr('metadata.user_api_key_alias'),
+    endpoint: pick(at.endpoint),
+    agent: pick(at.agent),
     trace_id: v.traceId,
-    session_id: cut(pick(at.session)),
-    provider: cut(provider),
-    call_type: cut(
+    session_id: pick(at.session),
+    provider,
+    call_type:
       a.scalar('llm.request.type') ||
-        a.scalar('gen_ai.operation.name') ||
-        a.scalar('openinference.span.kind').toLowerCase(),
-    ),
-    model_requested: cut(modelRequested),
-    model: cut(model),
+      a.scalar('gen_ai.operation.name') ||
+      a.scalar('openinference.span.kind').toLowerCase(),
+    model_requested: modelRequested,
+    model,
     input_tokens: tokens.input,
     output_tokens: tokens.output,
     cached_tokens: tokens.cached,
     cost_usd: usd,
     cache_hit: litellm && litellmCacheHit(a),
     status: failed ? 'failure' : 'success',
-    error_type: failed ? cut(errorType(v)) : '',
+    error_type: failed ? errorType(v) : '',
     http_status: httpStatus(a, failed),
     fingerprint: messages ? requestFingerprint(modelRequested, messages, toolDefinitions(a)) : '',
-    tags: tags.map(cut),
+    tags,
     metadata: metadataMap(v, {
       litellm_call_id: a.get('litellm.call_id'),
       'otel.span_id': v.spanId,
@@ -286,11 +267,6 @@ export function spanToEvent(
     request_text: opts.privacy.store_prompts && messages ? promptText(messages).slice(0, maxChars) : '',
     response_text: opts.privacy.store_prompts ? outputText(a).slice(0, maxChars) : '',
   })
-  if (!event.success) {
-    const issue = event.error.issues[0]
-    return { ok: false, reason: `invalid ${issue?.path.join('.') || 'event'}: ${issue?.message}` }
-  }
-  return { ok: true, event: event.data }
 }
 
 /** OpenInference `tag.tags` (a string array). */
