@@ -267,3 +267,30 @@ test('detectItemKind and splitMessage', () => {
   ])
   assert.deepEqual(splitMessage('[]', false), [])
 })
+
+test('long labels on every item kind are cut and counted per event, never rejected', () => {
+  const long = 'z'.repeat(1500)
+  const lite = litellm('long-lite')
+  lite.end_user = long
+  ;(lite.metadata as Payload).user_api_key_end_user_id = long
+  const out = decodeKafkaValue(
+    ndjson(
+      { ...canonical('long-canon'), customer: long, tags: ['t'.repeat(1100)] },
+      lite,
+      canonical('short'),
+    ),
+    { format: 'auto', maxMessageBytes: 1 << 20, mapper },
+  )
+  assert.deepEqual(out.rejects, [])
+  assert.deepEqual(
+    out.events.map((e) => [e.event_id, e.customer.length]),
+    [
+      ['long-canon', 1024],
+      ['long-lite', 1024],
+      ['short', 2],
+    ],
+  )
+  assert.ok(out.events[0]!.customer.endsWith('…') && out.events[0]!.tags[0]!.endsWith('…'))
+  assert.equal(out.events[0]!.cost_usd, 0.5)
+  assert.deepEqual(out.truncated, [2, 1, 0])
+})

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { mapLiteLLMPayload, type MapperOptions } from './mapper.js'
 import { AttributionConfig, PrivacyConfig } from '../../../schemas/config.js'
 import { fixture } from '../../../test/support/paths.js'
+import { LABEL_MAX_CHARS, TRUNCATION_MARKER } from '../labels.js'
 
 const opts: MapperOptions = {
   source: 'litellm_http',
@@ -273,4 +274,43 @@ test('real payloads captured from LiteLLM 1.108.7 (test/fixtures/litellm/capture
   assert.equal(one('embedding').call_type, 'aembedding')
   assert.equal(one('streaming').status, 'success')
   assert.equal(one('anthropic-messages').input_tokens, 2095)
+})
+
+test('a 1,500-char customer or a 1,100-char tag is cut to 1,024 chars with the marker and counted; the call keeps its cost', () => {
+  const long = 'c'.repeat(1500)
+  const p = success()
+  p.end_user = long
+  const md = p.metadata as Payload
+  md.user_api_key_end_user_id = long
+  md.spend_logs_metadata = { ...(md.spend_logs_metadata as Payload), customer: long }
+  const r = mapLiteLLMPayload(p, opts)
+  assert.ok(r.ok, `a long customer must not dead-letter the call: ${JSON.stringify(!r.ok && r.reason)}`)
+  assert.equal(r.event.customer, `${'c'.repeat(LABEL_MAX_CHARS - 1)}${TRUNCATION_MARKER}`)
+  assert.equal(r.event.cost_usd, mapOk(success()).cost_usd)
+  assert.ok(r.event.cost_usd > 0)
+  assert.equal(r.event.metadata.customer!.length, long.length, 'a metadata value is kept up to 4,096 chars')
+  assert.equal(r.truncated, 1)
+
+  const t = success()
+  t.request_tags = ['prod', `note:${'t'.repeat(1100)}`]
+  const rt = mapLiteLLMPayload(t, opts)
+  assert.ok(rt.ok, `a long tag must not dead-letter the call: ${JSON.stringify(!rt.ok && rt.reason)}`)
+  assert.equal(rt.event.tags[0], 'prod')
+  assert.equal(rt.event.tags[1]!.length, LABEL_MAX_CHARS)
+  assert.ok(rt.event.tags[1]!.endsWith(TRUNCATION_MARKER))
+  assert.equal(rt.event.cost_usd, mapOk(success()).cost_usd)
+  assert.equal(rt.truncated, 1)
+  const plain = mapLiteLLMPayload(success(), opts)
+  assert.ok(plain.ok && plain.truncated === 0)
+})
+
+test('metadata: routing facts win over spend_logs_metadata entries of the same name; secrets are dropped', () => {
+  const p = success()
+  const md = p.metadata as Payload
+  md.spend_logs_metadata = { model_id: 'from-sender', api_key: 'sk-x', note: 'kept' }
+  p.model_id = 'deployment-1'
+  const e = mapOk(p)
+  assert.equal(e.metadata.model_id, 'deployment-1')
+  assert.equal(e.metadata.note, 'kept')
+  assert.equal(e.metadata.api_key, undefined)
 })

@@ -9,6 +9,7 @@ import { REPO_ROOT, fixture } from '../../../test/support/paths.js'
 import { mapLiteLLMPayload } from '../litellm/mapper.js'
 import { mapOtlpToResults, mapOtlpTraces, type OtlpMapperOptions, type SpanOutcome } from './mapper.js'
 import { buildPriceTable } from '../../pricing.js'
+import { LABEL_MAX_CHARS, TRUNCATION_MARKER } from '../labels.js'
 
 const config = Config.parse({})
 const prices = buildPriceTable(
@@ -687,4 +688,24 @@ test('LiteLLM otel specifics: repr metadata, tags from body and headers, cache h
   )
   assert.equal(fail.metadata['service.name'], 'litellm')
   assert.deepEqual(events(fixture('otlp/litellm-otel-healthcheck.json')), [])
+})
+
+test('long labels: cut to 1,024 chars with the marker, counted, the span still maps (same rule as LiteLLM)', () => {
+  const long = 'u'.repeat(1500)
+  const out = mapOtlpTraces(
+    request([
+      span({ 'gen_ai.request.model': 'gpt-4o', 'user.id': long, 'tag.tags': ['prod', 'n'.repeat(1100)] }),
+    ]),
+    opts,
+  )
+  assert.ok(out.ok)
+  const [s] = out.spans
+  assert.ok(s?.kind === 'event', `expected an event, got ${JSON.stringify(s)}`)
+  assert.equal(s.event.customer, `${'u'.repeat(LABEL_MAX_CHARS - 1)}${TRUNCATION_MARKER}`)
+  assert.equal(s.event.user, s.event.customer)
+  assert.equal(s.event.tags[1]!.length, LABEL_MAX_CHARS)
+  // customer, user and the long tag
+  assert.equal(s.truncated, 3)
+  const [r] = mapOtlpToResults(request([span({ 'gen_ai.request.model': 'gpt-4o', 'user.id': long })]), opts)
+  assert.ok(r?.ok && r.truncated === 2)
 })
