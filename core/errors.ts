@@ -6,6 +6,9 @@ export type ErrorCode =
   | 'GW_BACKPRESSURE'
   | 'GW_SHUTTING_DOWN'
   | 'GW_BAD_REQUEST'
+  | 'GW_NOT_FOUND'
+  | 'GW_BODY_TOO_LARGE'
+  | 'GW_UNSUPPORTED_MEDIA_TYPE'
   | 'GW_UNAUTHORIZED'
 
 /** An expected failure: a stable `code`, whether a retry may succeed, and the underlying `cause`. */
