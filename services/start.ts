@@ -68,32 +68,27 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
   })
   metrics.gauge('gatewarden_pending_rows', 'Rows accepted and not yet stored', () => writer.pendingRows)
 
-  const ingestLiteLLM = createLiteLLMIngest(
-    writer,
-    {
+  const sourceDeps = { writer, metrics, retentionDays: config.store.retention_days, now }
+  const ingestLiteLLM = createLiteLLMIngest({
+    ...sourceDeps,
+    mapper: {
       source: 'litellm_http',
       gateway: config.gateway,
       attribution: config.attribution,
       privacy: config.privacy,
     },
-    metrics,
-    config.store.retention_days,
-    now,
-  )
+  })
 
-  const ingestOtlp = createOtlpIngest(
-    writer,
-    {
+  const ingestOtlp = createOtlpIngest({
+    ...sourceDeps,
+    mapper: {
       source: 'otlp',
       gateway: config.gateway,
       attribution: config.attribution.otel,
       privacy: config.privacy,
       prices: loadPriceTable(config.pricing),
     },
-    metrics,
-    config.store.retention_days,
-    now,
-  )
+  })
 
   const app = buildApp({
     log: log.child({ component: 'http' }),

@@ -1,21 +1,17 @@
 import type { RawItem } from '../../core/ingest/ndjson.js'
 import type { IngestOutcome } from '../../core/ingest/outcome.js'
 import { mapLiteLLMPayload, type MapperOptions } from '../../core/ingest/litellm/mapper.js'
-import type { BatchWriter } from './batch-writer.js'
-import { submitItems, type IngestSink, type MappedItem } from './submit.js'
+import { submitItems, type IngestSink, type MappedItem, type SourceDeps } from './submit.js'
 
 /**
  * Maps LiteLLM payloads and hands them to the submit step. Invalid items become dead letters and never
  * reject their valid neighbours. Resolves once everything is stored (the caller acks after it).
  */
 export function createLiteLLMIngest(
-  writer: Pick<BatchWriter, 'submit'>,
-  mapper: MapperOptions,
-  metrics: IngestSink['metrics'],
-  retentionDays: number,
-  now: () => number = Date.now,
+  deps: SourceDeps<MapperOptions>,
 ): (items: RawItem[], origin: string) => Promise<IngestOutcome> {
-  const sink: IngestSink = { source: mapper.source, writer, metrics }
+  const { mapper, retentionDays, now = Date.now } = deps
+  const sink: IngestSink = { source: mapper.source, writer: deps.writer, metrics: deps.metrics }
   return async (items, origin) => {
     const receivedAt = now()
     const mapped = items.map((item, i): MappedItem => {

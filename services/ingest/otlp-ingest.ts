@@ -1,8 +1,7 @@
 import { GatewardenError } from '../../core/errors.js'
 import type { OtlpOutcome } from '../../core/ingest/outcome.js'
 import { mapOtlpTraces, type OtlpMapperOptions } from '../../core/ingest/otlp/mapper.js'
-import type { BatchWriter } from './batch-writer.js'
-import { submitItems, type IngestSink, type MappedItem } from './submit.js'
+import { submitItems, type IngestSink, type MappedItem, type SourceDeps } from './submit.js'
 
 /** Longest `error_message` of a partial success. */
 const MESSAGE_MAX = 1024
@@ -14,13 +13,10 @@ const MESSAGE_MAX = 1024
  * an unreadable request throws GW_BAD_REQUEST.
  */
 export function createOtlpIngest(
-  writer: Pick<BatchWriter, 'submit'>,
-  mapper: OtlpMapperOptions,
-  metrics: IngestSink['metrics'],
-  retentionDays: number,
-  now: () => number = Date.now,
+  deps: SourceDeps<OtlpMapperOptions>,
 ): (request: unknown, origin: string) => Promise<OtlpOutcome> {
-  const sink: IngestSink = { source: mapper.source, writer, metrics }
+  const { mapper, retentionDays, now = Date.now } = deps
+  const sink: IngestSink = { source: mapper.source, writer: deps.writer, metrics: deps.metrics }
   return async (request, origin) => {
     const mapped = mapOtlpTraces(request, mapper)
     if (!mapped.ok) throw new GatewardenError('GW_BAD_REQUEST', mapped.reason, false)

@@ -42,6 +42,16 @@ export interface IngestSink {
   >
 }
 
+/** What a source's ingest function is built from. */
+export interface SourceDeps<M extends { source: string }> {
+  writer: IngestSink['writer']
+  /** The source's mapper options; its `source` names the dead letters and the metrics. */
+  mapper: M
+  metrics: IngestSink['metrics']
+  retentionDays: number
+  now?: () => number
+}
+
 /**
  * The first half of the submit step (pure): the event-time check (`eventTimeRejection`) and the dead
  * letters. A reject, or an event outside the window, becomes a dead letter and never fails its neighbours.

@@ -1,6 +1,7 @@
 import { Budget, DetectorsConfig } from '../../schemas/policy.js'
 import { eventDefaults, type RequestEvent } from '../../schemas/request-event.js'
 import type { DetectorPolicy } from '../../core/detectors/runner.js'
+import { prng } from './prng.js'
 
 /** Shape of the clean synthetic traffic (for the false-alert self-check and benchmark). */
 export interface SyntheticOptions {
@@ -24,17 +25,6 @@ const ERRORS = [
   'ContentPolicyViolation',
   'ServiceUnavailable',
 ]
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function blank(event_id: string, ts: number): RequestEvent {
   return {
