@@ -93,3 +93,37 @@ test('store() rejects when the writer does (the consumer then pauses and commits
   const p = pipeline(config(), () => Promise.reject(err))
   await assert.rejects(p.store([], []), /full/)
 })
+
+test('a long customer on a topic is cut, stored, and its truncation counted when the batch is stored', async () => {
+  const truncated: Array<[string, number]> = []
+  const submitted: RequestEvent[] = []
+  const p = createKafkaPipeline({
+    kafka: config().kafka!,
+    config: config(),
+    writer: {
+      submit: async (e) => {
+        submitted.push(...e)
+        return { stored: e.length, duplicates: 0, deadLettered: 0 }
+      },
+      isSaturated: () => false,
+    },
+    metrics: { ...noopMetrics, valuesTruncated: (source, n) => void truncated.push([source, n]) },
+    now: () => NOW,
+  })
+  const long = litellmPayload({ id: 'long', customer: 'k'.repeat(1500), ts: NOW - 1_000 })
+  const out = p.decode([
+    rec('auto', '1', long),
+    rec('canon', '2', { event_id: 'c', ts: NOW, source: 'x', team: 't'.repeat(2000) }),
+  ])
+  assert.deepEqual(out.deadLetters, [])
+  assert.deepEqual(truncated, [], 'nothing counted before the rows are stored')
+  await p.store(out.events, out.deadLetters)
+  assert.deepEqual(
+    submitted.map((e) => [e.event_id, e.customer.length, e.team.length === 1024]),
+    [
+      ['long', 1024, false],
+      ['c', 0, true],
+    ],
+  )
+  assert.deepEqual(truncated, [['kafka', 2]])
+})
