@@ -2,7 +2,7 @@ import type { z } from 'zod'
 import { attributionLists } from './attribution-lists.js'
 
 /**
- * Default attribution paths for OTLP spans (core/otlp-README.md "Attribution"). First non-empty wins.
+ * Default attribution paths for OTLP spans (core/ingest/otlp/README.md "Attribution"). First non-empty wins.
  * A path names a span attribute (`user.id`); when no attribute has that exact key, the longest
  * attribute key that prefixes it is read and the rest walks into its value, so
  * `metadata.spend_logs_metadata.customer` reads LiteLLM's `metadata.spend_logs_metadata` attribute

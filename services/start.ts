@@ -10,15 +10,15 @@ import { queryCost } from '../adapters/clickhouse/cost-query.js'
 import { listDeadLetters } from '../adapters/clickhouse/dead-letters-table.js'
 import { buildApp } from '../adapters/http/app.js'
 import { createMetrics } from '../adapters/telemetry/metrics.js'
-import { BatchWriter } from './pipeline/batch-writer.js'
+import { BatchWriter } from './ingest/batch-writer.js'
 import { alertApi } from './detect/alert-api.js'
 import { Dispatcher } from './detect/dispatcher.js'
 import { DetectionEngine } from './detect/engine.js'
 import { createAlertSenders } from '../adapters/alerts/channel-factory.js'
-import { createLiteLLMIngest } from './pipeline/litellm-ingest.js'
-import { createOtlpIngest } from './pipeline/otlp-ingest.js'
-import { loadPriceTable } from './pipeline/price-table.js'
-import { startKafkaIngest, type KafkaIngest } from './pipeline/kafka-ingest.js'
+import { createLiteLLMIngest } from './ingest/litellm-ingest.js'
+import { createOtlpIngest } from './ingest/otlp-ingest.js'
+import { loadPriceTable } from './ingest/price-table.js'
+import { startKafkaIngest, type KafkaIngest } from './ingest/kafka-ingest.js'
 import { clickHouseRuleStore } from '../adapters/clickhouse/rules-table.js'
 import { Enforcer } from './enforce/enforcer.js'
 import { createGatewayTargets } from '../adapters/gateway/target-factory.js'
@@ -100,32 +100,27 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
   })
   metrics.gauge('gatewarden_pending_rows', 'Rows accepted and not yet stored', () => writer.pendingRows)
 
-  const ingestLiteLLM = createLiteLLMIngest(
-    writer,
-    {
+  const sourceDeps = { writer, metrics, retentionDays: config.store.retention_days, now }
+  const ingestLiteLLM = createLiteLLMIngest({
+    ...sourceDeps,
+    mapper: {
       source: 'litellm_http',
       gateway: config.gateway,
       attribution: config.attribution,
       privacy: config.privacy,
     },
-    metrics,
-    config.store.retention_days,
-    now,
-  )
+  })
 
-  const ingestOtlp = createOtlpIngest(
-    writer,
-    {
+  const ingestOtlp = createOtlpIngest({
+    ...sourceDeps,
+    mapper: {
       source: 'otlp',
       gateway: config.gateway,
       attribution: config.attribution.otel,
       privacy: config.privacy,
       prices: loadPriceTable(config.pricing),
     },
-    metrics,
-    config.store.retention_days,
-    now,
-  )
+  })
 
   const app = buildApp({
     log: log.child({ component: 'http' }),

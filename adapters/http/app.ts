@@ -4,7 +4,8 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
 } from 'fastify'
-import { isGatewardenError } from '../../core/errors.js'
+import { isGatewardenError, type ErrorCode } from '../../core/errors.js'
+import { httpStatus } from './status.js'
 import { bearerMatches } from './auth.js'
 import type { HttpPorts } from './ports.js'
 import { alertRoutes } from './routes/alerts.js'
@@ -15,16 +16,11 @@ import { opsRoutes } from './routes/ops.js'
 import { otlpRoutes } from './routes/otlp.js'
 import { ruleRoutes } from './routes/rules.js'
 
-/** HTTP status for each expected failure code. */
-const STATUS: Record<string, number> = {
-  GW_BAD_REQUEST: 400,
-  GW_UNAUTHORIZED: 401,
-  GW_BACKPRESSURE: 503,
-  GW_STORE_UNAVAILABLE: 503,
-  GW_SHUTTING_DOWN: 503,
-  GW_RULE_INVALID: 400,
-  GW_ENFORCEMENT_OFF: 409,
-  GW_RULE_NOT_FOUND: 404,
+/** Fastify's own client errors, answered with our stable codes. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'GW_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'GW_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_NOT_FOUND: 'GW_NOT_FOUND',
 }
 
 /**
@@ -69,7 +65,7 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (isGatewardenError(err)) {
-      const status = (err as { statusCode?: number }).statusCode ?? STATUS[err.code] ?? 500
+      const status = httpStatus(err.code)
       if (err.retryable) reply.header('retry-after', err.code === 'GW_BACKPRESSURE' ? '1' : '5')
       if (status >= 500) req.log.warn({ err, code: err.code }, 'request failed')
       return reply.code(status).send({ error: { code: err.code, message: err.message } })
@@ -77,7 +73,10 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
     const status = err.statusCode ?? 500
     if (status >= 500) req.log.error({ err }, 'unexpected error')
     return reply.code(status).send({
-      error: { code: err.code ?? 'GW_INTERNAL', message: status >= 500 ? 'internal error' : err.message },
+      error: {
+        code: FASTIFY_CODES[err.code] ?? err.code ?? 'GW_INTERNAL',
+        message: status >= 500 ? 'internal error' : err.message,
+      },
     })
   })
   app.setNotFoundHandler((req, reply) =>

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { gzipSync } from 'node:zlib'
+import { isGatewardenError } from '../../core/errors.js'
 import { decodeBody, splitIngestBody } from './body.js'
 
 const b = (s: string) => Buffer.from(s)
@@ -27,11 +28,11 @@ test('gzip is decoded, bounded by the limit', () => {
   assert.equal(decodeBody(big, 'gzip', 200_000).length, 100_000)
   assert.throws(
     () => decodeBody(big, 'gzip', 1000),
-    (e: Error & { statusCode?: number }) => e.statusCode === 413,
+    (e) => isGatewardenError(e, 'GW_BODY_TOO_LARGE'),
   )
   assert.throws(() => decodeBody(b('plain'), 'gzip', 1000), /not valid gzip/)
   assert.throws(
     () => decodeBody(b('x'), 'br', 1000),
-    (e: Error & { statusCode?: number }) => e.statusCode === 415,
+    (e) => isGatewardenError(e, 'GW_UNSUPPORTED_MEDIA_TYPE'),
   )
 })

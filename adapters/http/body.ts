@@ -1,8 +1,8 @@
 import { gunzipSync, inflateSync } from 'node:zlib'
-import { ndjsonItems, type RawItem } from '../../core/ndjson.js'
+import { ndjsonItems, type RawItem } from '../../core/ingest/ndjson.js'
 import { GatewardenError } from '../../core/errors.js'
 
-export type { RawItem } from '../../core/ndjson.js'
+export type { RawItem } from '../../core/ingest/ndjson.js'
 
 const NDJSON_TYPES = /^application\/(x-)?(nd|jsonl|json-?lines|jsonlines)/i
 
@@ -15,10 +15,7 @@ export function decodeBody(body: Buffer, encoding: string | undefined, limit: nu
     if (enc === 'deflate') return inflateSync(body, { maxOutputLength: limit })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw Object.assign(
-        new GatewardenError('GW_BAD_REQUEST', `decoded body exceeds ${limit} bytes`, false),
-        { statusCode: 413 },
-      )
+      throw new GatewardenError('GW_BODY_TOO_LARGE', `decoded body exceeds ${limit} bytes`, false)
     }
     throw new GatewardenError(
       'GW_BAD_REQUEST',
@@ -27,9 +24,7 @@ export function decodeBody(body: Buffer, encoding: string | undefined, limit: nu
       { cause: err },
     )
   }
-  throw Object.assign(new GatewardenError('GW_BAD_REQUEST', `unsupported Content-Encoding: ${enc}`, false), {
-    statusCode: 415,
-  })
+  throw new GatewardenError('GW_UNSUPPORTED_MEDIA_TYPE', `unsupported Content-Encoding: ${enc}`, false)
 }
 
 /**

@@ -3,25 +3,12 @@ import type { Logger } from 'pino'
 import type { CostQuery, CostRow } from '../../schemas/api.js'
 import type { ServerConfig } from '../../schemas/config.js'
 import type { RawItem } from './body.js'
+import type { IngestOutcome, OtlpOutcome } from '../../core/ingest/outcome.js'
 import type { Alert } from '../../core/alerts/alert.js'
 import type { Silence, SilenceInput } from '../../schemas/silence.js'
 import type { AlertsQuery } from './routes/alerts.js'
 import type { RuleFilter } from '../../core/ports/rule-store.js'
 import type { ActiveRules, ManualRuleInput, Rule, RuleEvent } from '../../schemas/rule.js'
-
-/** Result of one ingest submission. */
-export interface IngestOutcome {
-  accepted: number
-  rejected: number
-  duplicates: number
-}
-
-/** Result of one OTLP export: spans stored, rejected (dead-lettered), ignored (not LLM calls), and why some were rejected. */
-export interface OtlpOutcome extends IngestOutcome {
-  ignored: number
-  /** '' when nothing was rejected; else the OTLP partial-success message. */
-  error_message: string
-}
 
 /** Health as /healthz reports it. */
 export interface Health {

@@ -7,7 +7,7 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otl
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { Config } from '../../schemas/config.js'
-import { mapOtlpTraces, type OtlpMapperOptions } from '../../core/otlp-mapper.js'
+import { mapOtlpTraces, type OtlpMapperOptions } from '../../core/ingest/otlp/mapper.js'
 import { buildPriceTable } from '../../core/pricing.js'
 import { REPO_ROOT } from '../../test/support/paths.js'
 import { decodeTraceRequest, encodeStatus, encodeTraceResponse } from './trace-proto.js'

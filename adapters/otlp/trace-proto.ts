@@ -23,7 +23,7 @@ export type DecodeResult = { ok: true; request: unknown } | { ok: false; reason:
 
 /**
  * Decodes an `ExportTraceServiceRequest` to its JSON shape: camelCase keys, ids as base64 strings,
- * 64-bit integers as decimal strings, enums as numbers (core/otlp-mapper.ts normalises ids to hex).
+ * 64-bit integers as decimal strings, enums as numbers (core/ingest/otlp/mapper.ts normalises ids to hex).
  */
 export function decodeTraceRequest(body: Uint8Array): DecodeResult {
   try {

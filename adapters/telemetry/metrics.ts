@@ -13,6 +13,8 @@ export interface Metrics {
   eventsAccepted(source: string, n: number): void
   eventsRejected(source: string, n: number): void
   eventsDuplicate(source: string, n: number): void
+  /** Label values cut by the truncation rule (core/ingest/labels.ts); their events are stored. */
+  valuesTruncated(source: string, n: number): void
   batchWritten(rows: number, durationMs: number): void
   storeRetry(): void
   storeFailure(rows: number): void
@@ -38,6 +40,9 @@ export function createMetrics(): Metrics {
   const duplicate = meter.createCounter('gatewarden_events_duplicate', {
     description: 'Events dropped as already stored',
   })
+  const truncated = meter.createCounter('gatewarden_values_truncated', {
+    description: 'Label values cut to their limit (the events are stored)',
+  })
   const refused = meter.createCounter('gatewarden_ingest_refused', {
     description: 'Submissions refused (backpressure, store down)',
   })
@@ -58,6 +63,7 @@ export function createMetrics(): Metrics {
     eventsAccepted: (source, n) => accepted.add(n, { source }),
     eventsRejected: (source, n) => rejected.add(n, { source }),
     eventsDuplicate: (source, n) => duplicate.add(n, { source }),
+    valuesTruncated: (source, n) => truncated.add(n, { source }),
     batchWritten: (rows, ms) => {
       batchRows.record(rows)
       storeLatency.record(ms / 1000)

@@ -14,7 +14,7 @@ import {
 import type { Finding } from './finding.js'
 import { budgetPeriod } from './periods.js'
 import type { BudgetSnapshot } from './spend-snapshot.js'
-import { budget, detectors, HOUR, t } from './test-support.js'
+import { budget, detectors, HOUR, t } from '../../test/support/detector-fixtures.js'
 
 const cfg = detectors().budget_exhaustion
 const acme = budget({

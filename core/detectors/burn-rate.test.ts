@@ -11,7 +11,7 @@ import {
 import type { Finding } from './finding.js'
 import { budgetPeriod } from './periods.js'
 import type { BudgetSnapshot } from './spend-snapshot.js'
-import { budget, DAY, detectors, HOUR, MIN, t } from './test-support.js'
+import { budget, DAY, detectors, HOUR, MIN, t } from '../../test/support/detector-fixtures.js'
 import type { Budget } from '../../schemas/policy.js'
 
 const cfg = detectors().burn_rate

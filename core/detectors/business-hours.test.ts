@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { hoursStretch, parseDays } from './business-hours.js'
-import { t } from './test-support.js'
+import { t } from '../../test/support/detector-fixtures.js'
 
 test('parseDays: ranges, lists and wrap-around', () => {
   assert.deepEqual([...parseDays('mon-fri')].sort(), [1, 2, 3, 4, 5])

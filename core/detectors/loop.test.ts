@@ -14,7 +14,7 @@ import {
   type LoopConfig,
   type LoopState,
 } from './loop.js'
-import { detectors, ev, MIN, t } from './test-support.js'
+import { detectors, ev, MIN, t } from '../../test/support/detector-fixtures.js'
 
 const cfg = detectors().loop // threshold 5, window 60s, scope [key, trace], error_threshold 10
 const T0 = t('2026-11-26T12:00:00Z')

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { budgetPeriod, calendarPeriod, memoPeriod, periodHours, type PeriodKind } from './periods.js'
-import { budget, t } from './test-support.js'
+import { budget, t } from '../../test/support/detector-fixtures.js'
 
 const cases: Array<{
   name: string

@@ -4,9 +4,9 @@ import type { RequestEvent } from '../../schemas/request-event.js'
 import type { Finding } from './finding.js'
 import { DetectorRunner, type DetectorPolicy } from './runner.js'
 import { runDetectors } from './run-detectors.js'
-import { syntheticCleanStream, syntheticPolicy } from './synthetic-stream.js'
+import { syntheticCleanStream, syntheticPolicy } from '../../test/support/synthetic-stream.js'
 import { byEventTime } from './restore.js'
-import { ev, HOUR, MIN, prng, t } from './test-support.js'
+import { ev, HOUR, MIN, prng, t } from '../../test/support/detector-fixtures.js'
 import { zombieReplaySince } from './zombie.js'
 
 const S = 1000

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { burnWindows, SpendLedger } from './spend-snapshot.js'
-import { budget, DAY, detectors, ev, HOUR, MIN, t } from './test-support.js'
+import { budget, DAY, detectors, ev, HOUR, MIN, t } from '../../test/support/detector-fixtures.js'
 
 const W = burnWindows(detectors()) // 5m 30m 1h 2h 6h 1d 3d
 const T0 = t('2026-11-26T12:00:00Z')

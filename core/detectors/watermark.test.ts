@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { bufferPeek, bufferPop, bufferPush, initReorderBuffer, watermark } from './watermark.js'
 import { dedupeKey, parseDedupeKey } from './dedupe-key.js'
 import { evictOver } from './lru.js'
-import { ev, prng } from './test-support.js'
+import { ev, prng } from '../../test/support/detector-fixtures.js'
 
 test('reorder buffer releases in (ts, event_id) order whatever the arrival order', () => {
   const rnd = prng(3)

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import type { Finding } from './finding.js'
-import { DAY, detectors, ev, HOUR, MIN, t } from './test-support.js'
+import { DAY, detectors, ev, HOUR, MIN, t } from '../../test/support/detector-fixtures.js'
 import {
   agentIdentity,
   dormantKey,

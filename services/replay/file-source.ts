@@ -2,7 +2,7 @@ import { createReadStream, readFileSync, statSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import { createGunzip, gunzipSync } from 'node:zlib'
 import { GatewardenError } from '../../core/errors.js'
-import { mapLiteLLMPayload, type MapperOptions } from '../../core/litellm-mapper.js'
+import { mapLiteLLMPayload, type MapperOptions } from '../../core/ingest/litellm/mapper.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 
 /** One item of the file that did not become an event (unparseable line, payload the mapper rejects). */

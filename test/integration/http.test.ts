@@ -141,6 +141,43 @@ test('NDJSON body, single object, gzip, and the real fixtures', async () => {
   ])
 })
 
+test('a 1,500-char customer and a 1,100-char tag are cut, not dead-lettered: the call is stored with its cost and counted', async () => {
+  const gw = await gatewarden()
+  const longCustomer = litellmPayload({ id: 'long-c', customer: 'c'.repeat(1500), cost: 0.75, ts })
+  const longTag = {
+    ...litellmPayload({ id: 'long-t', customer: 'acme', cost: 0.25, ts }),
+    request_tags: ['prod', 't'.repeat(1100)],
+  }
+  const post = () =>
+    gw.app.inject({
+      method: 'POST',
+      url: '/ingest/litellm',
+      headers: json,
+      payload: JSON.stringify([longCustomer, longTag]),
+    })
+  const res = await post()
+  assert.equal(res.statusCode, 200)
+  assert.deepEqual(res.json(), { accepted: 2, rejected: 0, duplicates: 0 })
+  const stored = await rows<{ event_id: string; customer: string; cost_usd: number; tags: string[] }>(
+    gw.store,
+    'SELECT event_id, customer, cost_usd, tags FROM {{db}}.requests ORDER BY event_id',
+  )
+  assert.deepEqual(
+    stored.map((r) => [r.event_id, r.customer.length, r.customer.endsWith('…'), r.cost_usd]),
+    [
+      ['long-c', 1024, true, 0.75],
+      ['long-t', 4, false, 0.25],
+    ],
+  )
+  assert.equal(stored[1]!.tags[1]!.length, 1024)
+  const [dl] = await rows<{ n: string }>(gw.store, 'SELECT count() AS n FROM {{db}}.dead_letters')
+  assert.equal(Number(dl!.n), 0)
+  const m = (await gw.app.inject({ method: 'GET', url: '/metrics' })).body
+  assert.match(m, /gatewarden_values_truncated_total\{source="litellm_http"[^}]*\} 2/)
+  // a redelivery is acknowledged as duplicates, not accepted again
+  assert.deepEqual((await post()).json(), { accepted: 0, rejected: 0, duplicates: 2 })
+})
+
 test('a body that is not JSON gets 400; over the limit gets 413; wrong encoding 415; nothing is stored', async () => {
   const gw = await gatewarden({ server: { body_limit_bytes: 4096 } })
   const bad = await gw.app.inject({
@@ -166,6 +203,7 @@ test('a body that is not JSON gets 400; over the limit gets 413; wrong encoding 
     payload: JSON.stringify([{ pad: 'x'.repeat(5000) }]),
   })
   assert.equal(big.statusCode, 413)
+  assert.equal(big.json().error.code, 'GW_BODY_TOO_LARGE')
   const bomb = await gw.app.inject({
     method: 'POST',
     url: '/ingest/litellm',
@@ -173,6 +211,7 @@ test('a body that is not JSON gets 400; over the limit gets 413; wrong encoding 
     payload: gzipSync(Buffer.alloc(100_000, 32)),
   })
   assert.equal(bomb.statusCode, 413)
+  assert.equal(bomb.json().error.code, 'GW_BODY_TOO_LARGE')
   const br = await gw.app.inject({
     method: 'POST',
     url: '/ingest/litellm',
@@ -180,6 +219,7 @@ test('a body that is not JSON gets 400; over the limit gets 413; wrong encoding 
     payload: 'x',
   })
   assert.equal(br.statusCode, 415)
+  assert.equal(br.json().error.code, 'GW_UNSUPPORTED_MEDIA_TYPE')
   const [c] = await rows<{ n: string }>(
     gw.store,
     'SELECT (SELECT count() FROM {{db}}.requests) + (SELECT count() FROM {{db}}.dead_letters) AS n',
@@ -342,7 +382,9 @@ test('alerts API: lists stored alerts with filters; silences can be created, lis
     assert.equal(r.statusCode, 400, payload)
   }
   assert.equal((await gw.app.inject({ method: 'DELETE', url: `/api/silences/${s.id}` })).statusCode, 204)
-  assert.equal((await gw.app.inject({ method: 'DELETE', url: `/api/silences/${s.id}` })).statusCode, 404)
+  const gone = await gw.app.inject({ method: 'DELETE', url: `/api/silences/${s.id}` })
+  assert.equal(gone.statusCode, 404)
+  assert.equal(gone.json().error.code, 'GW_NOT_FOUND')
   assert.deepEqual((await gw.app.inject({ method: 'GET', url: '/api/silences' })).json(), { silences: [] })
 })
 

@@ -271,6 +271,7 @@ test('undecodable bodies: 400 with a google.rpc.Status (protobuf) or its JSON fo
     payload: 'hi',
   })
   assert.equal(text.statusCode, 415)
+  assert.equal(text.json<{ error: { code: string } }>().error.code, 'GW_UNSUPPORTED_MEDIA_TYPE')
 
   const badGzip = await gw.app.inject({
     method: 'POST',

@@ -1,6 +1,7 @@
 // LiteLLM traffic for the replay e2e test and the detection benchmark: clean requests (no detector
 // should fire) and planted incidents (a loop, a budget exhausted) whose findings are known in advance.
 import { litellmPayload } from './events.js'
+import { prng } from './prng.js'
 
 type Payload = Record<string, unknown>
 
@@ -13,21 +14,9 @@ const WORDS = (
   'tone formal friendly shorter longer bullet table code python sql query error timeout retry'
 ).split(' ')
 
-/** Deterministic PRNG (mulberry32): the same seed gives the same traffic. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /**
  * A prompt that (almost surely) no other request shares after fingerprint normalisation: words drawn
- * from a vocabulary (long numbers and ids would be normalised away, see core/fingerprint.ts).
+ * from a vocabulary (long numbers and ids would be normalised away, see core/ingest/fingerprint.ts).
  */
 export function variedPrompt(rnd: () => number): string {
   const n = 6 + Math.floor(rnd() * 5)
@@ -155,3 +144,5 @@ export function replayScenario(
     lastTs: t0 + span,
   }
 }
+
+export { prng } from './prng.js'

@@ -29,10 +29,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 /** GET /api/alerts, GET|POST /api/silences, DELETE /api/silences/:id. */
 export function alertRoutes(app: FastifyInstance, ports: HttpPorts): void {
   const alerts = () => {
-    if (!ports.alerts)
-      throw Object.assign(new GatewardenError('GW_BAD_REQUEST', 'alerting is not enabled', false), {
-        statusCode: 404,
-      })
+    if (!ports.alerts) throw new GatewardenError('GW_NOT_FOUND', 'alerting is not enabled', false)
     return ports.alerts
   }
 
@@ -78,9 +75,7 @@ export function alertRoutes(app: FastifyInstance, ports: HttpPorts): void {
 
   app.delete<{ Params: { id: string } }>('/api/silences/:id', async (req, reply) => {
     if (!(await alerts().deleteSilence(req.params.id))) {
-      throw Object.assign(new GatewardenError('GW_BAD_REQUEST', `no silence ${req.params.id}`, false), {
-        statusCode: 404,
-      })
+      throw new GatewardenError('GW_NOT_FOUND', `no silence ${req.params.id}`, false)
     }
     return reply.code(204).send()
   })

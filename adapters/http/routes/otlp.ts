@@ -8,6 +8,7 @@ import {
 } from '../../otlp/trace-proto.js'
 import { decodeBody } from '../body.js'
 import type { HttpPorts } from '../ports.js'
+import { httpStatus } from '../status.js'
 
 /** google.rpc.Code INVALID_ARGUMENT, the code of every 4xx Status body we send. */
 const INVALID_ARGUMENT = 3
@@ -47,7 +48,7 @@ export function otlpRoutes(app: FastifyInstance, ports: HttpPorts): void {
     try {
       if (!enc) {
         const msg = `unsupported Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')}: use application/x-protobuf or application/json`
-        throw Object.assign(new GatewardenError('GW_BAD_REQUEST', msg, false), { statusCode: 415 })
+        throw new GatewardenError('GW_UNSUPPORTED_MEDIA_TYPE', msg, false)
       }
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
       const body = decodeBody(raw, req.headers['content-encoding'], ports.server.body_limit_bytes)
@@ -72,7 +73,7 @@ export function otlpRoutes(app: FastifyInstance, ports: HttpPorts): void {
       return answer(reply, enc, { rejectedSpans: out.rejected, errorMessage: out.error_message })
     } catch (err) {
       if (!isGatewardenError(err) || err.retryable) throw err
-      const status = (err as { statusCode?: number }).statusCode ?? 400
+      const status = httpStatus(err.code)
       req.log.debug({ code: err.code, status, reason: err.message }, 'otlp export refused')
       if (enc === 'protobuf') {
         return reply

@@ -1,0 +1,158 @@
+import type { Logger } from 'pino'
+import type { Config } from '../../schemas/config.js'
+import type { KafkaConfig } from '../../schemas/kafka-config.js'
+import type { RequestEvent } from '../../schemas/request-event.js'
+import { GatewardenError } from '../../core/errors.js'
+import { decodeKafkaValue, type OtlpMapper } from '../../core/ingest/kafka/message.js'
+import type { MapperOptions } from '../../core/ingest/litellm/mapper.js'
+import { mapOtlpToResults } from '../../core/ingest/otlp/mapper.js'
+import { createKafkaClient } from '../../adapters/kafka/client.js'
+import { KafkaSource, type KafkaPipeline, type KafkaRecord } from '../../adapters/kafka/consumer.js'
+import type { Metrics } from '../../adapters/telemetry/metrics.js'
+import type { BatchWriter } from './batch-writer.js'
+import { loadPriceTable } from './price-table.js'
+import { prepareBatch, storeBatch, type IngestSink, type MappedItem } from './submit.js'
+
+/** What the Kafka source needs from the running service. */
+export interface KafkaIngestDeps {
+  kafka: KafkaConfig
+  config: Pick<Config, 'gateway' | 'attribution' | 'privacy' | 'store' | 'pricing'>
+  writer: Pick<BatchWriter, 'submit' | 'isSaturated'>
+  metrics: IngestSink['metrics'] & Pick<Metrics, 'gauge'>
+  log: Logger
+  /** Where `kafka.sasl.password_env` is read (the process environment). */
+  env: NodeJS.ProcessEnv
+  now?: () => number
+  /** OTLP JSON mapping; defaults to the OTLP source's mapper (same attribution, prices and counting rule). */
+  mapOtlp?: OtlpMapper
+}
+
+/** A running Kafka source. */
+export interface KafkaIngest {
+  source: KafkaSource
+  /** Drains the in-flight batches, commits, leaves the group. Call before the writer shuts down. */
+  stop(): Promise<void>
+}
+
+/** OTLP JSON on a topic is mapped exactly as on POST /v1/traces (only the event source differs). */
+function defaultOtlpMapper(config: KafkaIngestDeps['config']): OtlpMapper {
+  const opts = {
+    source: 'kafka' as const,
+    gateway: config.gateway,
+    attribution: config.attribution.otel,
+    privacy: config.privacy,
+    prices: loadPriceTable(config.pricing),
+  }
+  return (request) => mapOtlpToResults(request, opts)
+}
+
+/**
+ * The pipeline side of the Kafka source: decode each message (format of its topic), then the shared
+ * submit step (services/ingest/submit.ts) in its two halves: `decode` runs the event-time check and
+ * builds the dead letters (with topic/partition/offset), `store` hands the batch to the writer and counts it.
+ */
+export function createKafkaPipeline(deps: Omit<KafkaIngestDeps, 'log' | 'env'>): KafkaPipeline {
+  const { kafka, config, writer, metrics } = deps
+  const now = deps.now ?? Date.now
+  const mapper: MapperOptions = {
+    source: 'kafka',
+    gateway: config.gateway,
+    attribution: config.attribution,
+    privacy: config.privacy,
+  }
+  const retentionDays = config.store.retention_days
+  const mapOtlp = deps.mapOtlp ?? defaultOtlpMapper(config)
+  const sink: IngestSink = { source: 'kafka', writer, metrics }
+  // decode() and store() see the same arrays; the truncation count rides along with the events
+  const truncatedIn = new WeakMap<readonly RequestEvent[], number>()
+  return {
+    decode(records: readonly KafkaRecord[]) {
+      const receivedAt = now()
+      const items: MappedItem[] = []
+      for (const r of records) {
+        const origin = `kafka ${r.topic}/${r.partition}@${r.offset}`
+        const at = { topic: r.topic, partition: r.partition, offset: Number(r.offset) }
+        const out = decodeKafkaValue(r.value, {
+          format: kafka.formats[r.topic] ?? 'auto',
+          maxMessageBytes: kafka.max_message_bytes,
+          mapper,
+          mapOtlp,
+        })
+        for (const rej of out.rejects) {
+          const where = out.items > 1 ? `${origin} item ${rej.item}` : origin
+          items.push({
+            at: { ...at, origin: where, where },
+            raw: rej.raw,
+            ok: false,
+            reason: rej.reason,
+            rawBytes: rej.rawBytes,
+          })
+        }
+        out.events.forEach((event, i) =>
+          items.push({
+            at: { ...at, origin, where: origin },
+            raw: event,
+            ok: true,
+            event,
+            truncated: out.truncated[i] ?? 0,
+          }),
+        )
+      }
+      const batch = prepareBatch(items, { source: 'kafka', receivedAt, retentionDays })
+      truncatedIn.set(batch.events, batch.truncated)
+      return { events: batch.events, deadLetters: batch.deadLetters }
+    },
+    isSaturated: (rows) => writer.isSaturated(rows),
+    async store(events, deadLetters) {
+      await storeBatch(sink, { events, deadLetters, truncated: truncatedIn.get(events) ?? 0 })
+    },
+  }
+}
+
+/**
+ * Starts the Kafka source (consumer group, lag gauge) and returns how to stop it.
+ * Throws GW_CONFIG_INVALID when the SASL password variable is unset; rejects when the brokers stay unreachable.
+ */
+export async function startKafkaIngest(deps: KafkaIngestDeps): Promise<KafkaIngest> {
+  const { kafka, log, metrics } = deps
+  let password: string | undefined
+  if (kafka.sasl) {
+    password = deps.env[kafka.sasl.password_env]
+    if (!password) {
+      throw new GatewardenError(
+        'GW_CONFIG_INVALID',
+        `kafka.sasl.password_env: environment variable ${kafka.sasl.password_env} is not set (it holds the SASL password)`,
+        false,
+      )
+    }
+  }
+  const lagClient = createKafkaClient(kafka, password, log, {
+    retries: 1,
+    initialRetryTime: 300,
+    maxRetryTime: 1_000,
+  })
+  const source = new KafkaSource(
+    createKafkaClient(kafka, password, log),
+    kafka,
+    createKafkaPipeline(deps),
+    log,
+    lagClient,
+  )
+  metrics.gauge(
+    'gatewarden_kafka_consumer_lag',
+    'Messages not yet stored per assigned topic/partition (high watermark - next offset)',
+    () => source.lag(),
+  )
+  metrics.gauge(
+    'gatewarden_kafka_paused_partitions',
+    'Partitions paused by backpressure (writer saturated or store down)',
+    () => source.pausedPartitions(),
+  )
+  try {
+    await source.start()
+  } catch (err) {
+    await source.stop().catch(() => undefined)
+    throw err
+  }
+  return { source, stop: () => source.stop() }
+}

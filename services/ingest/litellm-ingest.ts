@@ -1,0 +1,25 @@
+import type { RawItem } from '../../core/ingest/ndjson.js'
+import type { IngestOutcome } from '../../core/ingest/outcome.js'
+import { mapLiteLLMPayload, type MapperOptions } from '../../core/ingest/litellm/mapper.js'
+import { submitItems, type IngestSink, type MappedItem, type SourceDeps } from './submit.js'
+
+/**
+ * Maps LiteLLM payloads and hands them to the submit step. Invalid items become dead letters and never
+ * reject their valid neighbours. Resolves once everything is stored (the caller acks after it).
+ */
+export function createLiteLLMIngest(
+  deps: SourceDeps<MapperOptions>,
+): (items: RawItem[], origin: string) => Promise<IngestOutcome> {
+  const { mapper, retentionDays, now = Date.now } = deps
+  const sink: IngestSink = { source: mapper.source, writer: deps.writer, metrics: deps.metrics }
+  return async (items, origin) => {
+    const receivedAt = now()
+    const mapped = items.map((item, i): MappedItem => {
+      const at = { origin: `${origin} item ${i}`, where: `item ${i}` }
+      if (!item.ok) return { at, raw: item.raw, ok: false, reason: item.reason }
+      return { at, raw: item.value, ...mapLiteLLMPayload(item.value, mapper) }
+    })
+    const { accepted, rejected, duplicates } = await submitItems(sink, mapped, { receivedAt, retentionDays })
+    return { accepted, rejected, duplicates }
+  }
+}

@@ -1,0 +1,123 @@
+import { eventTimeRejection } from '../../core/ingest/event-time.js'
+import type { IngestOutcome } from '../../core/ingest/outcome.js'
+import type { Metrics } from '../../adapters/telemetry/metrics.js'
+import { deadLetter, type DeadLetter } from '../../schemas/dead-letter.js'
+import type { RequestEvent } from '../../schemas/request-event.js'
+import type { BatchWriter } from './batch-writer.js'
+
+/** Where an item came from, as its dead letter records it. */
+export interface ItemOrigin {
+  /** "POST /ingest/litellm <req> item 3", "kafka topic/2@17", "POST /v1/traces <req> resource 0 scope 0 span 1". */
+  origin: string
+  /** Short name of the item inside its submission, for messages ("item 3", "resource 0 scope 0 span 1"). */
+  where: string
+  topic?: string
+  partition?: number
+  offset?: number
+}
+
+/** One input item after its source's mapping: an event (with what to dead-letter if its time is refused), or a reject. */
+export type MappedItem = { at: ItemOrigin; raw: unknown } & (
+  { ok: true; event: RequestEvent; truncated: number } | { ok: false; reason: string; rawBytes?: number }
+)
+
+/** A submission ready for the writer. */
+export interface PreparedBatch {
+  events: RequestEvent[]
+  deadLetters: DeadLetter[]
+  /** Values cut by the truncation rule in `events`. */
+  truncated: number
+  /** Why each dead-lettered item was refused, in input order. */
+  rejections: Array<{ where: string; reason: string }>
+}
+
+/** What the submit step writes to and counts on. */
+export interface IngestSink {
+  /** The dead letters' `source` and the metrics' `source` label. */
+  source: string
+  writer: Pick<BatchWriter, 'submit'>
+  metrics: Pick<
+    Metrics,
+    'eventsAccepted' | 'eventsRejected' | 'eventsDuplicate' | 'valuesTruncated' | 'ingestRefused'
+  >
+}
+
+/** What a source's ingest function is built from. */
+export interface SourceDeps<M extends { source: string }> {
+  writer: IngestSink['writer']
+  /** The source's mapper options; its `source` names the dead letters and the metrics. */
+  mapper: M
+  metrics: IngestSink['metrics']
+  retentionDays: number
+  now?: () => number
+}
+
+/**
+ * The first half of the submit step (pure): the event-time check (`eventTimeRejection`) and the dead
+ * letters. A reject, or an event outside the window, becomes a dead letter and never fails its neighbours.
+ */
+export function prepareBatch(
+  items: Iterable<MappedItem>,
+  ctx: { source: string; receivedAt: number; retentionDays: number },
+): PreparedBatch {
+  const batch: PreparedBatch = { events: [], deadLetters: [], truncated: 0, rejections: [] }
+  for (const item of items) {
+    const { where, ...at } = item.at
+    const reason = item.ok
+      ? eventTimeRejection(item.event.ts, ctx.receivedAt, ctx.retentionDays)
+      : item.reason
+    if (item.ok && reason === null) {
+      batch.events.push(item.event)
+      batch.truncated += item.truncated
+      continue
+    }
+    const d = deadLetter(item.raw, {
+      ...at,
+      source: ctx.source,
+      received_at: ctx.receivedAt,
+      reason: reason!,
+    })
+    batch.deadLetters.push(!item.ok && item.rawBytes !== undefined ? { ...d, raw_bytes: item.rawBytes } : d)
+    batch.rejections.push({ where, reason: reason! })
+  }
+  return batch
+}
+
+/**
+ * The second half: hands the batch to the writer, counts it, and answers. Resolves once the rows are
+ * committed (the caller acks after it); a refusal (backpressure, store down) is counted and rethrown.
+ */
+export async function storeBatch(
+  sink: IngestSink,
+  batch: { events: readonly RequestEvent[]; deadLetters: readonly DeadLetter[]; truncated: number },
+): Promise<IngestOutcome> {
+  const { source, writer, metrics } = sink
+  try {
+    const receipt = await writer.submit(batch.events, batch.deadLetters)
+    metrics.eventsAccepted(source, batch.events.length)
+    metrics.eventsDuplicate(source, receipt.duplicates)
+    metrics.eventsRejected(source, batch.deadLetters.length)
+    if (batch.truncated > 0) metrics.valuesTruncated(source, batch.truncated)
+    return {
+      accepted: batch.events.length - receipt.duplicates,
+      rejected: batch.deadLetters.length,
+      duplicates: receipt.duplicates,
+    }
+  } catch (err) {
+    metrics.ingestRefused(source, (err as { code?: string }).code ?? 'error')
+    throw err
+  }
+}
+
+/**
+ * The one submit step of every source: mapped items -> event-time check -> dead letters ->
+ * `writer.submit` -> metrics -> outcome. The rejections come back too (the OTLP answer names them).
+ */
+export async function submitItems(
+  sink: IngestSink,
+  items: Iterable<MappedItem>,
+  ctx: { receivedAt: number; retentionDays: number },
+): Promise<IngestOutcome & { rejections: PreparedBatch['rejections'] }> {
+  const batch = prepareBatch(items, { ...ctx, source: sink.source })
+  return { ...(await storeBatch(sink, batch)), rejections: batch.rejections }
+}
