@@ -12,7 +12,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   GW_SHUTTING_DOWN: 503,
   GW_RULE_INVALID: 400,
   GW_RULE_NOT_FOUND: 404,
-  GW_ENFORCEMENT_OFF: 409,
+  GW_ENFORCEMENT_OFF: 404,
 }
 
 /** The status an error code answers with. */

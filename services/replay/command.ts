@@ -9,7 +9,7 @@ import { buildReport, formatReport, type ReplayReport } from './report.js'
 import { replayEvents, warmupStart, type ReplayCounters } from './run.js'
 import { countEvents, openReplayStore, storeEvents } from './store-source.js'
 import { EnforcementSimulator } from '../../core/rules/simulate.js'
-import { loadPriceTable } from '../pipeline/price-table.js'
+import { loadPriceTable } from '../ingest/price-table.js'
 
 /** `--enforce`: the enforcer's policy from the config, simulated (nothing is pushed). */
 const simulator = (config: Config, on: boolean | undefined) =>

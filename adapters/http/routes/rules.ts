@@ -34,8 +34,7 @@ export function ruleView(r: Rule) {
 
 const eventView = (e: RuleEvent) => ({ ...e, at: iso(e.at) })
 
-const notFound = (id: string) =>
-  Object.assign(new GatewardenError('GW_RULE_NOT_FOUND', `no rule ${id}`, false), { statusCode: 404 })
+const notFound = (id: string) => new GatewardenError('GW_RULE_NOT_FOUND', `no rule ${id}`, false)
 
 /**
  * GET /api/rules, GET /api/rules/active (for gateways: ETag / If-None-Match -> 304), GET /api/rules/:id
@@ -44,9 +43,10 @@ const notFound = (id: string) =>
 export function ruleRoutes(app: FastifyInstance, ports: HttpPorts): void {
   const rules = () => {
     if (!ports.rules)
-      throw Object.assign(
-        new GatewardenError('GW_ENFORCEMENT_OFF', 'enforcement is off (enforcement.mode)', false),
-        { statusCode: 404 },
+      throw new GatewardenError(
+        'GW_ENFORCEMENT_OFF',
+        'enforcement is off: set enforcement.mode (or GATEWARDEN_ENFORCEMENT_MODE) to dry_run or enforce',
+        false,
       )
     return ports.rules
   }
