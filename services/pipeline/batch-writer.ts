@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 import type { DeadLetter } from '../../schemas/dead-letter.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import type { WriterConfig } from '../../schemas/config.js'
-import type { EventStore } from '../../core/event-store.js'
+import type { EventStore } from '../../core/ports/event-store.js'
 import { GatewardenError } from '../../core/errors.js'
 import { DEFAULT_RETRY, systemClock, withRetry, type RetryClock } from '../../core/retry.js'
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { EventStore } from '../../core/event-store.js'
+import type { EventStore } from '../../core/ports/event-store.js'
 import { clickHouseEventStore } from '../../adapters/clickhouse/store.js'
 import { createMetrics } from '../../adapters/telemetry/metrics.js'
 import { WriterConfig } from '../../schemas/config.js'
