@@ -92,8 +92,7 @@ export function budgetPlan(policy: BudgetPolicy): BudgetPlan {
   const cfg = policy.detectors
   const windows = burnWindows(cfg)
   return {
-    enabled:
-      policy.budgets.length > 0 && (cfg.burn_rate.enabled || cfg.budget_exhaustion.enabled),
+    enabled: policy.budgets.length > 0 && (cfg.burn_rate.enabled || cfg.budget_exhaustion.enabled),
     windows,
     recentWindowMs: recentWindowOf(windows),
   }
