@@ -1,6 +1,7 @@
 import { budgetScopeId } from '../../core/detectors/budget-scope.js'
 import type { AlertChange, AlertFilter, AlertStore, StoredAlert } from '../../core/ports/alert-store.js'
 import type { EventReader } from '../../core/ports/event-reader.js'
+import type { EventStore } from '../../core/ports/event-store.js'
 import type { LeaderElection } from '../../core/ports/leader-election.js'
 import type {
   DeliveryRecord,
@@ -9,6 +10,7 @@ import type {
 } from '../../core/ports/notification-outbox.js'
 import type { ScopeSpend, SpendReader } from '../../core/ports/spend-reader.js'
 import type { Notification } from '../../core/alerts/alert.js'
+import type { DeadLetter } from '../../schemas/dead-letter.js'
 import type { BudgetScope } from '../../schemas/policy.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import type { Silence } from '../../schemas/silence.js'
@@ -208,5 +210,42 @@ export class MemoryElection implements LeaderElection {
     if (this.leader !== '') return this.leader
     const live = this.beats.filter((b) => b.at >= now - withinMs).map((b) => b.instance)
     return live.sort()[0] ?? instance
+  }
+}
+
+/** The EventStore port in memory: rows kept per insert token (a retried token adds nothing). */
+export class MemoryEventStore implements EventStore {
+  readonly requests: RequestEvent[] = []
+  readonly deadLetters: DeadLetter[] = []
+  readonly faults = new Faults()
+  readonly #tokens = new Set<string>()
+
+  async existingEventIds(ids: readonly string[], minTs: number, maxTs: number): Promise<Set<string>> {
+    const want = new Set(ids)
+    return new Set(
+      this.requests.filter((e) => want.has(e.event_id) && e.ts >= minTs && e.ts <= maxTs).map((e) => e.event_id),
+    )
+  }
+
+  async insertRequests(rows: readonly RequestEvent[], token: string): Promise<void> {
+    const f = this.faults.write('insertRequests')
+    if (f.apply && !this.#tokens.has(token)) {
+      this.#tokens.add(token)
+      this.requests.push(...rows)
+    }
+    if (f.fail) throw storeDown('insertRequests')
+  }
+
+  async insertDeadLetters(rows: readonly DeadLetter[], token: string): Promise<void> {
+    const f = this.faults.write('insertDeadLetters')
+    if (f.apply && !this.#tokens.has(token)) {
+      this.#tokens.add(token)
+      this.deadLetters.push(...rows)
+    }
+    if (f.fail) throw storeDown('insertDeadLetters')
+  }
+
+  async ping(): Promise<boolean> {
+    return true
   }
 }
