@@ -36,9 +36,18 @@ test('startAll: a part that fails to start makes every part shut down (reverse o
   const parts = [
     part('store', events),
     part('engine', events),
-    part('http', events, { start: () => Promise.reject(Object.assign(new Error('taken'), { code: 'EADDRINUSE' })) }),
+    part('http', events, {
+      start: () => Promise.reject(Object.assign(new Error('taken'), { code: 'EADDRINUSE' })),
+    }),
     part('kafka', events),
   ]
   await assert.rejects(startAll(parts, 1_000, log), /taken/)
-  assert.deepEqual(events, ['start store', 'start engine', 'stop kafka', 'stop http', 'stop engine', 'stop store'])
+  assert.deepEqual(events, [
+    'start store',
+    'start engine',
+    'stop kafka',
+    'stop http',
+    'stop engine',
+    'stop store',
+  ])
 })

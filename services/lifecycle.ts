@@ -22,8 +22,8 @@ export async function within(work: Promise<unknown>, timeoutMs: number): Promise
 export function stopOnlyPart(stop: () => Promise<void>): Lifecycle {
   let stopping: Promise<void> | undefined
   return {
-    start: async () => undefined,
-    flush: async () => undefined,
+    start: () => Promise.resolve(),
+    flush: () => Promise.resolve(),
     shutdown: (timeoutMs) => (stopping ??= within(stop(), timeoutMs).then(() => undefined)),
   }
 }

@@ -73,7 +73,7 @@ export async function start(
         await migrate(store, log.child({ component: 'migrate' }))
         await applyRetention(store, config.store.retention_days, log.child({ component: 'migrate' }))
       },
-      flush: async () => undefined,
+      flush: () => Promise.resolve(),
       shutdown: (timeoutMs) => within(store.client.close(), timeoutMs).then(() => undefined),
     },
   }
@@ -191,7 +191,7 @@ export async function start(
           'gatewarden listening',
         )
       },
-      flush: async () => undefined,
+      flush: () => Promise.resolve(),
       shutdown: (timeoutMs) => within(app.close(), timeoutMs).then(() => undefined),
     },
   }
@@ -214,7 +214,7 @@ export async function start(
                 now,
               })
             },
-            flush: async () => undefined,
+            flush: () => Promise.resolve(),
             // drains its batch into the writer and commits before the writer closes
             shutdown: (timeoutMs) =>
               within(kafka?.stop() ?? Promise.resolve(), timeoutMs).then(() => undefined),

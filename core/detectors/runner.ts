@@ -26,7 +26,11 @@ import {
   type LoopState,
   type LoopStateJSON,
 } from './loop.js'
-import { BudgetSpendLedger, type BudgetSpendLedgerJSON, type BudgetSpendLedgerOptions } from './spend-snapshot.js'
+import {
+  BudgetSpendLedger,
+  type BudgetSpendLedgerJSON,
+  type BudgetSpendLedgerOptions,
+} from './spend-snapshot.js'
 import {
   bufferPeek,
   bufferPop,

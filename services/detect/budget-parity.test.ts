@@ -131,16 +131,25 @@ for (const [label, windows, recent] of [
     const events = history()
     const cfg = policyWith([...windows])
     const [l, r] = [await live(events, cfg), await replay(events, cfg)]
-    const line = (x: Seen) => `${new Date(x.updated_at).toISOString()} ${x.state} ${x.dedupe_key}: ${x.summary}`
+    const line = (x: Seen) =>
+      `${new Date(x.updated_at).toISOString()} ${x.state} ${x.dedupe_key}: ${x.summary}`
     assert.deepEqual(l.map(line), r.map(line))
     assert.deepEqual(l, r)
     // the comparison is not vacuous: alerts fire and resolve, on both detectors
     const k = kinds(l)
-    for (const want of ['burn_rate:firing', 'burn_rate:resolved', 'budget_exhaustion:firing', 'budget_exhaustion:resolved'])
+    for (const want of [
+      'burn_rate:firing',
+      'burn_rate:resolved',
+      'budget_exhaustion:firing',
+      'budget_exhaustion:resolved',
+    ])
       assert.ok(k.has(want), `${want} in ${[...k].join(', ')}`)
     const forecast = l.find((x) => x.dedupe_key.includes(':forecast:') && x.state === 'firing')
     assert.ok(forecast, 'a forecast fired')
     assert.equal(forecast.details.recent_window, recent)
-    assert.ok(l.some((x) => x.updated_at - FROM > 12 * HOUR), 'findings late in the run too')
+    assert.ok(
+      l.some((x) => x.updated_at - FROM > 12 * HOUR),
+      'findings late in the run too',
+    )
   })
 }

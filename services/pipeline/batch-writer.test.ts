@@ -20,12 +20,22 @@ const cfg = WriterConfig.parse({ max_batch_wait_ms: 1 })
 test('duplicates (in a batch and already stored) are stored once; eventsStored gets only the new ones, after commit', async () => {
   const store = new MemoryEventStore()
   const seen: string[][] = []
-  const w = new BatchWriter(store, cfg, log, {
-    eventsStored: (events) => seen.push(events.map((e) => e.event_id)),
-  }, clock())
+  const w = new BatchWriter(
+    store,
+    cfg,
+    log,
+    {
+      eventsStored: (events) => seen.push(events.map((e) => e.event_id)),
+    },
+    clock(),
+  )
   await w.start()
   await w.submit([ev({ event_id: 'a', ts: 1 })])
-  const r = await w.submit([ev({ event_id: 'a', ts: 1 }), ev({ event_id: 'b', ts: 2 }), ev({ event_id: 'b', ts: 2 })])
+  const r = await w.submit([
+    ev({ event_id: 'a', ts: 1 }),
+    ev({ event_id: 'b', ts: 2 }),
+    ev({ event_id: 'b', ts: 2 }),
+  ])
   assert.deepEqual(r, { stored: 1, duplicates: 2, deadLettered: 0 })
   assert.deepEqual(
     store.requests.map((e) => e.event_id),

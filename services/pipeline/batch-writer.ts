@@ -130,7 +130,10 @@ export class BatchWriter {
     this.#closed = true
     if (!(await within(this.flush(), timeoutMs))) {
       clearTimeout(this.#timer)
-      this.log.warn({ pendingRows: this.#pendingRows, timeoutMs }, 'writer stopped before its queue was stored')
+      this.log.warn(
+        { pendingRows: this.#pendingRows, timeoutMs },
+        'writer stopped before its queue was stored',
+      )
     }
   }
 

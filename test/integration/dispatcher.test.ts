@@ -1,7 +1,11 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createAlertSenders } from '../../adapters/alerts/channel-factory.js'
-import { clickHouseOutbox, deliveriesOf, pendingNotifications } from '../../adapters/clickhouse/outbox-table.js'
+import {
+  clickHouseOutbox,
+  deliveriesOf,
+  pendingNotifications,
+} from '../../adapters/clickhouse/outbox-table.js'
 import type { Alert } from '../../core/alerts/alert.js'
 import { AlertsConfig } from '../../schemas/policy.js'
 import { Dispatcher } from '../../services/detect/dispatcher.js'

@@ -128,9 +128,7 @@ export class MemoryOutbox implements NotificationOutbox {
   }
 
   async pending(now: number, lookbackMs: number): Promise<PendingNotification[]> {
-    const final = new Set(
-      this.deliveries.filter((d) => d.outcome !== 'retry').map((d) => d.notificationId),
-    )
+    const final = new Set(this.deliveries.filter((d) => d.outcome !== 'retry').map((d) => d.notificationId))
     return this.notifications
       .filter((n) => n.notification.created_at >= now - lookbackMs && !final.has(n.notification.id))
       .map((n) => ({
@@ -189,7 +187,11 @@ export class MemorySpendReader implements SpendReader {
     const [kind, value] = Object.entries(scope)[0] ?? ['global', '']
     if (rows.size === 0 && value !== '*') {
       const id = kind === 'global' ? '' : String(value)
-      rows.set(id, { scopeId: id, periodSpend: 0, windowSpend: Object.fromEntries(windowsMs.map((w) => [w, 0])) })
+      rows.set(id, {
+        scopeId: id,
+        periodSpend: 0,
+        windowSpend: Object.fromEntries(windowsMs.map((w) => [w, 0])),
+      })
     }
     return [...rows.values()]
   }
@@ -223,7 +225,9 @@ export class MemoryEventStore implements EventStore {
   async existingEventIds(ids: readonly string[], minTs: number, maxTs: number): Promise<Set<string>> {
     const want = new Set(ids)
     return new Set(
-      this.requests.filter((e) => want.has(e.event_id) && e.ts >= minTs && e.ts <= maxTs).map((e) => e.event_id),
+      this.requests
+        .filter((e) => want.has(e.event_id) && e.ts >= minTs && e.ts <= maxTs)
+        .map((e) => e.event_id),
     )
   }
 
