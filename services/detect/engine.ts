@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
-import type { Metrics } from '../../adapters/telemetry/metrics.js'
 import type { Alert } from '../../core/alerts/alert.js'
 import type { Finding } from '../../core/detectors/finding.js'
 import type { Lifecycle } from '../../core/lifecycle.js'
@@ -33,7 +32,8 @@ export interface EngineDeps {
   alerts: AlertsConfig
   /** Where unsilenced stored changes go (the dispatcher), and its tick. */
   dispatcher: AlertHandOff & { tick(now: number): Promise<void> }
-  metrics: Pick<Metrics, 'gauge'>
+  /** Where the engine's gauges are registered (the service's metrics). */
+  metrics: { gauge(name: string, description: string, read: () => number): void }
   log: Logger
   now: () => number
   /** Name of this process in the alerts table. */
