@@ -6,6 +6,12 @@ import { planCostQuery } from '../core/cost-plan.js'
 import { createStoreClient, type StoreClient } from '../adapters/clickhouse/client.js'
 import { applyRetention, migrate } from '../adapters/clickhouse/migrate.js'
 import { clickHouseEventStore } from '../adapters/clickhouse/store.js'
+import { clickHouseAlertStore } from '../adapters/clickhouse/alerts-table.js'
+import { clickHouseSpendReader } from '../adapters/clickhouse/budget-spend.js'
+import { clickHouseLeaderElection } from '../adapters/clickhouse/heartbeats-table.js'
+import { clickHouseOutbox } from '../adapters/clickhouse/outbox-table.js'
+import { clickHouseEventReader } from '../adapters/clickhouse/requests-table.js'
+import type { NamedPart } from '../core/lifecycle.js'
 import { queryCost } from '../adapters/clickhouse/cost-query.js'
 import { listDeadLetters } from '../adapters/clickhouse/dead-letters-table.js'
 import { buildApp } from '../adapters/http/app.js'
@@ -19,11 +25,14 @@ import { createLiteLLMIngest } from './ingest/litellm-ingest.js'
 import { createOtlpIngest } from './ingest/otlp-ingest.js'
 import { loadPriceTable } from './ingest/price-table.js'
 import { startKafkaIngest, type KafkaIngest } from './ingest/kafka-ingest.js'
-import { clickHouseRuleStore } from '../adapters/clickhouse/rules-table.js'
-import { Enforcer } from './enforce/enforcer.js'
-import { createGatewayTargets } from '../adapters/gateway/target-factory.js'
+import { startAll, stopAll, stopOnlyPart, within } from './lifecycle.js'
 import { readFileSync } from 'node:fs'
-import type { Alert } from '../core/alerts/alert.js'
+import { clickHouseRuleStore } from '../adapters/clickhouse/rules-table.js'
+import { createGatewayTargets } from '../adapters/gateway/target-factory.js'
+import { Enforcer } from './enforce/enforcer.js'
+
+/** How long a stop may take overall (sources drain, the writer flushes, deliveries finish). */
+export const SHUTDOWN_TIMEOUT_MS = 30_000
 
 /** A running Gatewarden: its address and how to stop it. */
 export interface Running {
@@ -36,27 +45,65 @@ export interface Running {
   enforcer: Enforcer | undefined
   /** host:port actually bound (port 0 in config picks a free one). */
   address: { host: string; port: number }
-  /** Stops in reverse order: sources (Kafka, HTTP), writer (flush), detection, dispatch, store, metrics. */
-  stop(): Promise<void>
+  /**
+   * Stops every part in reverse order of start: sources (Kafka, HTTP), writer (flush), detection,
+   * dispatch, store, metrics; all within `timeoutMs` (default `SHUTDOWN_TIMEOUT_MS`).
+   */
+  stop(timeoutMs?: number): Promise<void>
 }
 
-/** Starts store, detection, pipeline and HTTP in one process. */
-export async function start(config: Config, log: Logger, now: () => number = Date.now): Promise<Running> {
+/** What tests may replace; production passes nothing. */
+export interface StartOptions {
+  /** Opens the store connection (default `createStoreClient`). */
+  openStore?: (cfg: Config['store']) => StoreClient
+}
+
+/**
+ * Starts store, dispatch, detection, pipeline and HTTP in one process, each a part with the one
+ * lifecycle (core/lifecycle.ts). When any part fails to start, the parts already started are shut
+ * down (reverse order, bounded) before the error is rethrown: nothing stays open.
+ */
+export async function start(
+  config: Config,
+  log: Logger,
+  now: () => number = Date.now,
+  opts: StartOptions = {},
+): Promise<Running> {
   const metrics = createMetrics()
-  const store = createStoreClient(config.store)
-  log.info({ kind: store.kind, location: store.location, database: store.database }, 'store opening')
-  await migrate(store, log.child({ component: 'migrate' }))
-  await applyRetention(store, config.store.retention_days, log.child({ component: 'migrate' }))
+  const store = (opts.openStore ?? createStoreClient)(config.store)
+  const storePart: NamedPart = {
+    name: 'store',
+    part: {
+      start: async () => {
+        log.info({ kind: store.kind, location: store.location, database: store.database }, 'store opening')
+        await migrate(store, log.child({ component: 'migrate' }))
+        await applyRetention(store, config.store.retention_days, log.child({ component: 'migrate' }))
+      },
+      flush: () => Promise.resolve(),
+      shutdown: (timeoutMs) => within(store.client.close(), timeoutMs).then(() => undefined),
+    },
+  }
+  const metricsPart: NamedPart = { name: 'metrics', part: stopOnlyPart(() => metrics.shutdown()) }
 
   // secrets of alert channels are named by environment variable in the config; read here, never deeper
   const senders = createAlertSenders(config.alerts.channels, {
     secrets: (name) => process.env[name],
     log: log.child({ component: 'alerts' }),
   })
-  const dispatcher = new Dispatcher(store, senders, config.alerts, log.child({ component: 'dispatch' }))
+  const alertStore = clickHouseAlertStore(store)
+  const dispatcher = new Dispatcher(
+    clickHouseOutbox(store),
+    senders,
+    config.alerts,
+    log.child({ component: 'dispatch' }),
+  )
+  metrics.gauge(
+    'gatewarden_alert_outbox_pending',
+    'Notifications not yet delivered',
+    () => dispatcher.pending,
+  )
   // the enforcer pushes and expires rules on the budget leader only (one instance acts on each change)
-  let isLeader = () => false
-  let openAlerts = (): Alert[] => []
+  let engineRef: DetectionEngine | undefined
   const enforcer =
     config.enforcement.mode === 'off'
       ? undefined
@@ -70,14 +117,18 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
           }),
           policy: { enforcement: config.enforcement, zombieAction: config.detectors.zombie.action },
           tickMs: config.enforcement.tick,
-          isLeader: () => isLeader(),
-          openAlerts: () => openAlerts(),
+          isLeader: () => engineRef?.isBudgetLeader ?? false,
+          openAlerts: () => engineRef?.openAlerts() ?? [],
           log: log.child({ component: 'enforce' }),
           now,
         })
-  await enforcer?.start()
   const engine = new DetectionEngine({
-    store,
+    ports: {
+      events: clickHouseEventReader(store),
+      alerts: alertStore,
+      spend: clickHouseSpendReader(store),
+      election: clickHouseLeaderElection(store),
+    },
     budgets: config.budgets,
     detectors: config.detectors,
     alerts: config.alerts,
@@ -87,9 +138,7 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
     now,
     ...(enforcer ? { onAlertChanges: (alerts, at) => enforcer.onAlertChanges(alerts, at) } : {}),
   })
-  isLeader = () => engine.isBudgetLeader
-  openAlerts = () => engine.openAlerts()
-  await engine.start()
+  engineRef = engine
 
   const eventStore = clickHouseEventStore(store)
   const writer = new BatchWriter(eventStore, config.writer, log.child({ component: 'writer' }), {
@@ -127,7 +176,7 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
     server: config.server,
     ingestLiteLLM,
     ingestOtlp,
-    alerts: alertApi(store, now),
+    alerts: alertApi(alertStore, now),
     ...(enforcer
       ? {
           rules: {
@@ -163,44 +212,71 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
     metrics: (req, res) => metrics.handle(req, res),
   })
 
-  await app.listen({ host: config.server.host, port: config.server.port })
-  const addr = app.server.address()
-  const address =
-    typeof addr === 'object' && addr
-      ? { host: addr.address, port: addr.port }
-      : { host: config.server.host, port: config.server.port }
-  log.info({ ...address, auth: Boolean(config.server.auth_token), store: store.kind }, 'gatewarden listening')
+  const address = { host: config.server.host, port: config.server.port }
+  const httpPart: NamedPart = {
+    name: 'http',
+    part: {
+      start: async () => {
+        await app.listen({ host: config.server.host, port: config.server.port })
+        const addr = app.server.address()
+        if (typeof addr === 'object' && addr) Object.assign(address, { host: addr.address, port: addr.port })
+        log.info(
+          { ...address, auth: Boolean(config.server.auth_token), store: store.kind },
+          'gatewarden listening',
+        )
+      },
+      flush: () => Promise.resolve(),
+      shutdown: (timeoutMs) => within(app.close(), timeoutMs).then(() => undefined),
+    },
+  }
 
   let kafka: KafkaIngest | undefined
+  const kafkaConfig = config.kafka
+  const kafkaPart: NamedPart[] = kafkaConfig
+    ? [
+        {
+          name: 'kafka',
+          part: {
+            start: async () => {
+              kafka = await startKafkaIngest({
+                kafka: kafkaConfig,
+                config,
+                writer,
+                metrics,
+                log: log.child({ component: 'kafka' }),
+                env: process.env,
+                now,
+              })
+            },
+            flush: () => Promise.resolve(),
+            // drains its batch into the writer and commits before the writer closes
+            shutdown: (timeoutMs) =>
+              within(kafka?.stop() ?? Promise.resolve(), timeoutMs).then(() => undefined),
+          },
+        },
+      ]
+    : []
+
+  // start order; stop is the reverse: sources first, the store last
+  const parts: NamedPart[] = [
+    metricsPart,
+    storePart,
+    { name: 'dispatcher', part: dispatcher },
+    // before the engine: restored alerts may hand it changes at start
+    ...(enforcer ? [{ name: 'enforcer', part: enforcer }] : []),
+    { name: 'engine', part: engine },
+    { name: 'writer', part: writer },
+    httpPart,
+    ...kafkaPart,
+  ]
+  const started = await startAll(parts, SHUTDOWN_TIMEOUT_MS, log)
+
   let stopping: Promise<void> | undefined
-  const stop = () =>
+  const stop = (timeoutMs = SHUTDOWN_TIMEOUT_MS) =>
     (stopping ??= (async () => {
       log.info('stopping')
-      // sources first: the Kafka consumer drains its batch into the writer and commits before the writer closes
-      await kafka?.stop()
-      await app.close()
-      await writer.shutdown()
-      await engine.stop()
-      await enforcer?.shutdown(5_000)
-      await dispatcher.shutdown()
-      await store.client.close()
-      await metrics.shutdown()
-      log.info('stopped')
+      const unclean = await stopAll(started, timeoutMs, log)
+      log.info({ unclean }, 'stopped')
     })())
-  if (config.kafka) {
-    const deps = {
-      kafka: config.kafka,
-      config,
-      writer,
-      metrics,
-      log: log.child({ component: 'kafka' }),
-      env: process.env,
-      now,
-    }
-    kafka = await startKafkaIngest(deps).catch(async (err: unknown) => {
-      await stop()
-      throw err
-    })
-  }
   return { app, store, writer, engine, dispatcher, enforcer, address, stop }
 }

@@ -1,14 +1,22 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { Alert } from '../../core/alerts/alert.js'
 import type { DetectorType } from '../../core/detectors/finding.js'
+import type { AlertChange, AlertFilter, AlertStore, StoredAlert } from '../../core/ports/alert-store.js'
 import type { Silence } from '../../schemas/silence.js'
+import type { StoreClient } from './client.js'
 import { insertSettings } from './settings.js'
 
-/** An alert state change, as stored. `instance` names the Gatewarden process that wrote it. */
-export interface AlertChange {
-  alert: Alert
-  silenced: boolean
-  instance: string
+export type { AlertChange, AlertFilter }
+
+/** The AlertStore port on ClickHouse: alerts and alert_silences. */
+export function clickHouseAlertStore(store: StoreClient): AlertStore {
+  const { client, database } = store
+  return {
+    insertChanges: (changes, token) => insertAlertChanges(client, database, changes, token),
+    listAlerts: (f) => listAlerts(client, database, f),
+    listSilences: (now, includeExpired) => listSilences(client, database, now, includeExpired),
+    upsertSilence: (s, deleted, version) => upsertSilence(client, database, s, deleted, version),
+  }
 }
 
 /** Appends alert state changes (one row each; the latest `updated_at` is the current state). */
@@ -43,15 +51,6 @@ export async function insertAlertChanges(
   })
 }
 
-/** Filters of GET /api/alerts. */
-export interface AlertFilter {
-  state?: 'firing' | 'resolved'
-  since?: number
-  type?: DetectorType
-  dedupeKey?: string
-  limit: number
-}
-
 interface AlertRow {
   a_id: string
   a_dedupe_key: string
@@ -76,7 +75,7 @@ export async function listAlerts(
   client: ClickHouseClient,
   database: string,
   f: AlertFilter,
-): Promise<Array<Alert & { silenced: boolean }>> {
+): Promise<StoredAlert[]> {
   // aliases are prefixed: an alias equal to a column name would replace that column inside argMax
   const latest = (col: string) => `argMax(${col}, (updated_at, state)) AS a_${col}`
   const rs = await client.query({

@@ -1,11 +1,17 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import type { ScopeSpend, SpendReader } from '../../core/ports/spend-reader.js'
 import type { BudgetScope } from '../../schemas/policy.js'
+import type { StoreClient } from './client.js'
 
-/** Spend of one scope value: in each trailing window, and since the period start. */
-export interface ScopeSpend {
-  scopeId: string
-  periodSpend: number
-  windowSpend: Record<number, number>
+export type { ScopeSpend }
+
+/** The SpendReader port on ClickHouse: global sums from the per-minute rollup. */
+export function clickHouseSpendReader(store: StoreClient): SpendReader {
+  const { client, database } = store
+  return {
+    budgetSpend: (scope, at, periodStart, windowsMs) =>
+      budgetSpend(client, database, scope, at, periodStart, windowsMs),
+  }
 }
 
 const COLUMN: Record<string, string> = {

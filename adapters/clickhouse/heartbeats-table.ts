@@ -1,5 +1,15 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import type { LeaderElection } from '../../core/ports/leader-election.js'
+import type { StoreClient } from './client.js'
 import { insertSettings } from './settings.js'
+
+/** The LeaderElection port on ClickHouse: the detector_heartbeats table. */
+export function clickHouseLeaderElection(store: StoreClient): LeaderElection {
+  const { client, database } = store
+  return {
+    beatAndElect: (instance, now, withinMs) => beatAndElect(client, database, instance, now, withinMs),
+  }
+}
 
 /**
  * Records this instance's heartbeat and returns the budget leader: the smallest instance id among the

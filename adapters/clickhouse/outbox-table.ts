@@ -1,12 +1,23 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { Notification } from '../../core/alerts/alert.js'
+import type {
+  DeliveryRecord,
+  NotificationOutbox,
+  PendingNotification,
+} from '../../core/ports/notification-outbox.js'
+import type { StoreClient } from './client.js'
 import { insertSettings } from './settings.js'
 
-/** A notification waiting to be delivered, with its attempts so far. */
-export interface PendingNotification {
-  notification: Notification
-  notBefore: number
-  attempts: number
+export type { PendingNotification }
+
+/** The NotificationOutbox port on ClickHouse: alert_notifications and alert_deliveries. */
+export function clickHouseOutbox(store: StoreClient): NotificationOutbox {
+  const { client, database } = store
+  return {
+    insertNotifications: (items, token) => insertNotifications(client, database, items, token),
+    recordDelivery: (d) => insertDelivery(client, database, d),
+    pending: (now, lookbackMs) => pendingNotifications(client, database, now, lookbackMs),
+  }
 }
 
 /** Writes notifications to the outbox before any send: a crash or a down channel cannot lose them. */
@@ -37,14 +48,7 @@ export async function insertNotifications(
 export async function insertDelivery(
   client: ClickHouseClient,
   database: string,
-  d: {
-    notificationId: string
-    channel: string
-    attempt: number
-    outcome: 'success' | 'retry' | 'failure'
-    detail: string
-    at: number
-  },
+  d: DeliveryRecord,
 ): Promise<void> {
   await client.insert({
     table: `${database}.alert_deliveries`,

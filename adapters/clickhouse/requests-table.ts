@@ -1,6 +1,14 @@
 import type { ClickHouseClient } from '@clickhouse/client'
+import type { EventReader } from '../../core/ports/event-reader.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
+import type { StoreClient } from './client.js'
 import { insertSettings } from './settings.js'
+
+/** The EventReader port on ClickHouse: the requests table, in event-time order. */
+export function clickHouseEventReader(store: StoreClient): EventReader {
+  const { client, database } = store
+  return { readEvents: (fromTs, toTs, pageSize) => readEvents(client, database, fromTs, toTs, pageSize) }
+}
 
 /** Ids per lookup query: keeps query parameters well under the HTTP server's URI limit. */
 const LOOKUP_CHUNK = 2_000

@@ -1,4 +1,4 @@
-import type { EventStore } from '../../core/event-store.js'
+import type { EventStore } from '../../core/ports/event-store.js'
 import type { StoreClient } from './client.js'
 import { insertDeadLetters } from './dead-letters-table.js'
 import { existingEventIds, insertRequests } from './requests-table.js'

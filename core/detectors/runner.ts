@@ -1,24 +1,20 @@
 import type { Budget, DetectorsConfig } from '../../schemas/policy.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import {
-  evaluateBudgetExhaustion,
-  initBudgetExhaustionState,
-  openExhaustionScopes,
-  restoreBudgetExhaustionState,
-  retireBudgetExhaustion,
-  type BudgetExhaustionState,
-} from './budget-exhaustion.js'
-import {
-  evaluateBurnRate,
-  initBurnRateState,
-  isEmpty,
-  openBurnScopes,
-  restoreBurnRateState,
-  retireBurnRate,
-  type BurnRateState,
-} from './burn-rate.js'
+  budgetPlan,
+  evaluateBudgetRound,
+  initBudgetAlertState,
+  isBudgetStateEmpty,
+  openBudgetScopes,
+  restoreBudgetAlertState,
+  retireBudgets,
+  type BudgetAlertState,
+  type BudgetPlan,
+  type BudgetSpend,
+} from '../budgets/budget-round.js'
+import type { BudgetExhaustionState } from './budget-exhaustion.js'
+import type { BurnRateState } from './burn-rate.js'
 import type { Finding } from './finding.js'
-import { recentWindowOf } from './forecast.js'
 import {
   initLoopState,
   loopStateFromJSON,
@@ -30,7 +26,11 @@ import {
   type LoopState,
   type LoopStateJSON,
 } from './loop.js'
-import { burnWindows, SpendLedger, type SpendLedgerJSON, type SpendLedgerOptions } from './spend-snapshot.js'
+import {
+  BudgetSpendLedger,
+  type BudgetSpendLedgerJSON,
+  type BudgetSpendLedgerOptions,
+} from './spend-snapshot.js'
 import {
   bufferPeek,
   bufferPop,
@@ -58,7 +58,7 @@ export interface DetectorPolicy {
 }
 
 export interface RunnerOptions {
-  ledger?: SpendLedgerOptions
+  ledger?: BudgetSpendLedgerOptions
   loop?: LoopLimits
   zombie?: ZombieLimits
   /** Most events waiting behind the watermark; beyond, the oldest leave early (default 200 000). */
@@ -79,7 +79,7 @@ export interface RunnerJSON {
   clock: number
   nextTick: number | null
   dirty: string[]
-  ledger: SpendLedgerJSON
+  ledger: BudgetSpendLedgerJSON
   loop: LoopStateJSON
   zombie: ZombieStateJSON
   burn: BurnRateState
@@ -95,7 +95,7 @@ const MAX_CATCH_UP_MS = 86_400_000
  * Runs all four detectors over one event stream in event time: events wait behind the watermark, leave
  * in event-time order, and ticks (every `detectors.tick`, on multiples of it) interleave with them by
  * event time (a tick at t runs before events at t or later). Loops and zombies step per event and tick;
- * budget detectors evaluate on ticks, from an in-process `SpendLedger`, the budget scopes that got spend
+ * budget detectors evaluate on ticks, from an in-process `BudgetSpendLedger`, the budget scopes that got spend
  * since the previous tick plus those whose open alerts time alone can change (a quiet scope's windows
  * only shrink, so it cannot start firing). Deterministic: same events (in any order within
  * `allowed_lateness`) and config, same findings.
@@ -107,26 +107,21 @@ export class DetectorRunner {
   private clock = -1
   private nextTick: number | null = null
   private dirty = new Set<string>()
-  private ledger: SpendLedger
+  private ledger: BudgetSpendLedger
   private loop: LoopState = initLoopState()
   private zombie: ZombieState = initZombieState()
-  private burn: BurnRateState = initBurnRateState()
-  private exhaustion: BudgetExhaustionState = initBudgetExhaustionState()
-  private readonly budgetIndex = new Map<string, number>()
+  private budgetState: BudgetAlertState = initBudgetAlertState()
   private readonly budgetSlot = new Map<Budget, number>()
   private lastSweep = -Infinity
-  private readonly recentWindowMs: number | undefined
+  private readonly plan: BudgetPlan
   readonly stats: RunnerStats = { events: 0, late: 0, ticks: 0, findings: 0 }
 
   constructor(policy: DetectorPolicy, opts: RunnerOptions = {}) {
     this.policy = policy
     this.opts = opts
-    this.ledger = new SpendLedger(policy.budgets, burnWindows(policy.detectors), opts.ledger)
-    this.recentWindowMs = recentWindowOf(burnWindows(policy.detectors))
-    policy.budgets.forEach((b, i) => {
-      this.budgetSlot.set(b, i)
-      if (!this.budgetIndex.has(b.name)) this.budgetIndex.set(b.name, i)
-    })
+    this.plan = budgetPlan(policy)
+    this.ledger = new BudgetSpendLedger(policy.budgets, this.plan.windows, opts.ledger)
+    policy.budgets.forEach((b, i) => this.budgetSlot.set(b, i))
   }
 
   private get cfg(): DetectorsConfig {
@@ -193,7 +188,7 @@ export class DetectorRunner {
   /** True when no tick can produce a finding: no open incident, no budget entry, no new spend. */
   private idle(): boolean {
     if (this.dirty.size > 0 || this.loop.open.size > 0 || this.zombie.open.size > 0) return false
-    return isEmpty(this.burn.open) && isEmpty(this.exhaustion.entries)
+    return isBudgetStateEmpty(this.budgetState)
   }
 
   private deliver(e: RequestEvent, out: Finding[]): void {
@@ -227,34 +222,30 @@ export class DetectorRunner {
     }
   }
 
+  /** The ledger's side of a budget round: scopes with new spend since the last tick, plus open ones. */
   private evaluateBudgets(t: number, out: Finding[]): void {
-    const cfg = this.cfg
-    const due = this.dirty
+    const dirty = this.dirty
     this.dirty = new Set()
-    const add = (s: { budget: string; scopeId: string }) => {
-      const i = this.budgetIndex.get(s.budget)
-      if (i !== undefined) due.add(`${i}\u0000${s.scopeId}`)
-    }
-    if (cfg.burn_rate.enabled) openBurnScopes(this.burn).forEach(add)
-    if (cfg.budget_exhaustion.enabled) openExhaustionScopes(this.exhaustion, t).forEach(add)
-    if (due.size === 0) return
-    for (const key of [...due].sort()) {
+    const openNames = new Set(openBudgetScopes(this.budgetState, this.cfg, t).map((s) => s.budget))
+    if (dirty.size === 0 && openNames.size === 0) return
+    const fresh = new Map<number, string[]>()
+    for (const key of dirty) {
       const sep = key.indexOf('\u0000')
-      const budget = this.policy.budgets[Number(key.slice(0, sep))]!
-      const snap = this.ledger.snapshot(budget, key.slice(sep + 1), t)
-      if (cfg.burn_rate.enabled) {
-        const s = evaluateBurnRate(this.burn, snap, cfg.burn_rate, t)
-        this.burn = s.state
-        this.emit(out, s.findings)
-      }
-      if (cfg.budget_exhaustion.enabled) {
-        const s = evaluateBudgetExhaustion(this.exhaustion, snap, cfg.budget_exhaustion, t, {
-          recentWindowMs: this.recentWindowMs,
-        })
-        this.exhaustion = s.state
-        this.emit(out, s.findings)
-      }
+      const i = Number(key.slice(0, sep))
+      const ids = fresh.get(i)
+      if (ids) ids.push(key.slice(sep + 1))
+      else fresh.set(i, [key.slice(sep + 1)])
     }
+    const inputs: BudgetSpend[] = []
+    this.policy.budgets.forEach((budget, i) => {
+      const ids = fresh.get(i)
+      if (!ids && !openNames.has(budget.name)) return
+      const row = (scopeId: string) => this.ledger.snapshot(budget, scopeId, t)
+      inputs.push({ budget, period: this.ledger.period(budget, t), rows: (ids ?? []).map(row), spendOf: row })
+    })
+    const s = evaluateBudgetRound(this.budgetState, this.policy, this.plan, inputs, t)
+    this.budgetState = s.state
+    this.emit(out, s.findings)
   }
 
   private emit(out: Finding[], ...lists: Finding[][]): void {
@@ -284,8 +275,8 @@ export class DetectorRunner {
       ledger: this.ledger.toJSON(),
       loop: loopStateToJSON(this.loop),
       zombie: zombieStateToJSON(this.zombie),
-      burn: this.burn,
-      exhaustion: this.exhaustion,
+      burn: this.budgetState.burn,
+      exhaustion: this.budgetState.exhaustion,
       stats: this.stats,
     }
   }
@@ -297,11 +288,10 @@ export class DetectorRunner {
     r.clock = json.clock
     r.nextTick = json.nextTick
     r.dirty = new Set(json.dirty)
-    r.ledger = SpendLedger.fromJSON(json.ledger, policy.budgets, burnWindows(policy.detectors), opts.ledger)
+    r.ledger = BudgetSpendLedger.fromJSON(json.ledger, policy.budgets, r.plan.windows, opts.ledger)
     r.loop = loopStateFromJSON(json.loop)
     r.zombie = zombieStateFromJSON(json.zombie)
-    r.burn = json.burn
-    r.exhaustion = json.exhaustion
+    r.budgetState = { burn: json.burn, exhaustion: json.exhaustion }
     Object.assign(r.stats, json.stats)
     return r
   }
@@ -339,17 +329,15 @@ export class DetectorRunner {
     r.loop = loop.state
     r.zombie = zombie.state
     const names = new Set(policy.budgets.map((b) => b.name))
-    const burn = retireBurnRate(restoreBurnRateState(input.open), names, input.now)
-    const exhaustion = retireBudgetExhaustion(restoreBudgetExhaustionState(input.open), names, input.now)
-    r.burn = burn.state
-    r.exhaustion = exhaustion.state
+    const budgets = retireBudgets(restoreBudgetAlertState(input.open), names, input.now)
+    r.budgetState = budgets.state
     for (const e of input.events) r.ledger.add(e)
     r.clock = input.now
     r.nextTick = Math.floor(input.now / cfg.tick) * cfg.tick + cfg.tick
     r.buffer.maxTs = input.now
     return {
       runner: r,
-      findings: [...loop.findings, ...zombie.findings, ...burn.findings, ...exhaustion.findings],
+      findings: [...loop.findings, ...zombie.findings, ...budgets.findings],
     }
   }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { burnWindows, SpendLedger } from './spend-snapshot.js'
+import { burnWindows, BudgetSpendLedger } from './spend-snapshot.js'
 import { budget, DAY, detectors, ev, HOUR, MIN, t } from '../../test/support/detector-fixtures.js'
 
 const W = burnWindows(detectors()) // 5m 30m 1h 2h 6h 1d 3d
@@ -13,7 +13,7 @@ test('burnWindows lists every long and short window once, ascending', () => {
 
 test('window and period sums are exact on bucket boundaries', () => {
   const acme = budget({ name: 'acme', scope: { customer: 'acme' }, limit_usd: 500 })
-  const l = new SpendLedger([acme], W)
+  const l = new BudgetSpendLedger([acme], W)
   // $1 every minute for the 3 days before T0, customer acme; noise from another customer.
   for (let m = 3 * 24 * 60; m >= 1; m--) {
     l.add(ev({ ts: T0 - m * MIN, customer: 'acme', cost_usd: 1 }))
@@ -37,7 +37,7 @@ test('window and period sums are exact on bucket boundaries', () => {
 
 test('a window edge inside a bucket counts that bucket pro rata', () => {
   const b = budget({ scope: {} })
-  const l = new SpendLedger([b], [5 * MIN])
+  const l = new BudgetSpendLedger([b], [5 * MIN])
   l.add(ev({ ts: T0 - 5 * MIN - 30_000, cost_usd: 6 })) // bucket [T0-6m, T0-5m)
   l.add(ev({ ts: T0 - 5 * MIN + 10_000, cost_usd: 2 })) // bucket [T0-5m, T0-4m)
   // At T0 + 30 s the window starts at T0 - 4m30s: half of the second bucket.
@@ -48,7 +48,7 @@ test('a window edge inside a bucket counts that bucket pro rata', () => {
 
 test('long windows use hour buckets beyond the fine span', () => {
   const b = budget({ scope: {} })
-  const l = new SpendLedger([b], [HOUR, DAY])
+  const l = new BudgetSpendLedger([b], [HOUR, DAY])
   for (let h = 30; h >= 1; h--) l.add(ev({ ts: T0 - h * HOUR, cost_usd: 10 }))
   close(l.snapshot(b, '', T0).windowSpend[DAY]!, 240)
   close(l.snapshot(b, '', T0 + 30 * MIN).windowSpend[DAY]!, 235) // first bucket half in
@@ -56,7 +56,7 @@ test('long windows use hour buckets beyond the fine span', () => {
 
 test('period totals roll over at the boundary in the budget time zone', () => {
   const b = budget({ period: 'day', timezone: 'Europe/Paris' })
-  const l = new SpendLedger([b], [HOUR])
+  const l = new BudgetSpendLedger([b], [HOUR])
   l.add(ev({ ts: t('2026-11-26T22:30:00Z'), cost_usd: 3 })) // 23:30 Paris, Nov 26
   l.add(ev({ ts: t('2026-11-26T23:10:00Z'), cost_usd: 4 })) // 00:10 Paris, Nov 27
   close(l.snapshot(b, '', t('2026-11-26T22:59:00Z')).periodSpend, 3)
@@ -69,7 +69,7 @@ test('period totals roll over at the boundary in the budget time zone', () => {
 
 test('"*" budgets get one scope per value; empty values never count', () => {
   const each = budget({ name: 'each', scope: { customer: '*' } })
-  const l = new SpendLedger([each], [HOUR])
+  const l = new BudgetSpendLedger([each], [HOUR])
   l.add(ev({ ts: T0, customer: 'b', cost_usd: 1 }))
   l.add(ev({ ts: T0, customer: 'a', cost_usd: 2 }))
   l.add(ev({ ts: T0, customer: '', cost_usd: 100 }))
@@ -86,7 +86,7 @@ test('"*" budgets get one scope per value; empty values never count', () => {
 test('a key budget matches the key hash or its alias; a team budget the id or alias', () => {
   const byAlias = budget({ name: 'k', scope: { key: 'batch-key' } })
   const team = budget({ name: 't', scope: { team: 'ml' } })
-  const l = new SpendLedger([byAlias, team], [HOUR])
+  const l = new BudgetSpendLedger([byAlias, team], [HOUR])
   assert.equal(l.add(ev({ ts: T0, api_key_hash: 'h1', api_key_alias: 'batch-key', cost_usd: 1 })).length, 1)
   assert.equal(l.add(ev({ ts: T0, api_key_hash: 'batch-key', cost_usd: 1 })).length, 1)
   assert.equal(l.add(ev({ ts: T0, api_key_hash: 'h2', api_key_alias: 'other', cost_usd: 1 })).length, 0)
@@ -97,7 +97,7 @@ test('a key budget matches the key hash or its alias; a team budget the id or al
 
 test('eviction: 100k distinct scopes keep the ledger under its cap', () => {
   const each = budget({ name: 'each', scope: { customer: '*' } })
-  const l = new SpendLedger([each], W, { maxScopes: 1000 })
+  const l = new BudgetSpendLedger([each], W, { maxScopes: 1000 })
   for (let i = 0; i < 100_000; i++) l.add(ev({ ts: T0 + i, customer: `c${i}`, cost_usd: 0.01 }))
   assert.ok(l.size <= 1000 && l.size >= 900, `${l.size}`)
   assert.equal(l.evicted, 100_000 - l.size)
@@ -107,7 +107,7 @@ test('eviction: 100k distinct scopes keep the ledger under its cap', () => {
 
 test('sweep drops idle scopes once their windows and periods are over', () => {
   const each = budget({ name: 'each', scope: { customer: '*' }, period: 'day' })
-  const l = new SpendLedger([each], [HOUR, DAY])
+  const l = new BudgetSpendLedger([each], [HOUR, DAY])
   l.add(ev({ ts: T0, customer: 'idle', cost_usd: 1 }))
   l.add(ev({ ts: T0 + 2 * DAY, customer: 'busy', cost_usd: 1 }))
   l.sweep(T0 + 2 * DAY)
@@ -116,7 +116,7 @@ test('sweep drops idle scopes once their windows and periods are over', () => {
 
 test('fine buckets are trimmed to the fine span', () => {
   const b = budget({ scope: {} })
-  const l = new SpendLedger([b], [5 * MIN, DAY])
+  const l = new BudgetSpendLedger([b], [5 * MIN, DAY])
   for (let m = 0; m < 24 * 60; m++) l.add(ev({ ts: T0 + m * MIN, cost_usd: 1 }))
   const json = l.toJSON()
   const [, s] = json.series[0]!
@@ -126,8 +126,8 @@ test('fine buckets are trimmed to the fine span', () => {
 
 test('toJSON/fromJSON round-trips through JSON text', () => {
   const b = budget({ scope: { customer: '*' } })
-  const l = new SpendLedger([b], W)
+  const l = new BudgetSpendLedger([b], W)
   for (let i = 0; i < 500; i++) l.add(ev({ ts: T0 + i * 7_000, customer: `c${i % 3}`, cost_usd: 0.25 }))
-  const back = SpendLedger.fromJSON(JSON.parse(JSON.stringify(l.toJSON())), [b], W)
+  const back = BudgetSpendLedger.fromJSON(JSON.parse(JSON.stringify(l.toJSON())), [b], W)
   assert.deepEqual(back.snapshots(T0 + HOUR), l.snapshots(T0 + HOUR))
 })

@@ -7,7 +7,8 @@ import { newTier, tierAdd, tierSum, tierTrim, type BucketTier } from './spend-bu
 
 /**
  * What the budget detectors see: aggregated spend of one budget scope at one instant. With N instances
- * the engine builds it from global sums in the store; `SpendLedger` builds it in process (replay, tests).
+ * the live engine builds it from global sums in the store (SpendReader port); `BudgetSpendLedger` builds it
+ * in process (replay runner, tests). Both go through `evaluateBudgetRound` (core/budgets).
  */
 export interface BudgetSnapshot {
   budget: Budget
@@ -29,7 +30,7 @@ export interface BudgetTarget {
   scopeId: string
 }
 
-export interface SpendLedgerOptions {
+export interface BudgetSpendLedgerOptions {
   /** Fine bucket width (default 1 minute). */
   fineBucketMs?: number
   /** How far back fine buckets are kept; windows up to this long are summed from them (default 6 h). */
@@ -56,7 +57,7 @@ interface Series {
 }
 
 /** JSON form of a ledger (series in LRU order, oldest first). */
-export interface SpendLedgerJSON {
+export interface BudgetSpendLedgerJSON {
   series: Array<[string, Series]>
   evicted: number
 }
@@ -72,7 +73,8 @@ export function burnWindows(cfg: Pick<DetectorsConfig, 'burn_rate'>): number[] {
 }
 
 /**
- * In-process spend aggregation for the budget detectors: one series per budget scope (a `*` budget
+ * In-process spend aggregation for the budget detectors (the replay runner's spend source; live, the
+ * store's sums take its place): one series per budget scope (a `*` budget
  * gets one per value seen), each with two sparse tiers of time buckets (1-minute buckets for the last
  * `fineSpanMs`, 1-hour buckets back to the longest window) and exact period-to-date totals kept apart.
  *
@@ -87,7 +89,7 @@ export function burnWindows(cfg: Pick<DetectorsConfig, 'burn_rate'>): number[] {
  * lost: in the engine the store answers period totals, so this only affects in-process replay).
  * Events older than the previous period are not counted in period totals.
  */
-export class SpendLedger {
+export class BudgetSpendLedger {
   readonly budgets: readonly Budget[]
   readonly windows: readonly number[]
   private readonly fineBucket: number
@@ -101,7 +103,7 @@ export class SpendLedger {
   /** Series evicted by the `maxScopes` cap so far. */
   evicted = 0
 
-  constructor(budgets: readonly Budget[], windows: readonly number[], opts: SpendLedgerOptions = {}) {
+  constructor(budgets: readonly Budget[], windows: readonly number[], opts: BudgetSpendLedgerOptions = {}) {
     this.budgets = budgets
     this.windows = [...windows]
     this.fineBucket = opts.fineBucketMs ?? 60_000
@@ -153,6 +155,11 @@ export class SpendLedger {
     return targets
   }
 
+  /** The budget's period containing `at` (memoised: one calendar lookup per period). */
+  period(budget: Budget, at: number): Period {
+    return memoPeriod(this.plan(budget).memo, at)
+  }
+
   /** The snapshot of one budget scope at `at` (zeros for a scope never seen). */
   snapshot(budget: Budget, scopeId: string, at: number): BudgetSnapshot {
     const { prefix, pk, memo } = this.plan(budget)
@@ -190,18 +197,18 @@ export class SpendLedger {
     }
   }
 
-  toJSON(): SpendLedgerJSON {
+  toJSON(): BudgetSpendLedgerJSON {
     return { series: [...this.series], evicted: this.evicted }
   }
 
   /** Rebuilds a ledger from `toJSON()` output, with the same budgets, windows and options. */
   static fromJSON(
-    json: SpendLedgerJSON,
+    json: BudgetSpendLedgerJSON,
     budgets: readonly Budget[],
     windows: readonly number[],
-    opts: SpendLedgerOptions = {},
-  ): SpendLedger {
-    const l = new SpendLedger(budgets, windows, opts)
+    opts: BudgetSpendLedgerOptions = {},
+  ): BudgetSpendLedger {
+    const l = new BudgetSpendLedger(budgets, windows, opts)
     l.series = new Map(json.series)
     l.evicted = json.evicted
     return l

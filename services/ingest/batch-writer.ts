@@ -4,9 +4,10 @@ import type { Logger } from 'pino'
 import type { DeadLetter } from '../../schemas/dead-letter.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import type { WriterConfig } from '../../schemas/config.js'
-import type { EventStore } from '../../core/event-store.js'
+import type { EventStore } from '../../core/ports/event-store.js'
 import { GatewardenError } from '../../core/errors.js'
 import { DEFAULT_RETRY, systemClock, withRetry, type RetryClock } from '../../core/retry.js'
+import { within } from '../lifecycle.js'
 
 /** What one submission became once durable. */
 export interface WriteReceipt {
@@ -121,10 +122,19 @@ export class BatchWriter {
     }
   }
 
-  /** Refuses new input, writes what is queued, then resolves. */
-  async shutdown(): Promise<void> {
+  /** Nothing to acquire: ready once built (lifecycle contract, core/lifecycle.ts). */
+  async start(): Promise<void> {}
+
+  /** Refuses new input, writes what is queued (for at most `timeoutMs`), then resolves. */
+  async shutdown(timeoutMs = Infinity): Promise<void> {
     this.#closed = true
-    await this.flush()
+    if (!(await within(this.flush(), timeoutMs))) {
+      clearTimeout(this.#timer)
+      this.log.warn(
+        { pendingRows: this.#pendingRows, timeoutMs },
+        'writer stopped before its queue was stored',
+      )
+    }
   }
 
   #kick(): void {

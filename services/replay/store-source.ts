@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createStoreClient, type StoreClient } from '../../adapters/clickhouse/client.js'
-import { readEvents } from '../../adapters/clickhouse/requests-table.js'
+import { clickHouseEventReader } from '../../adapters/clickhouse/requests-table.js'
 import { GatewardenError } from '../../core/errors.js'
 import type { StoreConfig } from '../../schemas/config.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
@@ -131,5 +131,5 @@ export async function* storeEvents(
   toTs: number,
   pageSize = 10_000,
 ): AsyncGenerator<RequestEvent> {
-  for await (const page of readEvents(store.client, store.database, fromTs, toTs, pageSize)) yield* page
+  for await (const page of clickHouseEventReader(store).readEvents(fromTs, toTs, pageSize)) yield* page
 }

@@ -1,7 +1,11 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createAlertSenders } from '../../adapters/alerts/channel-factory.js'
-import { deliveriesOf, pendingNotifications } from '../../adapters/clickhouse/outbox-table.js'
+import {
+  clickHouseOutbox,
+  deliveriesOf,
+  pendingNotifications,
+} from '../../adapters/clickhouse/outbox-table.js'
 import type { Alert } from '../../core/alerts/alert.js'
 import { AlertsConfig } from '../../schemas/policy.js'
 import { Dispatcher } from '../../services/detect/dispatcher.js'
@@ -53,11 +57,11 @@ test('a channel that is down delays a notification, never loses it: kept in the 
     createAlertSenders(cfg.channels, { secrets: () => undefined, log: silentLog, timeoutMs: 2000 })
   const t0 = Date.now()
 
-  const d1 = new Dispatcher(store, senders(), cfg, silentLog)
+  const d1 = new Dispatcher(clickHouseOutbox(store), senders(), cfg, silentLog)
   await d1.start()
   await d1.plan([alert('a1', t0)], t0)
   await d1.tick(t0 + 1)
-  await d1.settle()
+  await d1.flush()
   const pending = await pendingNotifications(store.client, store.database, Date.now(), 86_400_000)
   assert.equal(pending.length, 1, 'still in the outbox')
   const id = pending[0]!.notification.id
@@ -66,25 +70,25 @@ test('a channel that is down delays a notification, never loses it: kept in the 
     ['a1'],
   )
   assert.ok((await deliveriesOf(store.client, store.database, id)).every((d) => d.outcome === 'retry'))
-  await d1.shutdown()
+  await d1.shutdown(5_000)
 
   // the server comes back; a new dispatcher (a restart) resumes the outbox and delivers once
   const smtp = await startSmtpSink({ port })
   try {
-    const d2 = new Dispatcher(store, senders(), cfg, silentLog)
+    const d2 = new Dispatcher(clickHouseOutbox(store), senders(), cfg, silentLog)
     await d2.start()
-    await d2.settle()
+    await d2.flush()
     assert.equal(smtp.received.length, 1)
     assert.match(smtp.received[0]!.mail.subject ?? '', /loop/i)
     assert.equal((await pendingNotifications(store.client, store.database, Date.now(), 86_400_000)).length, 0)
     assert.equal((await deliveriesOf(store.client, store.database, id)).at(-1)!.outcome, 'success')
-    await d2.shutdown()
+    await d2.shutdown(5_000)
 
     // and another restart sends nothing again
-    const d3 = new Dispatcher(store, senders(), cfg, silentLog)
+    const d3 = new Dispatcher(clickHouseOutbox(store), senders(), cfg, silentLog)
     await d3.start()
-    await d3.settle()
-    await d3.shutdown()
+    await d3.flush()
+    await d3.shutdown(5_000)
     assert.equal(smtp.received.length, 1, 'delivered exactly once')
   } finally {
     await smtp.close()

@@ -1,13 +1,13 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { EventStore } from '../../core/event-store.js'
+import type { EventStore } from '../../core/ports/event-store.js'
 import { clickHouseEventStore } from '../../adapters/clickhouse/store.js'
 import { createMetrics } from '../../adapters/telemetry/metrics.js'
 import { WriterConfig } from '../../schemas/config.js'
 import { BatchWriter } from '../../services/ingest/batch-writer.js'
 import { startKafkaIngest } from '../../services/ingest/kafka-ingest.js'
 import { createTopic, groupOffsets, produceAll, useTestBroker, waitFor } from '../support/kafka-broker.js'
-import { assertExactSpend, spendMessages, SpendLedger, storeCounts } from '../support/kafka-spend.js'
+import { assertExactSpend, spendMessages, ExpectedKafkaSpend, storeCounts } from '../support/kafka-spend.js'
 import { kafkaTestConfig, lagByPartition, testLog } from '../support/kafka-gatewarden.js'
 import { freshStore } from '../support/store.js'
 
@@ -79,7 +79,7 @@ test('store down: partitions pause, nothing is committed, lag shows the backlog;
       metrics.handle({ url: '/metrics', headers: {} } as never, res as never)
     })
   try {
-    const ledger = new SpendLedger(`bp-${run}`)
+    const ledger = new ExpectedKafkaSpend(`bp-${run}`)
     await produceAll(kx.producer, topic, spendMessages(ledger, 0, 600))
 
     await waitFor('a partition paused', () => ingest.source.pausedPartitions() > 0)
@@ -153,7 +153,7 @@ test('stop() drains the in-flight batch and commits it', async () => {
     groupId,
   })
   const ingest = await startKafkaIngest({ kafka: cfg.kafka!, config: cfg, writer, metrics, log, env: {} })
-  const ledger = new SpendLedger(`drain-${run}`)
+  const ledger = new ExpectedKafkaSpend(`drain-${run}`)
   const messages = spendMessages(ledger, 0, 40)
   const itemsPer = messages.map(
     (m) => String(m.value).split('\n').length * (String(m.value).startsWith('[') ? 5 : 1),
@@ -218,7 +218,7 @@ test('a batch stored but not acknowledged (consumer dies before its commit) is r
     env: {},
   })
   try {
-    const ledger = new SpendLedger(`redeliver-${run}`)
+    const ledger = new ExpectedKafkaSpend(`redeliver-${run}`)
     await produceAll(kx.producer, topic, spendMessages(ledger, 0, 200))
     await waitFor('all offsets committed', async () => {
       const { committed, high } = await groupOffsets(kx.kafka, groupId, topic)

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import { start } from '../../services/start.js'
 import { createTopic, groupOffsets, produceAll, useTestBroker, waitFor } from '../support/kafka-broker.js'
-import { assertExactSpend, spendMessages, SpendLedger, storeCounts } from '../support/kafka-spend.js'
+import { assertExactSpend, spendMessages, ExpectedKafkaSpend, storeCounts } from '../support/kafka-spend.js'
 import { kafkaTestConfig, testLog } from '../support/kafka-gatewarden.js'
 
 const run = `${process.pid}-${Date.now()}`
@@ -15,7 +15,7 @@ test('broker stopped and restarted mid-stream (SIGTERM, then SIGKILL): exact sum
   const topic = `restart-${run}`
   const groupId = `gw-restart-${run}`
   await createTopic(kx.kafka, topic, 3)
-  const ledger = new SpendLedger(`restart-${run}`)
+  const ledger = new ExpectedKafkaSpend(`restart-${run}`)
   const cfg = kafkaTestConfig({
     database: `kafka_restart_${process.pid}`,
     brokers: kx.broker.brokers,

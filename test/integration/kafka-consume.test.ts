@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { start } from '../../services/start.js'
 import { createTopic, groupOffsets, produceAll, useTestBroker, waitFor } from '../support/kafka-broker.js'
-import { assertExactSpend, spendMessages, SpendLedger, storeCounts } from '../support/kafka-spend.js'
+import { assertExactSpend, spendMessages, ExpectedKafkaSpend, storeCounts } from '../support/kafka-spend.js'
 import { kafkaTestConfig, lagByPartition, testLog } from '../support/kafka-gatewarden.js'
 
 const run = `${process.pid}-${Date.now()}`
@@ -13,7 +13,7 @@ test('consumes LiteLLM payloads, canonical events and OTLP JSON in every framing
   const topic = `spend-${run}`
   const groupId = `gw-consume-${run}`
   await createTopic(kx.kafka, topic, 3)
-  const ledger = new SpendLedger(`consume-${run}`)
+  const ledger = new ExpectedKafkaSpend(`consume-${run}`)
   const messages = spendMessages(ledger, 0, 1500)
   // canonical RequestEvent JSON, NDJSON batches of 10
   for (let i = 0; i < 60; i += 10) {

@@ -7,7 +7,7 @@ import { stringify } from 'yaml'
 import { createStoreClient } from '../../adapters/clickhouse/client.js'
 import { StoreConfig } from '../../schemas/config.js'
 import { createTopic, groupOffsets, produceAll, useTestBroker, waitFor } from '../support/kafka-broker.js'
-import { assertExactSpend, spendMessages, SpendLedger } from '../support/kafka-spend.js'
+import { assertExactSpend, spendMessages, ExpectedKafkaSpend } from '../support/kafka-spend.js'
 import {
   killHard,
   spawnGatewarden,
@@ -89,7 +89,7 @@ test('kill -9 of the Gatewarden process mid-stream, twice, then restart: exact s
   )
   const env = { GATEWARDEN_CONFIG: configFile, KAFKA_BROKERS: kx.broker.brokers.join(','), LOG_LEVEL: 'info' }
 
-  const ledger = new SpendLedger(`crash-${run}`)
+  const ledger = new ExpectedKafkaSpend(`crash-${run}`)
   let producing = true
   const background = (async () => {
     for (let i = 0; producing && i < 4_000; i += 40) {

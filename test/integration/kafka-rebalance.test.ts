@@ -6,7 +6,7 @@ import { WriterConfig } from '../../schemas/config.js'
 import { BatchWriter } from '../../services/ingest/batch-writer.js'
 import { startKafkaIngest, type KafkaIngest } from '../../services/ingest/kafka-ingest.js'
 import { createTopic, groupOffsets, produceAll, useTestBroker, waitFor } from '../support/kafka-broker.js'
-import { assertExactSpend, spendMessages, SpendLedger, storeCounts } from '../support/kafka-spend.js'
+import { assertExactSpend, spendMessages, ExpectedKafkaSpend, storeCounts } from '../support/kafka-spend.js'
 import { kafkaTestConfig, testLog } from '../support/kafka-gatewarden.js'
 import { freshStore } from '../support/store.js'
 
@@ -54,7 +54,7 @@ test('two consumers in one group, joining and leaving mid-stream: every event co
     })
   const metricsA = createMetrics()
   const metricsB = createMetrics()
-  const ledger = new SpendLedger(`rebalance-${run}`)
+  const ledger = new ExpectedKafkaSpend(`rebalance-${run}`)
   let a: KafkaIngest | undefined
   let b: KafkaIngest | undefined
   try {

@@ -28,8 +28,8 @@ function capturedPayloads(): Payload[] {
     })
 }
 
-/** Produced events and what the store must sum to. */
-export class SpendLedger {
+/** The LiteLLM payloads a Kafka test produces, and the spend per customer the store must sum to (test side only). */
+export class ExpectedKafkaSpend {
   readonly expected: Spend = new Map()
   readonly #captured = capturedPayloads()
 
@@ -179,7 +179,7 @@ export class SpendLedger {
  * Messages for payloads `from..to-1`, framed in turn as one JSON object, a JSON array of 5 and NDJSON of 5
  * (keyed by index, so they spread over the partitions).
  */
-export function spendMessages(ledger: SpendLedger, from: number, to: number): Message[] {
+export function spendMessages(ledger: ExpectedKafkaSpend, from: number, to: number): Message[] {
   const out: Message[] = []
   let i = from
   while (i < to) {
@@ -225,7 +225,7 @@ export async function storeCounts(store: StoreClient): Promise<{ rows: number; i
 }
 
 /** Asserts the store's raw rows and hourly rollup both equal the ledger exactly, each event once. */
-export async function assertExactSpend(store: StoreClient, ledger: SpendLedger): Promise<void> {
+export async function assertExactSpend(store: StoreClient, ledger: ExpectedKafkaSpend): Promise<void> {
   const show = (s: Spend) => JSON.stringify([...s].map(([c, v]) => [c, v.units.toString(), v.count]))
   const raw = await storeSpend(store, 'requests')
   assert.equal(show(raw), show(sorted(ledger.expected)), 'requests: per-customer cost and count')

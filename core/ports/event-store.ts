@@ -1,5 +1,5 @@
-import type { DeadLetter } from '../schemas/dead-letter.js'
-import type { RequestEvent } from '../schemas/request-event.js'
+import type { DeadLetter } from '../../schemas/dead-letter.js'
+import type { RequestEvent } from '../../schemas/request-event.js'
 
 /**
  * The port every source writes through (implemented by the ClickHouse adapter).

@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
+import { alertId, applyFindings, type AlertBook } from '../../core/alerts/alert-book.js'
+import type { Alert } from '../../core/alerts/alert.js'
+import { silencedBy } from '../../core/alerts/silences.js'
+import type { Finding } from '../../core/detectors/finding.js'
+import type { AlertChange, AlertStore } from '../../core/ports/alert-store.js'
+import type { AlertsConfig } from '../../schemas/policy.js'
+import type { Silence } from '../../schemas/silence.js'
+
+/** Where stored, unsilenced alert changes go next (the dispatcher). */
+export interface AlertHandOff {
+  plan(alerts: readonly Alert[], now: number): Promise<void>
+}
+
+export interface AlertRecorderDeps {
+  store: AlertStore
+  alerts: AlertsConfig
+  handOff: AlertHandOff
+  log: Logger
+  /** This process's name in the alert rows. */
+  instance: string
+  /**
+   * Called with every stored alert change (silenced ones too: a silence mutes notifications, not the
+   * guardrail), in order, after the store has them. The enforcer turns them into gateway rules.
+   */
+  onAlertChanges?: (alerts: readonly Alert[], now: number) => Promise<void>
+  newToken?: () => string
+}
+
+interface Unsaved {
+  changes: AlertChange[]
+  token: string
+  now: number
+}
+
+const isBudgetAlert = (a: Alert) => a.type === 'burn_rate' || a.type === 'budget_exhaustion'
+
+/**
+ * The alert book (open alerts by dedupe key), the store, and the hand-off, in that order.
+ *
+ * Invariants:
+ * - a change reaches `onAlertChanges` and the dispatcher only after the store has it, and changes are
+ *   handed on in the order they were found;
+ * - a change the store refused is neither lost nor stored twice: it waits, with its insert token, and is
+ *   written again (same token) before any later change, on the next `record` or `retryUnsaved`;
+ * - silences are judged when a change is found (`silenced` is stored with it).
+ */
+export class AlertRecorder {
+  #book: AlertBook = { open: {} }
+  #silences: Silence[] = []
+  readonly #unsaved: Unsaved[] = []
+
+  constructor(private readonly deps: AlertRecorderDeps) {}
+
+  /** Loads the firing alerts and the silences from the store; returns the open dedupe keys. */
+  async restore(now: number): Promise<Set<string>> {
+    const open = await this.deps.store.listAlerts({ state: 'firing', limit: 100_000 })
+    this.#book = { open: Object.fromEntries(open.map((a) => [a.dedupe_key, a])) }
+    this.#silences = await this.deps.store.listSilences(now)
+    return new Set(Object.keys(this.#book.open))
+  }
+
+  /** The alerts open now (as this instance knows them: budget alerts only on the budget leader). */
+  openAlerts(): Alert[] {
+    return Object.values(this.#book.open)
+  }
+
+  /** Alert changes waiting for the store to accept them. */
+  get unsaved(): number {
+    return this.#unsaved.reduce((n, u) => n + u.changes.length, 0)
+  }
+
+  /** Re-reads the silences; on a store failure the previous ones stay in force. */
+  async refreshSilences(now: number): Promise<void> {
+    try {
+      this.#silences = await this.deps.store.listSilences(now)
+    } catch (err) {
+      this.deps.log.warn({ err }, 'silences not refreshed, keeping the previous ones')
+    }
+  }
+
+  /** A new budget leader takes the open budget alerts from the store (kept open, not re-fired). */
+  async adoptBudgetAlerts(): Promise<Set<string>> {
+    const open = (await this.deps.store.listAlerts({ state: 'firing', limit: 100_000 })).filter(isBudgetAlert)
+    const kept = Object.entries(this.#book.open).filter(([, a]) => !isBudgetAlert(a))
+    this.#book = {
+      open: Object.fromEntries([...kept, ...open.map((a) => [a.dedupe_key, a] as const)]),
+    }
+    return new Set(open.map((a) => a.dedupe_key))
+  }
+
+  /** Leadership moved: the budget alerts are the new leader's (dropped from the book, not resolved). */
+  dropBudgetAlerts(): void {
+    this.#book = {
+      open: Object.fromEntries(Object.entries(this.#book.open).filter(([, a]) => !isBudgetAlert(a))),
+    }
+  }
+
+  /**
+   * Applies findings to the book, stores the changes, then hands them on. Returns the changes this call
+   * found (stored now, or waiting for the store: see `unsaved`). Never rejects on a store failure.
+   */
+  async record(findings: readonly Finding[], now: number): Promise<Alert[]> {
+    const { alerts } = this.deps
+    let changes: Alert[] = []
+    if (findings.length > 0) {
+      const r = applyFindings(this.#book, findings, (f) => ({
+        ...(alerts.public_url
+          ? { page: `${alerts.public_url.replace(/\/$/, '')}/alerts#${alertId(f.dedupe_key, f.at)}` }
+          : {}),
+        ...(alerts.grafana_url ? { grafana: alerts.grafana_url } : {}),
+      }))
+      this.#book = r.book
+      changes = r.changes
+    }
+    if (changes.length > 0) {
+      this.#unsaved.push({
+        changes: changes.map((alert) => ({
+          alert,
+          silenced: silencedBy(this.#silences, alert, now) !== undefined,
+          instance: this.deps.instance,
+        })),
+        token: (this.deps.newToken ?? randomUUID)(),
+        now,
+      })
+    }
+    await this.retryUnsaved()
+    return changes
+  }
+
+  /** Writes the waiting changes in order (same tokens), handing each batch on once stored. */
+  async retryUnsaved(): Promise<void> {
+    while (this.#unsaved.length > 0) {
+      const batch = this.#unsaved[0]!
+      try {
+        await this.deps.store.insertChanges(batch.changes, batch.token)
+      } catch (err) {
+        this.deps.log.error({ err, waiting: this.unsaved }, 'alert changes not stored, kept for the next try')
+        return
+      }
+      this.#unsaved.shift()
+      await this.#handOn(batch)
+    }
+  }
+
+  async #handOn({ changes, now }: Unsaved): Promise<void> {
+    const { log } = this.deps
+    for (const c of changes) {
+      log.info(
+        {
+          alert: c.alert.id,
+          type: c.alert.type,
+          state: c.alert.state,
+          severity: c.alert.severity,
+          scope: c.alert.scope,
+          silenced: c.silenced,
+        },
+        c.alert.state === 'firing' ? 'alert firing' : 'alert resolved',
+      )
+    }
+    if (this.deps.onAlertChanges) {
+      try {
+        await this.deps.onAlertChanges(
+          changes.map((c) => c.alert),
+          now,
+        )
+      } catch (err) {
+        log.error({ err, changes: changes.length }, 'alert changes not taken by the enforcer')
+      }
+    }
+    const notify = changes.filter((c) => !c.silenced).map((c) => c.alert)
+    if (notify.length === 0) return
+    try {
+      await this.deps.handOff.plan(notify, now)
+    } catch (err) {
+      log.error({ err, alerts: notify.length }, 'alert changes not planned for notification')
+    }
+  }
+}
