@@ -25,7 +25,12 @@ export async function chat(
   if (!res.ok) return { status: res.status, servedBy: '', error: text, at }
   const json = JSON.parse(text) as { choices?: { message?: { content?: string } }[] }
   const content = json.choices?.[0]?.message?.content ?? ''
-  return { status: res.status, servedBy: /Hello from mock (\S+?)\.?$/.exec(content)?.[1] ?? '', error: '', at }
+  return {
+    status: res.status,
+    servedBy: /Hello from mock (\S+?)\.?$/.exec(content)?.[1] ?? '',
+    error: '',
+    at,
+  }
 }
 
 /**
