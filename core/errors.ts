@@ -7,6 +7,8 @@ export type ErrorCode =
   | 'GW_SHUTTING_DOWN'
   | 'GW_BAD_REQUEST'
   | 'GW_UNAUTHORIZED'
+  /** An armed failpoint (GATEWARDEN_FAILPOINTS) injected this error; only in fault tests. */
+  | 'GW_FAILPOINT'
 
 /** An expected failure: a stable `code`, whether a retry may succeed, and the underlying `cause`. */
 export class GatewardenError extends Error {

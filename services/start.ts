@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../schemas/config.js'
 import { MINUTE_ROLLUP_TTL_DAYS } from '../schemas/migrations/003-spend-rollups.js'
 import { planCostQuery } from '../core/cost-plan.js'
+import { NO_FAILPOINTS, type Failpoints } from '../core/failpoints.js'
 import { createStoreClient, type StoreClient } from '../adapters/clickhouse/client.js'
 import { applyRetention, migrate } from '../adapters/clickhouse/migrate.js'
 import { clickHouseEventStore } from '../adapters/clickhouse/store.js'
@@ -33,8 +34,16 @@ export interface Running {
   stop(): Promise<void>
 }
 
-/** Starts store, detection, pipeline and HTTP in one process. */
-export async function start(config: Config, log: Logger, now: () => number = Date.now): Promise<Running> {
+/**
+ * Starts store, detection, pipeline and HTTP in one process. `failpoints` (fault tests only) are armed
+ * fault points, parsed by the caller from GATEWARDEN_FAILPOINTS.
+ */
+export async function start(
+  config: Config,
+  log: Logger,
+  now: () => number = Date.now,
+  failpoints: Failpoints = NO_FAILPOINTS,
+): Promise<Running> {
   const metrics = createMetrics()
   const store = createStoreClient(config.store)
   log.info({ kind: store.kind, location: store.location, database: store.database }, 'store opening')
@@ -59,13 +68,21 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
   })
   await engine.start()
 
-  const eventStore = clickHouseEventStore(store)
-  const writer = new BatchWriter(eventStore, config.writer, log.child({ component: 'writer' }), {
-    batchWritten: (b) => metrics.batchWritten(b.rows + b.deadLetters, b.durationMs),
-    batchFailed: (b) => metrics.storeFailure(b.rows),
-    storeRetry: () => metrics.storeRetry(),
-    eventsStored: (events, submittedAt) => void engine.onStored(events, submittedAt),
-  })
+  const eventStore = clickHouseEventStore(store, failpoints)
+  const writer = new BatchWriter(
+    eventStore,
+    config.writer,
+    log.child({ component: 'writer' }),
+    {
+      batchWritten: (b) => metrics.batchWritten(b.rows + b.deadLetters, b.durationMs),
+      batchFailed: (b) => metrics.storeFailure(b.rows),
+      storeRetry: () => metrics.storeRetry(),
+      eventsStored: (events, submittedAt) => void engine.onStored(events, submittedAt),
+    },
+    undefined,
+    undefined,
+    failpoints,
+  )
   metrics.gauge('gatewarden_pending_rows', 'Rows accepted and not yet stored', () => writer.pendingRows)
 
   const ingestLiteLLM = createLiteLLMIngest(
@@ -98,8 +115,17 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
   const app = buildApp({
     log: log.child({ component: 'http' }),
     server: config.server,
-    ingestLiteLLM,
-    ingestOtlp,
+    // stored, not yet answered: where a crash leaves the sender unacked with its rows in the store
+    ingestLiteLLM: async (items, origin) => {
+      const out = await ingestLiteLLM(items, origin)
+      await failpoints.fire('http.before_ack', { accepted: out.accepted })
+      return out
+    },
+    ingestOtlp: async (request, origin) => {
+      const out = await ingestOtlp(request, origin)
+      await failpoints.fire('http.before_ack', { accepted: out.accepted })
+      return out
+    },
     alerts: alertApi(store, now),
     cost: async (q) => {
       const plan = planCostQuery(q, now(), MINUTE_ROLLUP_TTL_DAYS)
@@ -157,6 +183,7 @@ export async function start(config: Config, log: Logger, now: () => number = Dat
       log: log.child({ component: 'kafka' }),
       env: process.env,
       now,
+      failpoints,
     }
     kafka = await startKafkaIngest(deps).catch(async (err: unknown) => {
       await stop()
