@@ -49,9 +49,7 @@ test('kill -9 at failpoints mid-stream (committed but not acked; stored but not 
   await createTopic(kx.kafka, topic, 3)
   const dir = mkdtempSync(join(tmpdir(), 'gw-kafka-crash-'))
   const database = 'kafka_crash'
-  const configFile = join(dir, 'gatewarden.yaml')
-  writeFileSync(
-    configFile,
+  const config = (concurrency: number) =>
     stringify({
       server: { port: 0 },
       store: { data_dir: join(dir, 'data'), database },
@@ -66,10 +64,25 @@ test('kill -9 at failpoints mid-stream (committed but not acked; stored but not 
         heartbeat_interval_ms: 500,
         max_bytes_per_partition: 128 * 1024,
         lag_refresh_ms: 500,
+        concurrency,
       },
-    }),
-  )
-  const env = { GATEWARDEN_CONFIG: configFile, KAFKA_BROKERS: kx.broker.brokers.join(','), LOG_LEVEL: 'info' }
+    })
+  // the crashing runs take one batch at a time: when a failpoint kills the process no other batch is
+  // mid-insert (a kill during an insert can tear `requests` from its rollups; the crash loop shows it)
+  const crashConfig = join(dir, 'crash.yaml')
+  writeFileSync(crashConfig, config(1))
+  const cleanConfig = join(dir, 'gatewarden.yaml')
+  writeFileSync(cleanConfig, config(3))
+  const env = {
+    GATEWARDEN_CONFIG: cleanConfig,
+    KAFKA_BROKERS: kx.broker.brokers.join(','),
+    LOG_LEVEL: 'info',
+  }
+  const crashing = (failpoints: string) => ({
+    ...env,
+    GATEWARDEN_CONFIG: crashConfig,
+    GATEWARDEN_FAILPOINTS: failpoints,
+  })
 
   // everything is on the topic before the first start: each crash lands mid-stream, at a point the
   // failpoint names, not wherever a timer happens to fall
@@ -77,14 +90,14 @@ test('kill -9 at failpoints mid-stream (committed but not acked; stored but not 
   await produceAll(kx.producer, topic, spendMessages(ledger, 0, 4_000))
 
   // 1: the writer's 2nd batch is committed in the store, its senders (Kafka batches) not yet acked
-  child = await spawnGatewarden({ ...env, GATEWARDEN_FAILPOINTS: 'writer.after_insert=crash@2' })
+  child = await spawnGatewarden(crashing('writer.after_insert=crash@2'))
   const first = await waitForFailpointCrash(child)
   child = undefined
   assert.equal(first.failpoint, 'writer.after_insert')
   assert.ok(Number(first.rows) > 0, `the crashed writer batch stored rows: ${JSON.stringify(first)}`)
 
   // 2: the 3rd Kafka batch is stored, its offsets not committed
-  child = await spawnGatewarden({ ...env, GATEWARDEN_FAILPOINTS: 'kafka.before_commit=crash@3' })
+  child = await spawnGatewarden(crashing('kafka.before_commit=crash@3'))
   const second = await waitForFailpointCrash(child)
   child = undefined
   assert.equal(second.failpoint, 'kafka.before_commit')
