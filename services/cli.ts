@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import type { Logger } from 'pino'
 import { isGatewardenError } from '../core/errors.js'
 import { loadConfig } from './config.js'
+import { failpointsFromEnv, processFailpoints } from './failpoints.js'
 import { registerReplay } from './replay/command.js'
 import { createLogger } from './logger.js'
 import { start } from './start.js'
@@ -49,15 +50,17 @@ program
   .description('run ingest, store and API in one process')
   .action(async () => {
     let config
+    let plan
     try {
       config = loadConfig(process.env, program.opts<{ config?: string }>().config)
+      plan = failpointsFromEnv(process.env)
     } catch (err) {
       fail(err)
     }
     const log = createLogger(config.log.level)
     try {
       const stopTracing = await startTracing(process.env)
-      const running = await start(config, log)
+      const running = await start(config, log, Date.now, { failpoints: processFailpoints(plan, log) })
       onSignals(log, async () => {
         await running.stop()
         await stopTracing()
@@ -74,6 +77,7 @@ program
   .action(() => {
     try {
       const c = loadConfig(process.env, program.opts<{ config?: string }>().config)
+      failpointsFromEnv(process.env)
       const shown = {
         ...c,
         server: { ...c.server, auth_token: c.server.auth_token ? '[set]' : undefined },

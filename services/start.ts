@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../schemas/config.js'
 import { MINUTE_ROLLUP_TTL_DAYS } from '../schemas/migrations/003-spend-rollups.js'
 import { planCostQuery } from '../core/cost-plan.js'
+import { NO_FAILPOINTS, type Failpoints } from '../core/failpoints.js'
 import { createStoreClient, type StoreClient } from '../adapters/clickhouse/client.js'
 import { applyRetention, migrate } from '../adapters/clickhouse/migrate.js'
 import { clickHouseEventStore } from '../adapters/clickhouse/store.js'
@@ -56,6 +57,8 @@ export interface Running {
 export interface StartOptions {
   /** Opens the store connection (default `createStoreClient`). */
   openStore?: (cfg: Config['store']) => StoreClient
+  /** Armed fault points (fault tests only), parsed by the caller from GATEWARDEN_FAILPOINTS. */
+  failpoints?: Failpoints
 }
 
 /**
@@ -69,6 +72,7 @@ export async function start(
   now: () => number = Date.now,
   opts: StartOptions = {},
 ): Promise<Running> {
+  const failpoints = opts.failpoints ?? NO_FAILPOINTS
   const metrics = createMetrics()
   const store = (opts.openStore ?? createStoreClient)(config.store)
   const storePart: NamedPart = {
@@ -140,13 +144,21 @@ export async function start(
   })
   engineRef = engine
 
-  const eventStore = clickHouseEventStore(store)
-  const writer = new BatchWriter(eventStore, config.writer, log.child({ component: 'writer' }), {
-    batchWritten: (b) => metrics.batchWritten(b.rows + b.deadLetters, b.durationMs),
-    batchFailed: (b) => metrics.storeFailure(b.rows),
-    storeRetry: () => metrics.storeRetry(),
-    eventsStored: (events, submittedAt) => void engine.onStored(events, submittedAt),
-  })
+  const eventStore = clickHouseEventStore(store, failpoints)
+  const writer = new BatchWriter(
+    eventStore,
+    config.writer,
+    log.child({ component: 'writer' }),
+    {
+      batchWritten: (b) => metrics.batchWritten(b.rows + b.deadLetters, b.durationMs),
+      batchFailed: (b) => metrics.storeFailure(b.rows),
+      storeRetry: () => metrics.storeRetry(),
+      eventsStored: (events, submittedAt) => void engine.onStored(events, submittedAt),
+    },
+    undefined,
+    undefined,
+    failpoints,
+  )
   metrics.gauge('gatewarden_pending_rows', 'Rows accepted and not yet stored', () => writer.pendingRows)
 
   const sourceDeps = { writer, metrics, retentionDays: config.store.retention_days, now }
@@ -174,8 +186,17 @@ export async function start(
   const app = buildApp({
     log: log.child({ component: 'http' }),
     server: config.server,
-    ingestLiteLLM,
-    ingestOtlp,
+    // stored, not yet answered: where a crash leaves the sender unacked with its rows in the store
+    ingestLiteLLM: async (items, origin) => {
+      const out = await ingestLiteLLM(items, origin)
+      await failpoints.fire('http.before_ack', { accepted: out.accepted })
+      return out
+    },
+    ingestOtlp: async (request, origin) => {
+      const out = await ingestOtlp(request, origin)
+      await failpoints.fire('http.before_ack', { accepted: out.accepted })
+      return out
+    },
     alerts: alertApi(alertStore, now),
     ...(enforcer
       ? {
@@ -246,6 +267,7 @@ export async function start(
                 log: log.child({ component: 'kafka' }),
                 env: process.env,
                 now,
+                failpoints,
               })
             },
             flush: () => Promise.resolve(),

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { KafkaConfig } from '../../schemas/kafka-config.js'
 import type { DeadLetter } from '../../schemas/dead-letter.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
+import { NO_FAILPOINTS, type Failpoints } from '../../core/failpoints.js'
 import { backoffDelay, systemClock, type RetryClock, type RetryPolicy } from '../../core/retry.js'
 import type { GaugePoint } from '../telemetry/metrics.js'
 import { KAFKA_RETRY } from './client.js'
@@ -69,6 +70,7 @@ export class KafkaSource {
     private readonly log: Logger,
     lagKafka: Kafka = kafka,
     private readonly clock: RetryClock = systemClock,
+    private readonly failpoints: Failpoints = NO_FAILPOINTS,
   ) {
     this.#consumer = kafka.consumer({
       groupId: cfg.group_id,
@@ -169,11 +171,21 @@ export class KafkaSource {
     }
     if (this.#attempts.delete(tp(topic, partition)))
       this.log.info({ topic, partition }, 'kafka partition flowing again')
+    await this.failpoints.fire('kafka.before_commit', {
+      topic,
+      partition,
+      first: batch.messages[0]!.offset,
+      last: last.offset,
+      events: events.length,
+    })
     await this.#deadLetterTopic?.send(deadLetters)
     // the rows are in the store: only now may the group move past them
     payload.resolveOffset(last.offset)
     this.#lag.processed(topic, partition, Number(last.offset) + 1, Number(batch.highWatermark))
-    await payload.commitOffsetsIfNecessary()
+    // committed here, not after the handler returns, so `kafka.after_commit` means what it says
+    const next = (BigInt(last.offset) + 1n).toString()
+    await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] })
+    await this.failpoints.fire('kafka.after_commit', { topic, partition, last: last.offset })
     await payload.heartbeat()
   }
 

@@ -6,6 +6,7 @@ import type { RequestEvent } from '../../schemas/request-event.js'
 import type { WriterConfig } from '../../schemas/config.js'
 import type { EventStore } from '../../core/ports/event-store.js'
 import { GatewardenError } from '../../core/errors.js'
+import { NO_FAILPOINTS, type Failpoints } from '../../core/failpoints.js'
 import { DEFAULT_RETRY, systemClock, withRetry, type RetryClock } from '../../core/retry.js'
 import { within } from '../lifecycle.js'
 
@@ -82,6 +83,7 @@ export class BatchWriter {
     private readonly observer: WriterObserver = {},
     private readonly clock: RetryClock = systemClock,
     private readonly newToken: () => string = randomUUID,
+    private readonly failpoints: Failpoints = NO_FAILPOINTS,
   ) {}
 
   /** Rows accepted but not yet stored. */
@@ -201,9 +203,11 @@ export class BatchWriter {
     })
 
     const token = this.newToken()
+    await this.failpoints.fire('writer.before_insert', { rows: kept.length })
     if (deadLetters.length > 0)
       await this.#retry(() => this.store.insertDeadLetters(deadLetters, `${token}-dl`))
     if (kept.length > 0) await this.#retry(() => this.store.insertRequests(kept, token))
+    await this.failpoints.fire('writer.after_insert', { rows: kept.length })
 
     const info = {
       rows: kept.length,

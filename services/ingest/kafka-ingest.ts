@@ -3,6 +3,7 @@ import type { Config } from '../../schemas/config.js'
 import type { KafkaConfig } from '../../schemas/kafka-config.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import { GatewardenError } from '../../core/errors.js'
+import type { Failpoints } from '../../core/failpoints.js'
 import { decodeKafkaValue, type OtlpMapper } from '../../core/ingest/kafka/message.js'
 import type { MapperOptions } from '../../core/ingest/litellm/mapper.js'
 import { mapOtlpToResults } from '../../core/ingest/otlp/mapper.js'
@@ -25,6 +26,8 @@ export interface KafkaIngestDeps {
   now?: () => number
   /** OTLP JSON mapping; defaults to the OTLP source's mapper (same attribution, prices and counting rule). */
   mapOtlp?: OtlpMapper
+  /** Armed fault points (`kafka.before_commit`, `kafka.after_commit`); none by default. */
+  failpoints?: Failpoints
 }
 
 /** A running Kafka source. */
@@ -137,6 +140,8 @@ export async function startKafkaIngest(deps: KafkaIngestDeps): Promise<KafkaInge
     createKafkaPipeline(deps),
     log,
     lagClient,
+    undefined,
+    deps.failpoints,
   )
   metrics.gauge(
     'gatewarden_kafka_consumer_lag',

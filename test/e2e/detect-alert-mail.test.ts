@@ -124,7 +124,14 @@ test('events into /ingest/litellm -> loop and budget alerts in /api/alerts -> de
     running.pop()
     gw = await start(config, silentLog)
     running.push(gw)
-    await new Promise((r) => setTimeout(r, 1500))
+    // the restarted instance restored its state, leads the budgets and has run a full evaluation round
+    // (budgets from the store, dispatch) with every delivery settled: a re-fire or re-send would show now
+    await until('the restarted instance to lead the budgets', async () =>
+      gw.engine.isBudgetLeader ? true : undefined,
+    )
+    await gw.engine.tick()
+    await gw.dispatcher.flush()
+    assert.equal(gw.dispatcher.pending, 0, 'nothing waiting in the outbox')
     const afterRestart = await alerts()
     assert.deepEqual(
       afterRestart

@@ -7,13 +7,12 @@ import { Config } from '../../schemas/config.js'
 import { start, type Running } from '../../services/start.js'
 import { litellmPayload } from '../support/events.js'
 import { rows, silentLog } from '../support/store.js'
+import { waitFor } from '../support/wait.js'
 
 const running: Running[] = []
 after(async () => {
   for (const r of running) await r.stop().catch(() => undefined)
 })
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 test('two instances on one store: one budget leader, each budget alert opened once; the other takes over when the leader stops', async () => {
   const config = Config.parse({
@@ -27,7 +26,10 @@ test('two instances on one store: one budget leader, each budget alert opened on
   running.push(a)
   const b = await start(config, silentLog)
   running.push(b)
-  await sleep(1000)
+  // both have beaten and elected with the other's heartbeat in the store: the election is settled
+  await a.engine.tick()
+  await b.engine.tick()
+  await a.engine.tick()
   const leaders = [a, b].filter((r) => r.engine.isBudgetLeader)
   assert.equal(leaders.length, 1, 'exactly one budget leader')
   const leader = leaders[0]!
@@ -47,12 +49,15 @@ test('two instances on one store: one budget leader, each budget alert opened on
     ),
   })
   assert.equal(res.statusCode, 200)
-  await sleep(1500)
   const exhausted = () =>
     rows<{ id: string; instance: string }>(
       follower.store,
       "SELECT DISTINCT id, instance FROM {{db}}.alerts WHERE type = 'budget_exhaustion' AND state = 'firing' AND details LIKE '%\"threshold\":1%'",
     )
+  await waitFor('a budget exhaustion alert', async () => (await exhausted()).length > 0, 20_000)
+  // one more evaluation round on each: a second alert, if either would open one, is stored by now
+  await leader.engine.tick()
+  await follower.engine.tick()
   const first = await exhausted()
   assert.equal(first.length, 1, `one exhaustion alert, got ${JSON.stringify(first)}`)
   assert.equal(first[0]!.instance, leader.engine.instance)
@@ -60,7 +65,9 @@ test('two instances on one store: one budget leader, each budget alert opened on
   // the leader stops: the follower takes over within three ticks and adopts the open alert (no second one)
   await leader.stop()
   running.splice(running.indexOf(leader), 1)
-  await sleep(1500)
+  await waitFor('the follower to take over budget leadership', () => follower.engine.isBudgetLeader, 20_000)
+  // a full round as leader (budgets evaluated from the store): it adopts the open alert, opens none
+  await follower.engine.tick()
   assert.equal(follower.engine.isBudgetLeader, true)
   const after2 = await exhausted()
   assert.deepEqual(

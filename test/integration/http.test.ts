@@ -2,8 +2,11 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { gzipSync } from 'node:zlib'
 import { Config } from '../../schemas/config.js'
+import type { Failpoints } from '../../core/failpoints.js'
+import { failpointsFromEnv, processFailpoints } from '../../services/failpoints.js'
 import { start, type Running } from '../../services/start.js'
 import { litellmPayload } from '../support/events.js'
+import { decimalUnits } from '../support/kafka-spend.js'
 import { fixture } from '../support/paths.js'
 import { rows, silentLog, testDataDir } from '../support/store.js'
 
@@ -13,7 +16,11 @@ after(async () => {
 })
 
 let n = 0
-async function gatewarden(overrides: Record<string, unknown> = {}, now?: () => number): Promise<Running> {
+async function gatewarden(
+  overrides: Record<string, unknown> = {},
+  now?: () => number,
+  failpoints?: Failpoints,
+): Promise<Running> {
   const base = {
     server: { port: 0 },
     store: { data_dir: testDataDir(), database: `http_${process.pid}_${++n}` },
@@ -26,7 +33,7 @@ async function gatewarden(overrides: Record<string, unknown> = {}, now?: () => n
     store: { ...base.store, ...(overrides.store as object) },
     writer: { ...base.writer, ...(overrides.writer as object) },
   }
-  const r = await start(Config.parse(merged), silentLog, now)
+  const r = await start(Config.parse(merged), silentLog, now, failpoints ? { failpoints } : {})
   running.push(r)
   return r
 }
@@ -344,6 +351,77 @@ test('store down: the sender gets 503 with Retry-After, never a false ack', asyn
   assert.equal(res.json().error.code, 'GW_STORE_UNAVAILABLE')
   const h = await gw.app.inject({ method: 'GET', url: '/healthz' })
   assert.equal(h.statusCode, 503)
+})
+
+/** The registry `GATEWARDEN_FAILPOINTS=spec` arms in `gatewarden start`. */
+const armed = (spec: string) =>
+  processFailpoints(failpointsFromEnv({ GATEWARDEN_FAILPOINTS: spec }), silentLog)
+
+test('a short store outage (store.insert=error(2)) is absorbed by the writer: 200, stored once', async () => {
+  const fp = armed('store.insert=error(2)')
+  const gw = await gatewarden({ writer: { store_retry_deadline_ms: 10_000 } }, undefined, fp)
+  const res = await gw.app.inject({
+    method: 'POST',
+    url: '/ingest/litellm',
+    headers: json,
+    payload: JSON.stringify([litellmPayload({ id: 'blip-1', ts }), litellmPayload({ id: 'blip-2', ts })]),
+  })
+  assert.equal(res.statusCode, 200)
+  assert.deepEqual(res.json(), { accepted: 2, rejected: 0, duplicates: 0 })
+  assert.equal(fp.hits('store.insert'), 3, 'two failed attempts, then the insert')
+  const [r] = await rows<{ n: string }>(gw.store, 'SELECT toString(count()) AS n FROM {{db}}.requests')
+  assert.equal(r?.n, '2')
+})
+
+test('a store outage past the retry deadline (store.insert=error(6)): 503 + Retry-After, nothing half-stored; resent, everything acked is stored exactly once', async () => {
+  // deadline 300 ms: backoff waits at least 50 + 100 + 200 ms, so one submission makes 2 or 3 attempts;
+  // 6 injected errors refuse the first submission for sure, and at most 3 submissions in all
+  const fp = armed('store.insert=error(6)')
+  const gw = await gatewarden({ writer: { store_retry_deadline_ms: 300 } }, undefined, fp)
+  const batches = [0, 1, 2].map((b) =>
+    Array.from({ length: 50 }, (_, i) =>
+      litellmPayload({ id: `outage-${b}-${i}`, customer: `c-${i % 3}`, cost: (i + 1) / 1e4, ts: ts + i }),
+    ),
+  )
+  const answers: number[] = []
+  for (const batch of batches) {
+    for (let attempt = 1; ; attempt++) {
+      assert.ok(attempt <= 10, `batch not accepted after 10 sends; answers ${answers.join(',')}`)
+      const res = await gw.app.inject({
+        method: 'POST',
+        url: '/ingest/litellm',
+        headers: json,
+        payload: JSON.stringify(batch),
+      })
+      answers.push(res.statusCode)
+      if (res.statusCode === 200) {
+        // a refused attempt inserted nothing: the resend stores all of it, none as a duplicate
+        assert.deepEqual(res.json(), { accepted: 50, rejected: 0, duplicates: 0 })
+        break
+      }
+      assert.equal(res.statusCode, 503)
+      assert.equal(res.headers['retry-after'], '5')
+      assert.equal(res.json<{ error: { code: string } }>().error.code, 'GW_STORE_UNAVAILABLE')
+      // a real sender waits Retry-After; the outage here is counted in attempts, not time
+    }
+  }
+  const refused = answers.filter((s) => s === 503).length
+  assert.equal(answers[0], 503, `first submission refused (answers ${answers.join(',')})`)
+  assert.ok(refused <= 3, `6 errors refuse at most 3 submissions (answers ${answers.join(',')})`)
+  assert.equal(fp.hits('store.insert'), 6 + batches.length, 'the 6 errors, then one insert per batch')
+  const metrics = await gw.app.inject({ method: 'GET', url: '/metrics' })
+  assert.match(metrics.body, /gatewarden_store_retries_total\S* [1-9]/, 'the writer retried')
+
+  const [r] = await rows<{ n: string; ids: string; cost: string }>(
+    gw.store,
+    'SELECT toString(count()) AS n, toString(uniqExact(event_id)) AS ids, toString(sum(cost_usd)) AS cost FROM {{db}}.requests',
+  )
+  const units = batches
+    .flat()
+    .reduce((u, p) => u + BigInt(Math.round((p.response_cost as number) * 1e10)), 0n)
+  assert.deepEqual({ ...r, cost: decimalUnits(r!.cost) }, { n: '150', ids: '150', cost: units })
+  const h = await gw.app.inject({ method: 'GET', url: '/healthz' })
+  assert.equal(h.statusCode, 200)
 })
 
 test('alerts API: lists stored alerts with filters; silences can be created, listed and deleted', async () => {

@@ -25,8 +25,12 @@ test('store down: partitions pause, nothing is committed, lag shows the backlog;
   const real = clickHouseEventStore(store)
   let down = true
   let slowMs = 0
+  let refused = 0
   const gate = async () => {
-    if (down) throw new Error('store down (test)')
+    if (down) {
+      refused++
+      throw new Error('store down (test)')
+    }
     if (slowMs) await sleep(slowMs)
   }
   const flaky: EventStore = {
@@ -83,7 +87,8 @@ test('store down: partitions pause, nothing is committed, lag shows the backlog;
     await produceAll(kx.producer, topic, spendMessages(ledger, 0, 600))
 
     await waitFor('a partition paused', () => ingest.source.pausedPartitions() > 0)
-    await sleep(1_500)
+    // the paused partitions were fetched and refused again, several rounds: still nothing may be in
+    await waitFor(`the store to refuse 10 calls (refused ${refused})`, () => refused >= 10, 30_000)
     assert.equal((await storeCounts(store)).rows, 0)
     const during = await groupOffsets(kx.kafka, groupId, topic)
     assert.ok(

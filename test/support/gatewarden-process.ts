@@ -9,6 +9,15 @@ export interface GatewardenProcess {
   url: string
   /** Every stdout line so far (JSON logs). */
   lines: string[]
+  /** Everything on stderr so far (plain-text start errors, `failpoint crash` lines). */
+  stderr(): string
+}
+
+/** The `failpoint crash` record a child wrote to stderr just before it killed itself (GATEWARDEN_FAILPOINTS). */
+export interface FailpointCrash {
+  failpoint: string
+  hit: number
+  [detail: string]: unknown
 }
 
 /** Spawns `node dist/services/cli.js start` with `env` and waits (bounded) for its "listening" log line. */
@@ -36,7 +45,7 @@ export function spawnGatewarden(env: Record<string, string>, timeoutMs = 30_000)
         if (rec.msg === 'gatewarden listening' && rec.port) {
           clearTimeout(timer)
           child.removeAllListeners('exit')
-          resolve({ child, url: `http://127.0.0.1:${rec.port}`, lines })
+          resolve({ child, url: `http://127.0.0.1:${rec.port}`, lines, stderr: () => stderr })
         }
       } catch {
         /* not JSON: ignore */
@@ -61,4 +70,48 @@ export function stopGracefully(p: GatewardenProcess): Promise<number | null> {
     p.child.once('exit', (code) => resolve(code))
     p.child.kill('SIGTERM')
   })
+}
+
+/** Waits (bounded) for the child to exit on its own; throws with its last log lines when it does not. */
+export function waitForExit(
+  p: GatewardenProcess,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  return new Promise((resolve, reject) => {
+    if (p.child.exitCode !== null || p.child.signalCode !== null)
+      return resolve({ code: p.child.exitCode, signal: p.child.signalCode })
+    const timer = setTimeout(() => {
+      p.child.off('exit', onExit)
+      reject(
+        new Error(
+          `gatewarden did not exit within ${timeoutMs} ms\n${p.lines.slice(-20).join('\n')}\n${p.stderr()}`,
+        ),
+      )
+    }, timeoutMs)
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timer)
+      resolve({ code, signal })
+    }
+    p.child.once('exit', onExit)
+  })
+}
+
+/**
+ * Waits for the child to kill itself at an armed `crash` failpoint: asserts it died of SIGKILL and returns
+ * the crash record it wrote to stderr first.
+ */
+export async function waitForFailpointCrash(
+  p: GatewardenProcess,
+  timeoutMs = 60_000,
+): Promise<FailpointCrash> {
+  const exit = await waitForExit(p, timeoutMs)
+  const line = p
+    .stderr()
+    .split('\n')
+    .find((l) => l.includes('"msg":"failpoint crash"'))
+  if (exit.signal !== 'SIGKILL' || !line)
+    throw new Error(
+      `expected a failpoint crash (SIGKILL), got exit ${exit.code ?? exit.signal}\n${p.lines.slice(-20).join('\n')}\n${p.stderr()}`,
+    )
+  return JSON.parse(line) as FailpointCrash
 }
