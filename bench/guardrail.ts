@@ -88,10 +88,10 @@ const result = {
     calls_until_downgraded: calls,
   },
 }
-console.log(
+process.stdout.write(
   `guardrail: ${runs} loops through the real LiteLLM proxy (threshold 5 in 60s, tick 1s, lateness 1s, client 200 ms between calls)\n` +
     `  first request of the loop -> first gpt-4o-mini response: p50 ${q(0.5)} ms, max ${sorted.at(-1)} ms (all: ${latencies.join(', ')})\n` +
-    `  calls until downgraded: ${calls.join(', ')}`,
+    `  calls until downgraded: ${calls.join(', ')}\n`,
 )
 const dir = join(REPO_ROOT, 'bench', 'results')
 mkdirSync(dir, { recursive: true })
