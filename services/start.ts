@@ -107,7 +107,7 @@ export async function start(
     () => dispatcher.pending,
   )
   // the enforcer pushes and expires rules on the budget leader only (one instance acts on each change)
-  let engineRef: DetectionEngine | undefined
+  const late: { engine?: DetectionEngine } = {}
   const enforcer =
     config.enforcement.mode === 'off'
       ? undefined
@@ -121,8 +121,8 @@ export async function start(
           }),
           policy: { enforcement: config.enforcement, zombieAction: config.detectors.zombie.action },
           tickMs: config.enforcement.tick,
-          isLeader: () => engineRef?.isBudgetLeader ?? false,
-          openAlerts: () => engineRef?.openAlerts() ?? [],
+          isLeader: () => late.engine?.isBudgetLeader ?? false,
+          openAlerts: () => late.engine?.openAlerts() ?? [],
           log: log.child({ component: 'enforce' }),
           now,
         })
@@ -142,7 +142,7 @@ export async function start(
     now,
     ...(enforcer ? { onAlertChanges: (alerts, at) => enforcer.onAlertChanges(alerts, at) } : {}),
   })
-  engineRef = engine
+  late.engine = engine
 
   const eventStore = clickHouseEventStore(store, failpoints)
   const writer = new BatchWriter(

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { pino } from 'pino'
-import { ev } from "../../test/support/detector-fixtures.js"
+import { ev } from '../../test/support/detector-fixtures.js'
 import type { EventStore } from '../../core/ports/event-store.js'
 import type { RetryClock } from '../../core/retry.js'
 import { WriterConfig } from '../../schemas/config.js'
