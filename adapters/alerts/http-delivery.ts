@@ -57,7 +57,9 @@ export async function postOnce(
     text = await res.text()
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')
-    const why = timedOut ? `timed out after ${opts.timeoutMs} ms` : `failed: ${describe(err, redact)}`
+    const why = timedOut
+      ? `timed out after ${opts.timeoutMs} ms`
+      : `failed: ${describeFetchError(err, redact)}`
     return {
       kind: 'retryable',
       error: new AlertDeliveryError(`${args.label}: POST ${why}`, args.channel, true, null, {
@@ -80,7 +82,7 @@ export async function postOnce(
 }
 
 /** `fetch failed (ECONNREFUSED)`: the message and the innermost code, redacted. */
-function describe(err: unknown, redact: Redactor): string {
+export function describeFetchError(err: unknown, redact: Redactor): string {
   if (!(err instanceof Error)) return 'unknown error'
   let code: unknown
   for (let e: unknown = err, i = 0; e instanceof Error && i < 4; e = e.cause, i++) {

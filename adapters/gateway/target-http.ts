@@ -9,7 +9,7 @@ import {
   type RetryClock,
   type RetryPolicy,
 } from '../../core/retry.js'
-import { isRetryableStatus } from '../alerts/http-delivery.js'
+import { describeFetchError, isRetryableStatus } from '../alerts/http-delivery.js'
 import type { Redactor } from '../alerts/redact.js'
 
 /** Stable codes of a push that did not land. */
@@ -94,7 +94,9 @@ export async function requestOnce(
     text = await res.text()
   } catch (err) {
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')
-    const why = timedOut ? `timed out after ${opts.timeoutMs} ms` : `failed: ${describe(err, redact)}`
+    const why = timedOut
+      ? `timed out after ${opts.timeoutMs} ms`
+      : `failed: ${describeFetchError(err, redact)}`
     return {
       kind: 'retryable',
       error: new GatewayTargetError('GW_TARGET_UNREACHABLE', `${req.label} ${why}`, true, null, why),
@@ -116,17 +118,6 @@ export async function requestOnce(
   return retryAfterMs === undefined
     ? { kind: 'retryable', error }
     : { kind: 'retryable', error, retryAfterMs }
-}
-
-/** `fetch failed (ECONNREFUSED)`: the message and the innermost code, redacted. */
-function describe(err: unknown, redact: Redactor): string {
-  if (!(err instanceof Error)) return 'unknown error'
-  let code: unknown
-  for (let e: unknown = err, i = 0; e instanceof Error && i < 4; e = e.cause, i++) {
-    const c = (e as Error & { code?: unknown }).code
-    if (typeof c === 'string') code = c
-  }
-  return redact(typeof code === 'string' ? `${err.message} (${code})` : err.message)
 }
 
 /** `requestOnce` under the retry policy; throws the last GatewayTargetError when it gives up. */

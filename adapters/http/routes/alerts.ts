@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { GatewardenError } from '../../../core/errors.js'
 import { SilenceInput } from '../../../schemas/silence.js'
+import { jsonBody } from '../json-body.js'
 import type { HttpPorts } from '../ports.js'
 
 /** Query of GET /api/alerts. */
@@ -63,12 +64,7 @@ export function alertRoutes(app: FastifyInstance, ports: HttpPorts): void {
   })
 
   app.post('/api/silences', async (req, reply) => {
-    let body: unknown
-    try {
-      body = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '') as unknown
-    } catch {
-      throw new GatewardenError('GW_BAD_REQUEST', 'body is not valid JSON', false)
-    }
+    const body = jsonBody(req.body)
     const s = await alerts().createSilence(parse(SilenceInput, body))
     return reply.code(201).send({ ...s, created_at: iso(s.created_at), expires_at: iso(s.expires_at) })
   })

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { GatewardenError } from '../../../core/errors.js'
 import { ManualRuleInput, RuleScopeKind, type Rule, type RuleEvent } from '../../../schemas/rule.js'
+import { jsonBody } from '../json-body.js'
 import type { HttpPorts } from '../ports.js'
 
 /** Query of GET /api/rules. `active` = in force (pending or active). */
@@ -78,12 +79,7 @@ export function ruleRoutes(app: FastifyInstance, ports: HttpPorts): void {
   })
 
   app.post('/api/rules', async (req, reply) => {
-    let body: unknown
-    try {
-      body = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '') as unknown
-    } catch {
-      throw new GatewardenError('GW_BAD_REQUEST', 'body is not valid JSON', false)
-    }
+    const body = jsonBody(req.body)
     const rule = await rules().create(parse(ManualRuleInput, body))
     return reply.code(201).send(ruleView(rule))
   })
