@@ -126,6 +126,12 @@ export async function start(
           log: log.child({ component: 'enforce' }),
           now,
         })
+  if (enforcer)
+    metrics.gauge('gatewarden_rules_in_force', 'Guardrail rules in force (pending or active)', () =>
+      enforcer
+        .inForceCounts()
+        .map((c) => ({ value: c.n, attributes: { mode: c.mode, action: c.action, state: c.state } })),
+    )
   const engine = new DetectionEngine({
     ports: {
       events: clickHouseEventReader(store),

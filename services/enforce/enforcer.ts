@@ -137,6 +137,18 @@ export class Enforcer {
     })
   }
 
+  /** Rules in force now by mode and action (the `gatewarden_rules_in_force` gauge). */
+  inForceCounts(): { mode: string; action: string; state: string; n: number }[] {
+    const counts = new Map<string, { mode: string; action: string; state: string; n: number }>()
+    for (const r of this.#inForce()) {
+      const k = `${r.mode}\u0000${r.action.action}\u0000${r.state}`
+      const c = counts.get(k) ?? { mode: r.mode, action: r.action.action, state: r.state, n: 0 }
+      c.n++
+      counts.set(k, c)
+    }
+    return [...counts.values()]
+  }
+
   /** What gateways enforce now (GET /api/rules/active). */
   active(): ActiveRules {
     return activeSet(this.#rules.values(), this.#deps.now())

@@ -89,6 +89,9 @@ test('a loop becomes a downgrade rule on its key, served to gateways with an ETa
   assert.match(rule.reason, /loop on key key-looping/)
   assert.ok(rule.expires_at > Date.now() + 59 * MIN && rule.expires_at <= Date.now() + 60 * MIN)
 
+  const metrics = (await gw.app.inject({ method: 'GET', url: '/metrics' })).body
+  assert.match(metrics, /gatewarden_rules_in_force\{[^}]*action="downgrade"[^}]*\} 1/)
+
   const first = await active(gw)
   const etag = first.headers['etag'] as string
   assert.equal(etag, set.version)
