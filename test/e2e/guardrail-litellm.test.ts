@@ -18,6 +18,8 @@ import { until } from '../support/until.js'
 // which polls /api/rules/active. Gatewarden runs on one fixed port, restarted with another config per
 // scenario, so the one proxy follows it.
 
+const TOKEN = 'guardrail-e2e-token-0123456789'
+const auth = { authorization: `Bearer ${TOKEN}` }
 let port = 0
 let proxy: LiteLLMProxy
 let gw: Running | undefined
@@ -35,7 +37,12 @@ async function freePort(): Promise<number> {
 
 before(async () => {
   port = await freePort()
-  proxy = startLiteLLM(`http://127.0.0.1:${port}`, { LITELLM_CALLBACKS: 'gatewarden' }, { guardrail: true })
+  // with a token on Gatewarden: the logger and the hook both send it (GENERIC_LOGGER_HEADERS, GATEWARDEN_AUTH_TOKEN)
+  proxy = startLiteLLM(
+    `http://127.0.0.1:${port}`,
+    { LITELLM_CALLBACKS: 'gatewarden', GATEWARDEN_INGEST_TOKEN: TOKEN },
+    { guardrail: true },
+  )
 })
 after(async () => {
   await gw?.stop()
@@ -49,7 +56,7 @@ async function gatewarden(over: Record<string, unknown>): Promise<Running> {
   await gw?.stop()
   gw = await start(
     Config.parse({
-      server: { port },
+      server: { port, auth_token: TOKEN },
       store: { data_dir: testDataDir(), database: `guard_${process.pid}_${Date.now()}` },
       writer: { max_batch_wait_ms: 5 },
       ...over,
@@ -73,7 +80,7 @@ const loopCall = (agent: string) => () =>
   )
 
 async function activeRules(g: Running): Promise<ActiveRules> {
-  return (await g.app.inject({ method: 'GET', url: '/api/rules/active' })).json<ActiveRules>()
+  return (await g.app.inject({ method: 'GET', url: '/api/rules/active', headers: auth })).json<ActiveRules>()
 }
 
 test(
@@ -86,7 +93,7 @@ test(
       'the dry-run rule',
       async () => {
         answers.push(await loopCall('looper-dry')())
-        const r = (await g.app.inject({ method: 'GET', url: '/api/rules?state=all' })).json<{
+        const r = (await g.app.inject({ method: 'GET', url: '/api/rules?state=all', headers: auth })).json<{
           rules: { mode: string; scope: { kind: string; id: string }; action: object }[]
         }>().rules
         return r[0]
@@ -147,7 +154,11 @@ test(
     )
 
     // lift by hand: gpt-4o again while the loop goes on (lifted for the rest of the incident)
-    const lift = await g.app.inject({ method: 'DELETE', url: `/api/rules/${rule.id}?by=oncall` })
+    const lift = await g.app.inject({
+      method: 'DELETE',
+      url: `/api/rules/${rule.id}?by=oncall`,
+      headers: auth,
+    })
     assert.equal(lift.statusCode, 200)
     const back = await callUntil(
       loopCall('looper-1'),
@@ -162,7 +173,7 @@ test(
     const made = await g.app.inject({
       method: 'POST',
       url: '/api/rules',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...auth },
       payload: JSON.stringify({
         scope: { kind: 'customer', id: 'cust-exp' },
         action: DOWNGRADE,
@@ -219,7 +230,7 @@ test(
     assert.match(blocked.error, /budget-tiny/)
     assert.match(blocked.error, /Expires at/)
     assert.equal((await call('cust-other')()).status, 200)
-    const detail = (await g.app.inject({ method: 'GET', url: `/api/rules/${rule.id}` })).json<{
+    const detail = (await g.app.inject({ method: 'GET', url: `/api/rules/${rule.id}`, headers: auth })).json<{
       rule: { reason: { alert_type: string } }
     }>()
     assert.equal(detail.rule.reason.alert_type, 'budget_exhaustion')
@@ -276,11 +287,12 @@ test(
       PORT: String(port),
       GATEWARDEN_CONFIG: configFile,
       GATEWARDEN_DATA_DIR: join(work, 'data'),
+      GATEWARDEN_AUTH_TOKEN: TOKEN,
     })
     try {
       const made = await fetch(`${child.url}/api/rules`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...auth },
         body: JSON.stringify({
           scope: { kind: 'customer', id: 'cust-kill' },
           action: { action: 'block' },
