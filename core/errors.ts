@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'GW_ENFORCEMENT_OFF'
   | 'GW_RULE_INVALID'
   | 'GW_RULE_NOT_FOUND'
+  | 'GW_BUDGET_READONLY'
+  | 'GW_BUDGET_NOT_FOUND'
   /** An armed failpoint (GATEWARDEN_FAILPOINTS) injected this error; only in fault tests. */
   | 'GW_FAILPOINT'
 

@@ -31,6 +31,8 @@ import { readFileSync } from 'node:fs'
 import { clickHouseRuleStore } from '../adapters/clickhouse/rules-table.js'
 import { createGatewayTargets } from '../adapters/gateway/target-factory.js'
 import { Enforcer } from './enforce/enforcer.js'
+import { budgetApi } from './detect/budget-api.js'
+import { clickHouseBudgetStore } from '../adapters/clickhouse/budgets-table.js'
 
 /** How long a stop may take overall (sources drain, the writer flushes, deliveries finish). */
 export const SHUTDOWN_TIMEOUT_MS = 30_000
@@ -132,6 +134,12 @@ export async function start(
         .inForceCounts()
         .map((c) => ({ value: c.n, attributes: { mode: c.mode, action: c.action, state: c.state } })),
     )
+  const budgets = budgetApi({
+    store: clickHouseBudgetStore(store.client, store.database),
+    configured: config.budgets,
+    gatewayModels: config.enforcement.gateway_models,
+    now,
+  })
   const engine = new DetectionEngine({
     ports: {
       events: clickHouseEventReader(store),
@@ -140,6 +148,7 @@ export async function start(
       election: clickHouseLeaderElection(store),
     },
     budgets: config.budgets,
+    runtimeBudgets: budgets.runtime,
     detectors: config.detectors,
     alerts: config.alerts,
     dispatcher,
@@ -204,6 +213,7 @@ export async function start(
       return out
     },
     alerts: alertApi(alertStore, now),
+    budgets,
     ...(enforcer
       ? {
           rules: {

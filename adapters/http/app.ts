@@ -15,6 +15,7 @@ import { ingestRoutes } from './routes/ingest.js'
 import { opsRoutes } from './routes/ops.js'
 import { otlpRoutes } from './routes/otlp.js'
 import { ruleRoutes } from './routes/rules.js'
+import { budgetRoutes } from './routes/budgets.js'
 
 /** Fastify's own client errors, answered with our stable codes. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -92,5 +93,6 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
   opsRoutes(app, ports)
   otlpRoutes(app, ports)
   ruleRoutes(app, ports)
+  budgetRoutes(app, ports)
   return app
 }

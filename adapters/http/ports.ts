@@ -7,6 +7,8 @@ import type { IngestOutcome, OtlpOutcome } from '../../core/ingest/outcome.js'
 import type { Alert } from '../../core/alerts/alert.js'
 import type { Silence, SilenceInput } from '../../schemas/silence.js'
 import type { AlertsQuery } from './routes/alerts.js'
+import type { BudgetEvent } from '../../core/ports/budget-store.js'
+import type { Budget } from '../../schemas/policy.js'
 import type { RuleFilter } from '../../core/ports/rule-store.js'
 import type { ActiveRules, ManualRuleInput, Rule, RuleEvent } from '../../schemas/rule.js'
 
@@ -45,5 +47,14 @@ export interface HttpPorts {
     get(id: string): Promise<{ rule: Rule; events: RuleEvent[] } | undefined>
     create(input: ManualRuleInput): Promise<Rule>
     lift(id: string, by: string): Promise<Rule | undefined>
+  }
+  /** Budgets at runtime (configured ones read-only). */
+  budgets?: {
+    list(): Promise<Array<Budget & { source: 'config' | 'api' }>>
+    get(
+      name: string,
+    ): Promise<{ budget: Budget & { source: 'config' | 'api' }; events: BudgetEvent[] } | undefined>
+    put(name: string, input: unknown, actor: string): Promise<{ budget: Budget; event: BudgetEvent }>
+    remove(name: string, actor: string): Promise<BudgetEvent | undefined>
   }
 }

@@ -13,6 +13,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   GW_RULE_INVALID: 400,
   GW_RULE_NOT_FOUND: 404,
   GW_ENFORCEMENT_OFF: 404,
+  GW_BUDGET_READONLY: 409,
+  GW_BUDGET_NOT_FOUND: 404,
 }
 
 /** The status an error code answers with. */

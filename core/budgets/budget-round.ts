@@ -74,7 +74,7 @@ export function isBudgetStateEmpty(s: BudgetAlertState): boolean {
   return isEmpty(s.burn.open) && isEmpty(s.exhaustion.entries)
 }
 
-/** Resolves the open alerts of budgets no longer configured. */
+/** Resolves the open alerts of budgets no longer configured: `names` are the budgets that remain. */
 export function retireBudgets(
   state: BudgetAlertState,
   names: ReadonlySet<string>,

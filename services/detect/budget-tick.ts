@@ -4,6 +4,7 @@ import {
   evaluateBudgetRound,
   initBudgetAlertState,
   restoreBudgetAlertState,
+  retireBudgets,
   type BudgetAlertState,
   type BudgetPlan,
   type BudgetPolicy,
@@ -11,6 +12,7 @@ import {
 } from '../../core/budgets/budget-round.js'
 import type { Finding } from '../../core/detectors/finding.js'
 import type { SpendReader } from '../../core/ports/spend-reader.js'
+import type { Budget } from '../../schemas/policy.js'
 
 /**
  * The leader's budget round on each tick: GLOBAL sums from the store (`SpendReader` port) fed to the
@@ -19,13 +21,29 @@ import type { SpendReader } from '../../core/ports/spend-reader.js'
  */
 export class BudgetTick {
   #state: BudgetAlertState = initBudgetAlertState()
-  readonly #plan: BudgetPlan
+  #plan: BudgetPlan
+  #policy: BudgetPolicy
 
   constructor(
     private readonly spend: SpendReader,
-    private readonly policy: BudgetPolicy,
+    policy: BudgetPolicy,
   ) {
+    this.#policy = policy
     this.#plan = budgetPlan(policy)
+  }
+
+  /**
+   * Replaces the budgets judged from the next round on (runtime budgets changed). The open alerts of any
+   * budget not in `budgets` resolve now (returned); a changed limit is judged on the next round.
+   */
+  setBudgets(budgets: readonly Budget[], now: number): Finding[] {
+    this.#policy = { ...this.#policy, budgets }
+    this.#plan = budgetPlan(this.#policy)
+    // every open alert of a budget not in the list resolves, also one adopted from the store whose budget
+    // was deleted before this instance led (retireBudgets takes the budgets that remain)
+    const s = retireBudgets(this.#state, new Set(budgets.map((b) => b.name)), now)
+    this.#state = s.state
+    return s.findings
   }
 
   /** Takes over the open budget alerts (keys) a new leader finds in the store: none re-fires. */
@@ -41,11 +59,11 @@ export class BudgetTick {
   /** One round at `now`: every budget's spend rows from the store, then the core evaluation. */
   async evaluate(now: number): Promise<Finding[]> {
     const inputs: BudgetSpend[] = []
-    for (const q of budgetQueries(this.policy, this.#plan, now)) {
+    for (const q of budgetQueries(this.#policy, this.#plan, now)) {
       const rows = await this.spend.budgetSpend(q.budget.scope, now, q.period.start, this.#plan.windows)
       inputs.push({ ...q, rows })
     }
-    const s = evaluateBudgetRound(this.#state, this.policy, this.#plan, inputs, now)
+    const s = evaluateBudgetRound(this.#state, this.#policy, this.#plan, inputs, now)
     this.#state = s.state
     return s.findings
   }

@@ -28,6 +28,11 @@ export interface DetectionPorts {
 export interface EngineDeps {
   ports: DetectionPorts
   budgets: readonly Budget[]
+  /**
+   * Budgets made at runtime, read by the leader at each tick (they take effect within one tick) and
+   * judged beside `budgets`; a name of `budgets` wins.
+   */
+  runtimeBudgets?: () => Promise<readonly Budget[]>
   detectors: DetectorsConfig
   alerts: AlertsConfig
   /** Where unsilenced stored changes go (the dispatcher), and its tick. */
@@ -187,6 +192,7 @@ export class DetectionEngine implements Lifecycle {
     await this.#elect(now)
     if (this.#leadership.isLeader) {
       try {
+        if (this.deps.runtimeBudgets) findings.push(...(await this.#refreshBudgets(now)))
         findings.push(...(await this.#budgets.evaluate(now)))
       } catch (err) {
         log.warn({ err }, 'budget spend not read, budgets judged on the next tick')
@@ -195,6 +201,19 @@ export class DetectionEngine implements Lifecycle {
     await this.#recorder.refreshSilences(now)
     await this.#recorder.record(findings, now)
     await this.deps.dispatcher.tick(now)
+  }
+
+  #budgetsKey = ''
+
+  /** Configured plus runtime budgets; hands them to the budget round when they changed. */
+  async #refreshBudgets(now: number): Promise<Finding[]> {
+    const configured = new Set(this.deps.budgets.map((b) => b.name))
+    const runtime = (await this.deps.runtimeBudgets!()).filter((b) => !configured.has(b.name))
+    const all = [...this.deps.budgets, ...runtime]
+    const key = JSON.stringify(all)
+    if (key === this.#budgetsKey) return []
+    this.#budgetsKey = key
+    return this.#budgets.setBudgets(all, now)
   }
 
   async #elect(now: number): Promise<void> {

@@ -60,6 +60,8 @@ test('migrations are idempotent: run again on the same database, nothing changes
       'alert_notifications',
       'alert_silences',
       'alerts',
+      'budget_events',
+      'budgets',
       'dead_letters',
       'detector_heartbeats',
       'requests',
