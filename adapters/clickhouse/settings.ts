@@ -34,7 +34,6 @@ export function rebuildSettings(token: string): ClickHouseSettings {
     async_insert: 0,
     // a rebuild of a backfill spans many daily (minute rollup) or monthly (hour rollup) partitions
     max_partitions_per_insert_block: '1000',
-    throw_on_max_partitions_per_insert_block: 1,
     // the SELECT side: a row cap would silently cut the rebuild
     max_rows_to_read: '0',
     max_result_rows: '0',

@@ -77,6 +77,14 @@ test('migrations are idempotent: run again on the same database, nothing changes
     'SELECT count(DISTINCT version) AS v FROM {{db}}.schema_migrations',
   )
   assert.equal(Number(versions[0]!.v), MIGRATIONS.length)
+  const indexes = await rows<{ name: string }>(
+    s,
+    "SELECT name FROM system.data_skipping_indices WHERE database = '{{db}}' AND table = 'requests' ORDER BY name",
+  )
+  assert.deepEqual(
+    indexes.map((i) => i.name),
+    ['idx_api_key', 'idx_event_id', 'idx_fingerprint', 'idx_received_at'],
+  )
 })
 
 test('rollups agree with raw sums for every group-by, and every cost source gives the same answer', async () => {
