@@ -38,8 +38,11 @@ function event(o: Parameters<typeof litellmPayload>[0]): RequestEvent {
   return r.event
 }
 
-const BASE = Date.parse('2026-11-20T10:00:00Z')
 const HOUR = 3_600_000
+/** 10:00 UTC three days ago: inside the minute rollup's TTL whenever the test runs. */
+const BASE = Math.floor(Date.now() / (24 * HOUR)) * 24 * HOUR - 3 * 24 * HOUR + 10 * HOUR
+/** The ISO instant `h` hours after BASE (10:00), as the repair reports hours. */
+const at = (h: number) => new Date(BASE + h * HOUR).toISOString()
 /** `n` events from index `from`, one every 37 s from `at`, over 4 customers, 3 models, 5 keys. */
 function events(prefix: string, from: number, n: number, at: number): RequestEvent[] {
   return Array.from({ length: n }, (_, j) => {
@@ -144,11 +147,11 @@ test('a torn insert (requests committed, rollups not) is repaired hour by hour; 
   assert.deepEqual(
     report.repaired.map((d) => `${d.table} ${d.hour}`),
     [
-      'spend_by_hour 2026-11-20T11:00:00.000Z',
-      'spend_by_hour 2026-11-20T12:00:00.000Z',
-      'spend_by_minute 2026-11-20T11:00:00.000Z',
-      'spend_by_minute 2026-11-20T12:00:00.000Z',
-      'spend_by_minute 2026-11-20T14:00:00.000Z',
+      `spend_by_hour ${at(1)}`,
+      `spend_by_hour ${at(2)}`,
+      `spend_by_minute ${at(1)}`,
+      `spend_by_minute ${at(2)}`,
+      `spend_by_minute ${at(4)}`,
     ],
   )
   assert.deepEqual(report.unrepaired, [])
@@ -158,11 +161,8 @@ test('a torn insert (requests committed, rollups not) is repaired hour by hour; 
   assert.deepEqual(
     repairedLines.map((l) => [l.table, l.hours]),
     [
-      ['spend_by_hour', ['2026-11-20T11:00:00.000Z', '2026-11-20T12:00:00.000Z']],
-      [
-        'spend_by_minute',
-        ['2026-11-20T11:00:00.000Z', '2026-11-20T12:00:00.000Z', '2026-11-20T14:00:00.000Z'],
-      ],
+      ['spend_by_hour', [at(1), at(2)]],
+      ['spend_by_minute', [at(1), at(2), at(4)]],
     ],
   )
 
@@ -170,7 +170,7 @@ test('a torn insert (requests committed, rollups not) is repaired hour by hour; 
   assert.deepEqual(healed.spend_by_hour, healed.requests, 'hourly rollup = raw, per hour')
   assert.deepEqual(healed.spend_by_minute, healed.requests, 'minute rollup = raw, per hour')
   assert.deepEqual(healed.requests, before.requests, 'raw rows untouched')
-  await assertCostSourcesAgree(s, BASE, BASE + 7 * HOUR, Date.parse('2026-11-26T12:00:00Z'))
+  await assertCostSourcesAgree(s, BASE, BASE + 7 * HOUR, Date.now())
 
   // a second run finds nothing and touches nothing (no delete, same rows)
   const rowsBefore = await rollupRows(s)
@@ -184,12 +184,13 @@ test('a torn insert (requests committed, rollups not) is repaired hour by hour; 
   // which content-hash deduplication drops even with insert_deduplicate 0 on chdb (the trap); a fresh
   // token per rebuild keeps it
   await s.client.command({
-    query: `DELETE FROM ${s.database}.spend_by_hour WHERE hour IN (toDateTime('2026-11-20 11:00:00', 'UTC'), toDateTime('2026-11-20 12:00:00', 'UTC'))`,
+    query: `DELETE FROM ${s.database}.spend_by_hour WHERE hour >= toDateTime({lo:UInt32}, 'UTC') AND hour < toDateTime({hi:UInt32}, 'UTC')`,
+    query_params: { lo: (BASE + HOUR) / 1000, hi: (BASE + 3 * HOUR) / 1000 },
   })
   const third = await repairRollups(s, { windowHours: 48, retentionDays: 0 }, silentLog)
   assert.deepEqual(
     third.repaired.map((d) => `${d.table} ${d.hour}`),
-    ['spend_by_hour 2026-11-20T11:00:00.000Z', 'spend_by_hour 2026-11-20T12:00:00.000Z'],
+    [`spend_by_hour ${at(1)}`, `spend_by_hour ${at(2)}`],
   )
   assert.deepEqual(third.unrepaired, [])
   assert.deepEqual(await rollupRows(s), rowsBefore)
@@ -271,7 +272,7 @@ test('start repairs a torn store before serving: /api/cost over whole hours answ
   )
   running.push(gw)
   const repaired = lines.find((l) => l.msg === 'rollup repaired from raw rows' && l.table === 'spend_by_hour')
-  assert.deepEqual(repaired?.hours, ['2026-11-20T12:00:00.000Z', '2026-11-20T13:00:00.000Z'])
+  assert.deepEqual(repaired?.hours, [at(2), at(3)])
   const order = lines.map((l) => l.msg)
   assert.ok(
     order.indexOf('rollups checked') < order.indexOf('gatewarden listening'),
