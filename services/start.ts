@@ -85,8 +85,11 @@ export async function start(
   const rollupLog = log.child({ component: 'rollup-repair' })
   const lastRepair = { repaired: 0, unrepaired: 0 }
   const repair = async (): Promise<RollupRepairReport> => {
-    const opts = { windowHours: config.store.rollup_repair_hours, retentionDays: config.store.retention_days }
-    const report = await repairRollups(store, opts, rollupLog).catch((err: unknown) => {
+    const bounds = {
+      windowHours: config.store.rollup_repair_hours,
+      retentionDays: config.store.retention_days,
+    }
+    const report = await repairRollups(store, bounds, rollupLog).catch((err: unknown) => {
       lastRepair.unrepaired = Math.max(1, lastRepair.unrepaired)
       throw err
     })
