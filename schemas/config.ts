@@ -64,6 +64,17 @@ export const StoreConfig = z.strictObject({
    * could then not be recognised as a duplicate.
    */
   retention_days: z.number().int().min(0).max(36500).default(0),
+  /**
+   * At each start the rollups (`spend_by_*`) are checked against raw `requests` for every hour that got
+   * rows in the last this many hours (by `received_at`), and the hours that disagree are rebuilt (a kill -9
+   * mid-insert can commit a batch to `requests` and not to a rollup). 0 turns the check off.
+   */
+  rollup_repair_hours: z
+    .number()
+    .int()
+    .min(0)
+    .max(24 * 366)
+    .default(48),
   request_timeout_ms: z.number().int().min(100).default(30_000),
 })
 export type StoreConfig = z.infer<typeof StoreConfig>

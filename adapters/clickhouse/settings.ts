@@ -18,3 +18,35 @@ export function insertSettings(token: string): ClickHouseSettings {
     input_format_skip_unknown_fields: 0,
   }
 }
+
+/**
+ * Settings for a rollup rebuild (`INSERT ... SELECT`, rollup-repair.ts), with a fresh token per rebuild.
+ * Measured on chdb 3.4 (engine 26): a token left in the session by an earlier insert made a rebuild of an
+ * hour already rebuilt once be dropped as a duplicate, and `insert_deduplicate: 0` did not stop it
+ * (`deduplicate_insert` overrides it there, and is unknown to server 24.8). A token never used before is
+ * a new block on every version. Every setting any insert of ours sets is stated, as chdb keeps them.
+ */
+export function rebuildSettings(token: string): ClickHouseSettings {
+  return {
+    insert_deduplicate: 1,
+    insert_deduplication_token: token,
+    deduplicate_blocks_in_dependent_materialized_views: 1,
+    async_insert: 0,
+    // a rebuild of a backfill spans many daily (minute rollup) or monthly (hour rollup) partitions
+    max_partitions_per_insert_block: '1000',
+    // the SELECT side: a row cap would silently cut the rebuild
+    max_rows_to_read: '0',
+    max_result_rows: '0',
+  }
+}
+
+/**
+ * Settings for a `DELETE FROM` of rollup rows: return only once the rows are gone, so the rebuild that
+ * follows and its re-check see the table without them. `lightweight_deletes_sync` (engine 24.4+) is
+ * stated on the embedded engine, where settings leak across the session; a server takes it per query.
+ */
+export function deleteSettings(kind: 'embedded' | 'server'): ClickHouseSettings {
+  return kind === 'embedded'
+    ? { mutations_sync: '2', lightweight_deletes_sync: '2' }
+    : { mutations_sync: '2' }
+}

@@ -1,13 +1,12 @@
-import { MIGRATIONS } from '../../schemas/migrations/index.js'
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { migrate } from '../../adapters/clickhouse/migrate.js'
+import { MIGRATIONS } from '../../schemas/migrations/index.js'
 import { clickHouseEventStore } from '../../adapters/clickhouse/store.js'
 import { readEvents } from '../../adapters/clickhouse/requests-table.js'
 import { queryCost } from '../../adapters/clickhouse/cost-query.js'
 import { mapLiteLLMPayload } from '../../core/ingest/litellm/mapper.js'
-import { planCostQuery } from '../../core/cost-plan.js'
 import { AttributionConfig, PrivacyConfig, WriterConfig } from '../../schemas/config.js'
 import { CostQuery } from '../../schemas/api.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
@@ -15,6 +14,7 @@ import { deadLetter } from '../../schemas/dead-letter.js'
 import { BatchWriter } from '../../services/ingest/batch-writer.js'
 import { freshStore, rows, silentLog } from '../support/store.js'
 import { litellmPayload, round10 } from '../support/events.js'
+import { assertCostSourcesAgree } from '../support/cost-sources.js'
 import type { StoreClient } from '../../adapters/clickhouse/client.js'
 
 const opened: StoreClient[] = []
@@ -79,6 +79,14 @@ test('migrations are idempotent: run again on the same database, nothing changes
     'SELECT count(DISTINCT version) AS v FROM {{db}}.schema_migrations',
   )
   assert.equal(Number(versions[0]!.v), MIGRATIONS.length)
+  const indexes = await rows<{ name: string }>(
+    s,
+    "SELECT name FROM system.data_skipping_indices WHERE database = '{{db}}' AND table = 'requests' ORDER BY name",
+  )
+  assert.deepEqual(
+    indexes.map((i) => i.name),
+    ['idx_api_key', 'idx_event_id', 'idx_fingerprint', 'idx_received_at'],
+  )
 })
 
 test('rollups agree with raw sums for every group-by, and every cost source gives the same answer', async () => {
@@ -124,27 +132,12 @@ test('rollups agree with raw sums for every group-by, and every cost source give
   }
 
   // same range through hour rollup, minute rollup and raw rows: identical rows for each group-by
-  const now = Date.parse('2026-11-26T12:00:00Z')
-  for (const group_by of ['customer', 'customer,model', 'key,endpoint,agent,team', 'day,model', 'hour']) {
-    const answers = []
-    for (const [from, to] of [
-      ['2026-11-20T10:00:00Z', '2026-11-20T18:00:00Z'], // whole hours: spend_by_hour
-      ['2026-11-20T09:59:00Z', '2026-11-20T18:00:00Z'], // whole minutes: spend_by_minute
-      ['2026-11-20T09:59:59.999Z', '2026-11-20T18:00:00Z'], // raw requests
-    ]) {
-      const q = CostQuery.parse({ group_by, from, to })
-      const plan = planCostQuery(q, now, 35)
-      assert.ok(!('error' in plan))
-      answers.push({ source: plan.source, rows: await queryCost(s.client, s.database, q, plan) })
-    }
-    assert.deepEqual(
-      answers.map((a) => a.source),
-      ['spend_by_hour', 'spend_by_minute', 'requests'],
-    )
-    assert.ok(answers[0]!.rows.length > 0)
-    assert.deepEqual(answers[1]!.rows, answers[0]!.rows, `${group_by}: minute vs hour`)
-    assert.deepEqual(answers[2]!.rows, answers[0]!.rows, `${group_by}: raw vs hour`)
-  }
+  await assertCostSourcesAgree(
+    s,
+    Date.parse('2026-11-20T10:00:00Z'),
+    Date.parse('2026-11-20T18:00:00Z'),
+    Date.parse('2026-11-26T12:00:00Z'),
+  )
   const total = await queryCost(
     s.client,
     s.database,

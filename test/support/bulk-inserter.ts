@@ -1,0 +1,45 @@
+/**
+ * A child process for test/e2e/torn-insert.test.ts (a script: import nothing from it): opens the embedded store at argv `dir`, prints what it
+ * finds (raw rows vs each rollup) as one JSON line, then inserts batches of `size` events (over `hours` hours from `baseMs`) through the
+ * production insert until killed, printing `{"inserting":b,"at":ms}` before each and `{"inserted":b,"at":ms}` after.
+ */
+import { randomUUID } from 'node:crypto'
+import pino from 'pino'
+import { createStoreClient } from '../../adapters/clickhouse/client.js'
+import { migrate } from '../../adapters/clickhouse/migrate.js'
+import { insertRequests } from '../../adapters/clickhouse/requests-table.js'
+import { StoreConfig } from '../../schemas/config.js'
+import type { RequestEvent } from '../../schemas/request-event.js'
+import { rows } from './store.js'
+
+const [dir, database, round, size, baseMs, hours] = process.argv.slice(2)
+const BULK_BASE_MS = Number(baseMs)
+const BULK_HOURS = Number(hours)
+if (!(BULK_BASE_MS > 0 && BULK_HOURS > 0 && Number(size) > 0))
+  throw new Error(`bad arguments ${process.argv.join(' ')}`)
+const store = createStoreClient(StoreConfig.parse({ data_dir: dir, database }))
+await migrate(store, pino({ level: 'silent' }))
+const [found] = await rows<{ raw: string; hour: string; minute: string }>(
+  store,
+  `SELECT toString((SELECT count() FROM {{db}}.requests)) raw, toString((SELECT sum(requests) FROM {{db}}.spend_by_hour)) hour,
+     toString((SELECT sum(requests) FROM {{db}}.spend_by_minute)) minute`,
+)
+process.stdout.write(`${JSON.stringify(found)}\n`)
+const n = Number(size)
+for (let b = 0; ; b++) {
+  const batch = Array.from({ length: n }, (_, i) => ({
+    event_id: `bulk-${round}-${b}-${i}`,
+    ts: BULK_BASE_MS + (i % BULK_HOURS) * 3_600_000 + i,
+    end_ts: BULK_BASE_MS,
+    source: 'litellm_http',
+    gateway: 'litellm',
+    customer: `c${i % 50}`,
+    model: `m${i % 7}`,
+    cost_usd: 0.001,
+    input_tokens: 10,
+    status: 'success',
+  })) as unknown as RequestEvent[]
+  process.stdout.write(`${JSON.stringify({ inserting: b, at: Date.now() })}\n`)
+  await insertRequests(store.client, store.database, batch, randomUUID())
+  process.stdout.write(`${JSON.stringify({ inserted: b, at: Date.now() })}\n`)
+}
