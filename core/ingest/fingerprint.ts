@@ -78,6 +78,14 @@ function toolNames(tools: unknown): string[] {
 }
 
 /**
+ * Key the Gatewarden guardrail hook sets in LiteLLM's `spend_logs_metadata` to the model the client asked
+ * for when a rule downgraded the call. Every mapper fingerprints on it when present: a downgraded call is
+ * still the client's request for its original model, so it stays in the loop it belongs to (else
+ * downgrade -> the loop "ends" -> the rule lifts -> the loop starts again).
+ */
+export const GUARDRAIL_REQUESTED_MODEL = 'gatewarden_model_requested'
+
+/**
  * Stable fingerprint of a request: sha256 over model + normalized prompt + tool names, first 32 hex chars.
  * '' when there is no prompt to fingerprint (e.g. prompts redacted at the gateway), so loop detection skips it.
  */

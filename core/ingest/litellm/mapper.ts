@@ -4,7 +4,7 @@ import type { AttributionConfig, PrivacyConfig } from '../../../schemas/config.j
 import { toEvent, type MapResult } from '../event-result.js'
 import { firstOf } from '../field-path.js'
 import { MetadataBuilder } from '../labels.js'
-import { requestFingerprint, promptText } from '../fingerprint.js'
+import { GUARDRAIL_REQUESTED_MODEL, requestFingerprint, promptText } from '../fingerprint.js'
 import { readInstant } from '../timestamps.js'
 
 /** What the mapper needs besides the payload. */
@@ -31,9 +31,6 @@ function cachedTokens(p: StandardLoggingPayload): number {
   }
   return 0
 }
-
-/** Key the Gatewarden guardrail hook sets in `spend_logs_metadata` to the model the client asked for. */
-export const GUARDRAIL_REQUESTED_MODEL = 'gatewarden_model_requested'
 
 /** A few routing facts, then `spend_logs_metadata` (core/ingest/labels.ts: first wins, secrets dropped). */
 function metadataMap(p: StandardLoggingPayload, extra: Record<string, string>): Record<string, string> {
@@ -101,8 +98,7 @@ export function mapLiteLLMPayload(raw: unknown, opts: MapperOptions): MapResult 
   const tags = (p.request_tags ?? []).filter((t): t is string => typeof t === 'string' && t !== '')
   const a = opts.attribution
   const modelRequested = p.model_group || p.model || ''
-  // a request the guardrail downgraded is still the client's request for its original model: the same
-  // fingerprint keeps the loop it belongs to open (else downgrade -> loop "ends" -> lift -> loop again)
+  // fingerprinted on the model the client asked for, even when the guardrail downgraded the call
   const askedFor = str(obj(md.spend_logs_metadata)[GUARDRAIL_REQUESTED_MODEL]) || modelRequested
   const params = obj(p.model_parameters)
   const maxChars = opts.privacy.max_prompt_chars

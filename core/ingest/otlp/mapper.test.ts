@@ -612,6 +612,45 @@ test('prompts: fingerprinted from gen_ai.input.messages, indexed gen_ai.prompt.N
   assert.deepEqual([on.request_text, on.response_text], ['user: Say ', 'Hello!'])
 })
 
+test('a call the guardrail downgraded keeps the fingerprint of the model asked for, on both LiteLLM paths', () => {
+  const prompt = 'Summarise ticket 4711 again'
+  const otlpSpan = (model: string, slm?: Record<string, string>) =>
+    span({
+      'gen_ai.request.model': model,
+      'gen_ai.prompt.0.role': 'user',
+      'gen_ai.prompt.0.content': prompt,
+      ...(slm ? { 'metadata.spend_logs_metadata': JSON.stringify(slm) } : {}),
+    })
+  const [asked, downgraded, other] = events(
+    request([
+      otlpSpan('gpt-4o'),
+      otlpSpan('gpt-4o-mini', { gatewarden_model_requested: 'gpt-4o', gatewarden_rule_id: 'rule_1' }),
+      otlpSpan('gpt-4o-mini'),
+    ]),
+  ).map((e) => e.fingerprint)
+  assert.equal(downgraded, asked)
+  assert.notEqual(other, asked, 'a plain gpt-4o-mini call is another request')
+  const generic = (model: string, slm?: Record<string, string>) => {
+    const r = mapLiteLLMPayload(
+      {
+        id: `x-${model}`,
+        startTime: 1795684957,
+        model_group: model,
+        messages: [{ role: 'user', content: prompt }],
+        ...(slm ? { metadata: { spend_logs_metadata: slm } } : {}),
+      },
+      { source: 'litellm_http', gateway: 'g', attribution: config.attribution, privacy: config.privacy },
+    )
+    assert.ok(r.ok, r.ok ? '' : r.reason)
+    return r.event
+  }
+  const down = generic('gpt-4o-mini', { gatewarden_model_requested: 'gpt-4o', gatewarden_rule_id: 'rule_1' })
+  assert.equal(down.fingerprint, asked, 'generic_api and otel agree')
+  assert.equal(down.model_requested, 'gpt-4o-mini', 'the model served is still reported as served')
+  assert.equal(down.metadata['gatewarden_rule_id'], 'rule_1')
+  assert.notEqual(generic('gpt-4o-mini').fingerprint, asked)
+})
+
 // The LiteLLM proxy's own spans (test/fixtures/otlp, captured from litellm 1.108.7) against its generic_api
 // payloads for the same calls (test/fixtures/litellm/captured): one event per call, attributed alike.
 const SCENARIOS = readdirSync(join(REPO_ROOT, 'test/fixtures/litellm/captured'))

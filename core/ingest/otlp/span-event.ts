@@ -4,7 +4,7 @@ import type { OtlpSpan } from '../../../schemas/otlp-trace.js'
 import { MAX_EVENT_TS_MS, MIN_EVENT_TS_MS, type EventSource } from '../../../schemas/request-event.js'
 import { toEvent, type MapResult } from '../event-result.js'
 import { MetadataBuilder, tagValue } from '../labels.js'
-import { requestFingerprint, promptText } from '../fingerprint.js'
+import { GUARDRAIL_REQUESTED_MODEL, requestFingerprint, promptText } from '../fingerprint.js'
 import {
   CACHED_TOKEN_KEYS,
   COST_KEYS,
@@ -218,6 +218,8 @@ export function spanToEvent(v: SpanView, ancestors: readonly SpanView[], opts: O
   const attr = (...keys: string[]) => pick(keys)
   const at = opts.attribution
   const messages = inputMessages(a)
+  // fingerprinted on the model the client asked for, even when the guardrail downgraded the call
+  const askedFor = attr(`metadata.spend_logs_metadata.${GUARDRAIL_REQUESTED_MODEL}`) || modelRequested
   const maxChars = opts.privacy.max_prompt_chars
 
   return toEvent({
@@ -254,7 +256,7 @@ export function spanToEvent(v: SpanView, ancestors: readonly SpanView[], opts: O
     status: failed ? 'failure' : 'success',
     error_type: failed ? errorType(v) : '',
     http_status: httpStatus(a, failed),
-    fingerprint: messages ? requestFingerprint(modelRequested, messages, toolDefinitions(a)) : '',
+    fingerprint: messages ? requestFingerprint(askedFor, messages, toolDefinitions(a)) : '',
     tags,
     metadata: metadataMap(v, {
       litellm_call_id: a.get('litellm.call_id'),
