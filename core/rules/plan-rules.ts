@@ -1,13 +1,6 @@
 import type { Alert } from '../alerts/alert.js'
 import type { Rule } from '../../schemas/rule.js'
-import {
-  actionOf,
-  actionProblem,
-  expiryFor,
-  gatewayScopeOf,
-  ruleForAlert,
-  type RulePolicy,
-} from './rule-from-alert.js'
+import { actionOf, actionProblem, gatewayScopeOf, ruleForAlert, type RulePolicy } from './rule-from-alert.js'
 import { created, extended, inForce, lifted, type RuleChange } from './rule-transitions.js'
 
 /** An alert that asked for an action the enforcer did not take, and why (logged, shown in dry runs). */
@@ -88,5 +81,3 @@ export function planFromAlerts(
 export function dueToExpire(rules: Iterable<Rule>, now: number): Rule[] {
   return [...rules].filter((r) => inForce(r) && r.expires_at <= now)
 }
-
-export { expiryFor }

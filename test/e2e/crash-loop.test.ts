@@ -24,6 +24,7 @@ import {
   type GatewardenProcess,
 } from '../support/gatewarden-process.js'
 import { waitFor } from '../support/wait.js'
+import { prng } from '../support/prng.js'
 
 /** Kills in the loop; each at a failpoint and hit drawn from the seed. */
 const KILLS = 10
@@ -38,18 +39,6 @@ let child: GatewardenProcess | undefined
 after(async () => {
   if (child) await killHard(child)
 })
-
-/** mulberry32: a small seeded PRNG, so a failing sequence of kills can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
 
 /** POSTs a LiteLLM batch; true only on a 200 that accepted all of it (a crash mid-request is no answer). */
 async function post(p: GatewardenProcess, batch: unknown[]): Promise<boolean> {
