@@ -42,31 +42,27 @@ export async function postOnce(
   opts: HttpDeliveryOptions,
   redact: Redactor,
 ): Promise<AttemptOutcome<HttpAnswer>> {
-  const doFetch = opts.fetch ?? fetch
   const now = opts.now ?? Date.now
-  let res: Response
-  let text: string
-  try {
-    res = await doFetch(args.url, {
+  const got = await fetchText(
+    opts.fetch ?? fetch,
+    args.url,
+    {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'Gatewarden', ...args.headers },
       body: args.body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(opts.timeoutMs),
-    })
-    text = await res.text()
-  } catch (err) {
-    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')
-    const why = timedOut
-      ? `timed out after ${opts.timeoutMs} ms`
-      : `failed: ${describeFetchError(err, redact)}`
+    },
+    opts.timeoutMs,
+    redact,
+  )
+  if (!got.ok) {
     return {
       kind: 'retryable',
-      error: new AlertDeliveryError(`${args.label}: POST ${why}`, args.channel, true, null, {
-        cause: redactError(err, redact),
+      error: new AlertDeliveryError(`${args.label}: POST ${got.why}`, args.channel, true, null, {
+        cause: redactError(got.err, redact),
       }),
     }
   }
+  const { res, text } = got
   if (res.status >= 200 && res.status < 300)
     return { kind: 'success', value: { status: res.status, body: text } }
   const excerpt = redact(text.replace(/\s+/g, ' ').trim().slice(0, EXCERPT))
@@ -81,8 +77,33 @@ export async function postOnce(
     : { kind: 'retryable', error, retryAfterMs }
 }
 
+/**
+ * One request with a timeout and redirects not followed (a signed body or a key never goes elsewhere):
+ * the answer with its body text, or why there was none (`timed out after N ms`, `failed: <redacted cause>`).
+ * Every HTTP sender and gateway target sends through it.
+ */
+export async function fetchText(
+  doFetch: typeof fetch,
+  url: string,
+  init: Omit<RequestInit, 'redirect' | 'signal'>,
+  timeoutMs: number,
+  redact: Redactor,
+): Promise<{ ok: true; res: Response; text: string } | { ok: false; why: string; err: unknown }> {
+  try {
+    const res = await doFetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) })
+    return { ok: true, res, text: await res.text() }
+  } catch (err) {
+    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')
+    return {
+      ok: false,
+      why: timedOut ? `timed out after ${timeoutMs} ms` : `failed: ${describeFetchError(err, redact)}`,
+      err,
+    }
+  }
+}
+
 /** `fetch failed (ECONNREFUSED)`: the message and the innermost code, redacted. */
-export function describeFetchError(err: unknown, redact: Redactor): string {
+function describeFetchError(err: unknown, redact: Redactor): string {
   if (!(err instanceof Error)) return 'unknown error'
   let code: unknown
   for (let e: unknown = err, i = 0; e instanceof Error && i < 4; e = e.cause, i++) {

@@ -9,7 +9,7 @@ import {
   type RetryClock,
   type RetryPolicy,
 } from '../../core/retry.js'
-import { describeFetchError, isRetryableStatus } from '../alerts/http-delivery.js'
+import { fetchText, isRetryableStatus } from '../alerts/http-delivery.js'
 import type { Redactor } from '../alerts/redact.js'
 
 /** Stable codes of a push that did not land. */
@@ -76,11 +76,10 @@ export async function requestOnce(
   opts: TargetHttpOptions,
   redact: Redactor,
 ): Promise<AttemptOutcome<TargetAnswer>> {
-  const doFetch = opts.fetch ?? fetch
-  let res: Response
-  let text: string
-  try {
-    res = await doFetch(req.url, {
+  const got = await fetchText(
+    opts.fetch ?? fetch,
+    req.url,
+    {
       method: req.method,
       headers: {
         'user-agent': 'Gatewarden',
@@ -88,20 +87,17 @@ export async function requestOnce(
         ...req.headers,
       },
       ...(req.body === undefined ? {} : { body: req.body }),
-      redirect: 'manual',
-      signal: AbortSignal.timeout(opts.timeoutMs),
-    })
-    text = await res.text()
-  } catch (err) {
-    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')
-    const why = timedOut
-      ? `timed out after ${opts.timeoutMs} ms`
-      : `failed: ${describeFetchError(err, redact)}`
+    },
+    opts.timeoutMs,
+    redact,
+  )
+  if (!got.ok) {
     return {
       kind: 'retryable',
-      error: new GatewayTargetError('GW_TARGET_UNREACHABLE', `${req.label} ${why}`, true, null, why),
+      error: new GatewayTargetError('GW_TARGET_UNREACHABLE', `${req.label} ${got.why}`, true, null, got.why),
     }
   }
+  const { res, text } = got
   if (res.status >= 200 && res.status < 300)
     return { kind: 'success', value: { status: res.status, body: text } }
   const answer = excerpt(res.status, text, redact)
