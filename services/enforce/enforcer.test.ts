@@ -3,32 +3,12 @@ import assert from 'node:assert/strict'
 import pino from 'pino'
 import type { Alert } from '../../core/alerts/alert.js'
 import type { GatewayTarget, TargetOutcome } from '../../core/ports/gateway-target.js'
-import type { Rule } from '../../schemas/rule.js'
 import { MemoryRuleStore } from '../../test/support/memory-rule-store.js'
+import { enforcePolicy, ScriptedTarget } from '../../test/support/rules.js'
 import { Enforcer } from './enforcer.js'
 
 const T0 = Date.parse('2026-11-24T12:00:00Z')
 const log = pino({ level: 'silent' })
-
-/** A push target that records calls and answers from a script (the target is not under test here). */
-class ScriptedTarget implements GatewayTarget {
-  readonly calls: string[] = []
-  constructor(
-    readonly name: string,
-    private readonly answers: TargetOutcome[] = [],
-  ) {}
-  supports(): boolean {
-    return true
-  }
-  apply(rule: Rule): Promise<TargetOutcome> {
-    this.calls.push(`apply ${rule.id}`)
-    return Promise.resolve(this.answers.shift() ?? { ok: true, answer: '200' })
-  }
-  remove(rule: Rule): Promise<TargetOutcome> {
-    this.calls.push(`remove ${rule.id}`)
-    return Promise.resolve(this.answers.shift() ?? { ok: true, answer: '200' })
-  }
-}
 
 function setup(opts: { leader?: boolean; targets?: GatewayTarget[]; open?: () => Alert[] } = {}) {
   let now = T0
@@ -36,14 +16,7 @@ function setup(opts: { leader?: boolean; targets?: GatewayTarget[]; open?: () =>
   const enforcer = new Enforcer({
     store,
     targets: opts.targets ?? [],
-    policy: {
-      enforcement: {
-        mode: 'enforce',
-        ttl: { downgrade: 3_600_000, block: 900_000 },
-        lift_on_resolve: true,
-        gateway_models: [],
-      },
-    },
+    policy: enforcePolicy(),
     tickMs: 3_600_000,
     isLeader: () => opts.leader ?? true,
     ...(opts.open ? { openAlerts: opts.open } : {}),

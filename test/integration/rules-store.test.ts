@@ -2,43 +2,20 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { clickHouseRuleStore } from '../../adapters/clickhouse/rules-table.js'
 import type { Alert } from '../../core/alerts/alert.js'
-import type { GatewayTarget, TargetOutcome } from '../../core/ports/gateway-target.js'
-import type { Rule } from '../../schemas/rule.js'
+import type { GatewayTarget } from '../../core/ports/gateway-target.js'
 import { Enforcer } from '../../services/enforce/enforcer.js'
+import { enforcePolicy, ScriptedTarget } from '../support/rules.js'
 import { freshStore, rows, silentLog } from '../support/store.js'
 
 const T0 = Date.parse('2026-11-24T12:00:00Z')
 const store = await freshStore('rules')
 after(() => store.client.close())
 
-/** Records pushes; the point here is how many instances push, not the target. */
-class CountingTarget implements GatewayTarget {
-  readonly name = 'webhook:count'
-  applied: string[] = []
-  supports(): boolean {
-    return true
-  }
-  apply(rule: Rule): Promise<TargetOutcome> {
-    this.applied.push(rule.id)
-    return Promise.resolve({ ok: true, answer: '200' })
-  }
-  remove(): Promise<TargetOutcome> {
-    return Promise.resolve({ ok: true, answer: '200' })
-  }
-}
-
 const instance = (leader: boolean, target: GatewayTarget) =>
   new Enforcer({
     store: clickHouseRuleStore(store.client, store.database),
     targets: [target],
-    policy: {
-      enforcement: {
-        mode: 'enforce',
-        ttl: { downgrade: 3_600_000, block: 900_000 },
-        lift_on_resolve: true,
-        gateway_models: [],
-      },
-    },
+    policy: enforcePolicy(),
     tickMs: 3_600_000,
     isLeader: () => leader,
     log: silentLog,
@@ -61,8 +38,8 @@ const alert: Alert = {
 }
 
 test('two instances on one store that see the same incident make one rule, pushed once (by the leader)', async () => {
-  const leaderTarget = new CountingTarget()
-  const followerTarget = new CountingTarget()
+  const leaderTarget = new ScriptedTarget('webhook:count')
+  const followerTarget = new ScriptedTarget('webhook:count')
   const a = instance(true, leaderTarget)
   const b = instance(false, followerTarget)
   await a.start()
@@ -77,8 +54,8 @@ test('two instances on one store that see the same incident make one rule, pushe
     'SELECT id, count() AS n FROM {{db}}.rules FINAL GROUP BY id',
   )
   assert.equal(stored.length, 1, 'one rule')
-  assert.equal(leaderTarget.applied.length, 1, 'the leader pushed it once')
-  assert.deepEqual(followerTarget.applied, [], 'the follower never pushes')
+  assert.equal(leaderTarget.calls.length, 1, 'the leader pushed it once')
+  assert.deepEqual(followerTarget.calls, [], 'the follower never pushes')
   // both serve the same active set from the store
   assert.deepEqual(a.active().rules, b.active().rules)
   assert.equal(a.active().rules[0]!.scope.id, 'acme')
