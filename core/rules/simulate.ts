@@ -38,10 +38,18 @@ export interface EnforcementReport {
  * the same tokens. History is not rewritten: a blocked loop goes on in the data, so lift-on-resolve
  * comes later than it would live, and the savings are an upper bound for blocks.
  */
+type Counters = Pick<
+  SimulatedRule,
+  'calls' | 'downgraded' | 'blocked' | 'spend_usd' | 'saved_usd' | 'unpriced'
+>
+
+/** When a rule stops applying: its end (lifted or expired rules carry it as `updated_at`), else its expiry. */
+const endOf = (r: Rule): number => (inForce(r) ? r.expires_at : r.updated_at)
+
 export class EnforcementSimulator {
   #book: AlertBook = { open: {} }
   #rules = new Map<string, Rule>()
-  #stats = new Map<string, SimulatedRule>()
+  #counters = new Map<string, Counters>()
   #skipped = 0
   #pending: RequestEvent[] = []
   #maxTs = -Infinity
@@ -77,24 +85,23 @@ export class EnforcementSimulator {
   }
 
   #judge(e: RequestEvent): void {
-    for (const s of this.#stats.values()) {
-      const r = s.rule
-      const end = s.ended_at ?? r.expires_at
-      if (r.created_at >= e.ts || e.ts >= end || e.ts >= r.expires_at || !eventInScope(e, r.scope)) continue
-      s.calls++
-      s.spend_usd += e.cost_usd
+    for (const r of this.#rules.values()) {
+      if (r.created_at >= e.ts || e.ts >= endOf(r) || !eventInScope(e, r.scope)) continue
+      const c = this.#counters.get(r.id)!
+      c.calls++
+      c.spend_usd += e.cost_usd
       if (r.action.action === 'block') {
-        s.blocked++
-        s.saved_usd += e.cost_usd
+        c.blocked++
+        c.saved_usd += e.cost_usd
         break // a blocked call is not downgraded too
       }
       const to = downgradeTarget(r.action, e.model_requested || e.model)
       if (to === undefined) continue
-      s.downgraded++
+      c.downgraded++
       const hit = findPrice(this.prices, [to])
-      if (!hit) s.unpriced++
+      if (!hit) c.unpriced++
       else
-        s.saved_usd += Math.max(
+        c.saved_usd += Math.max(
           0,
           e.cost_usd -
             tokenCost(hit.price, { input: e.input_tokens, output: e.output_tokens, cached: e.cached_tokens }),
@@ -113,12 +120,8 @@ export class EnforcementSimulator {
       this.#skipped += plan.skipped.length
       for (const c of plan.changes) {
         this.#rules.set(c.rule.id, c.rule)
-        const s = this.#stats.get(c.rule.id)
-        if (!s)
-          this.#stats.set(c.rule.id, {
-            rule: c.rule,
-            ended_at: null,
-            held_ms: 0,
+        if (!this.#counters.has(c.rule.id))
+          this.#counters.set(c.rule.id, {
             calls: 0,
             downgraded: 0,
             blocked: 0,
@@ -126,8 +129,6 @@ export class EnforcementSimulator {
             saved_usd: 0,
             unpriced: 0,
           })
-        else s.rule = c.rule
-        if (!inForce(c.rule)) this.#ended(c.rule, f.at)
       }
     }
   }
@@ -136,12 +137,18 @@ export class EnforcementSimulator {
   report(end: number): EnforcementReport {
     this.#judgeUntil(Infinity)
     this.#expire(end)
-    const rules = [...this.#stats.values()].map((s) => ({
-      ...s,
-      held_ms: (s.ended_at ?? end) - s.rule.created_at,
-      spend_usd: round(s.spend_usd),
-      saved_usd: round(s.saved_usd),
-    }))
+    const rules: SimulatedRule[] = [...this.#rules.values()].map((rule) => {
+      const c = this.#counters.get(rule.id)!
+      const ended_at = inForce(rule) ? null : rule.updated_at
+      return {
+        rule,
+        ended_at,
+        held_ms: (ended_at ?? end) - rule.created_at,
+        ...c,
+        spend_usd: round(c.spend_usd),
+        saved_usd: round(c.saved_usd),
+      }
+    })
     const sum = (f: (s: SimulatedRule) => number) => round(rules.reduce((a, s) => a + f(s), 0))
     return {
       rules,
@@ -155,18 +162,10 @@ export class EnforcementSimulator {
     }
   }
 
+  /** Rules whose time is up end at their `expires_at` (a lifted rule already ended when lifted). */
   #expire(now: number): void {
-    for (const r of dueToExpire(this.#rules.values(), now)) {
-      const next = expired(r, r.expires_at).rule
-      this.#rules.set(r.id, next)
-      this.#stats.get(r.id)!.rule = next
-      this.#ended(next, r.expires_at)
-    }
-  }
-
-  #ended(rule: Rule, at: number): void {
-    const s = this.#stats.get(rule.id)!
-    s.ended_at = at
+    for (const r of dueToExpire(this.#rules.values(), now))
+      this.#rules.set(r.id, expired(r, r.expires_at).rule)
   }
 }
 
