@@ -10,6 +10,7 @@ export const CostDimension = z.enum([
   'model',
   'model_requested',
   'provider',
+  'tier',
   'day',
   'hour',
 ])
@@ -41,6 +42,7 @@ export const CostQuery = z
     endpoint: z.string().max(1024).optional(),
     agent: z.string().max(1024).optional(),
     model: z.string().max(1024).optional(),
+    tier: z.string().max(1024).optional(),
     limit: z.coerce.number().int().min(1).max(100_000).default(10_000),
   })
   .refine((q) => new Set(q.group_by).size === q.group_by.length, {

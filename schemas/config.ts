@@ -31,9 +31,15 @@ export const DEFAULT_ATTRIBUTION = {
     'metadata.spend_logs_metadata.session_id',
     'tag:session',
   ],
+  tier: [
+    'metadata.spend_logs_metadata.tier',
+    'metadata.spend_logs_metadata.customer_tier',
+    'metadata.requester_custom_headers.x-customer-tier',
+    'tag:tier',
+  ],
 } as const
 
-/** Which payload fields feed customer, agent, endpoint and session. */
+/** Which payload fields feed customer, agent, endpoint, session and the customer's tier. */
 export const AttributionConfig = attributionLists(DEFAULT_ATTRIBUTION).extend({
   /** The same four lists for OTLP spans, with OpenTelemetry defaults. */
   otel: OtelAttributionConfig.default(OtelAttributionConfig.parse({})),

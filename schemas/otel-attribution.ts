@@ -44,6 +44,13 @@ export const DEFAULT_OTEL_ATTRIBUTION = {
     'tag:session',
     'metadata.session_id',
   ],
+  tier: [
+    'customer.tier',
+    'metadata.spend_logs_metadata.tier',
+    'metadata.spend_logs_metadata.customer_tier',
+    'metadata.requester_custom_headers.x-customer-tier',
+    'tag:tier',
+  ],
 } as const
 
 /** Which span attributes feed customer, agent, endpoint and session (`attribution.otel` in the config). */

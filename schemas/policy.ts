@@ -49,6 +49,12 @@ export const BudgetScope = z
     endpoint: z.string().min(1).optional(),
     agent: z.string().min(1).optional(),
     model: z.string().min(1).optional(),
+    /** Each customer of this tier separately (`{ tier: pro }`); a tier is never `*`. */
+    tier: z
+      .string()
+      .min(1)
+      .refine((t) => t !== '*', 'a tier budget names one tier (it already applies to each customer of it)')
+      .optional(),
   })
   .refine((s) => Object.keys(s).length <= 1, 'a budget scope names at most one dimension')
 export type BudgetScope = z.infer<typeof BudgetScope>

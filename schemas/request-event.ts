@@ -50,6 +50,8 @@ export const RequestEvent = z.object({
   api_key_alias: Text,
   endpoint: Text,
   agent: Text,
+  /** The customer's tier (`pro`, `free`, ...): from the payload (`attribution.tier`) or set through `/api/customers`. */
+  tier: Text,
   trace_id: Text,
   session_id: Text,
   provider: Text,
@@ -101,6 +103,7 @@ export function eventDefaults(): EventDefaults {
     api_key_alias: '',
     endpoint: '',
     agent: '',
+    tier: '',
     trace_id: '',
     session_id: '',
     provider: '',

@@ -34,6 +34,8 @@ import { createGatewayTargets } from '../adapters/gateway/target-factory.js'
 import { Enforcer } from './enforce/enforcer.js'
 import { budgetApi } from './detect/budget-api.js'
 import { clickHouseBudgetStore } from '../adapters/clickhouse/budgets-table.js'
+import { clickHouseTierStore } from '../adapters/clickhouse/tiers-table.js'
+import { CustomerTiers } from './ingest/customer-tiers.js'
 
 /** How long a stop may take overall (sources drain, the writer flushes, deliveries finish). */
 export const SHUTDOWN_TIMEOUT_MS = 30_000
@@ -209,7 +211,13 @@ export async function start(
   )
   metrics.gauge('gatewarden_pending_rows', 'Rows accepted and not yet stored', () => writer.pendingRows)
 
-  const sourceDeps = { writer, metrics, retentionDays: config.store.retention_days, now }
+  // tiers set through the API win over the payload's; reloaded every tick so all instances agree
+  const tiers = new CustomerTiers(clickHouseTierStore(store.client, store.database), {
+    refreshMs: config.detectors.tick,
+    log: log.child({ component: 'tiers' }),
+    now,
+  })
+  const sourceDeps = { writer, metrics, tiers, retentionDays: config.store.retention_days, now }
   const ingestLiteLLM = createLiteLLMIngest({
     ...sourceDeps,
     mapper: {
@@ -247,6 +255,7 @@ export async function start(
     },
     alerts: alertApi(alertStore, now),
     budgets,
+    tiers,
     ...(enforcer
       ? {
           rules: {
@@ -317,6 +326,7 @@ export async function start(
                 env: process.env,
                 now,
                 failpoints,
+                tiers,
               })
             },
             flush: () => Promise.resolve(),
@@ -336,6 +346,7 @@ export async function start(
     // before the engine: restored alerts may hand it changes at start
     ...(enforcer ? [{ name: 'enforcer', part: enforcer }] : []),
     { name: 'engine', part: engine },
+    { name: 'tiers', part: tiers },
     { name: 'writer', part: writer },
     httpPart,
     ...kafkaPart,

@@ -27,7 +27,8 @@ const COLUMN: Record<string, string> = {
  * Global spend for a budget scope from the per-minute rollup, so every instance sees the same sums
  * (budget math never uses one instance's share). Windows are [at - w, at) rounded down to whole minutes;
  * the period sum covers [periodStart, at). `{}` is the global scope (scopeId ''), `{ customer: '*' }` gives
- * one row per customer seen, `{ key: v }` matches the key hash or its alias.
+ * one row per customer seen, `{ key: v }` matches the key hash or its alias, `{ tier: pro }` gives one row
+ * per customer with spend on calls of that tier.
  */
 export async function budgetSpend(
   client: ClickHouseClient,
@@ -38,7 +39,8 @@ export async function budgetSpend(
   windowsMs: readonly number[],
 ): Promise<ScopeSpend[]> {
   const [kind, value] = Object.entries(scope)[0] ?? ['global', '']
-  const col = kind === 'global' ? "''" : COLUMN[kind]
+  // a tier budget: one row per customer whose calls carry the tier
+  const col = kind === 'global' ? "''" : kind === 'tier' ? 'customer' : COLUMN[kind]
   if (!col) throw new Error(`unknown budget scope ${kind}`)
   const params: Record<string, unknown> = { at, period: periodStart, value }
   const sums = windowsMs.map((w, i) => {
@@ -48,11 +50,13 @@ export async function budgetSpend(
   const since = Math.min(periodStart, ...windowsMs.map((w) => at - w))
   params.since = since
   const filter =
-    kind === 'global' || value === '*'
-      ? ''
-      : kind === 'key'
-        ? 'AND (api_key_hash = {value:String} OR api_key_alias = {value:String})'
-        : `AND ${col} = {value:String}`
+    kind === 'tier'
+      ? "AND tier = {value:String} AND customer != ''"
+      : kind === 'global' || value === '*'
+        ? ''
+        : kind === 'key'
+          ? 'AND (api_key_hash = {value:String} OR api_key_alias = {value:String})'
+          : `AND ${col} = {value:String}`
   const rs = await client.query({
     query: `SELECT ${col} AS s_scope, toFloat64(sumIf(cost_usd, minute >= fromUnixTimestamp64Milli({period:Int64}, 'UTC'))) AS s_period, ${sums.join(', ')}
 FROM ${database}.spend_by_minute
@@ -68,7 +72,7 @@ GROUP BY s_scope`,
     windowSpend: Object.fromEntries(windowsMs.map((w, i) => [w, Number(r[`s_w${i}`])])),
   }))
   // a named scope with no spend yet still has a (zero) snapshot: budgets are judged even when idle
-  if (out.length === 0 && value !== '*')
+  if (out.length === 0 && value !== '*' && kind !== 'tier')
     out.push({
       scopeId: kind === 'global' ? '' : String(value),
       periodSpend: 0,

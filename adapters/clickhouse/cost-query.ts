@@ -30,6 +30,7 @@ const FILTERS = {
   endpoint: 'endpoint = {endpoint:String}',
   agent: 'agent = {agent:String}',
   model: 'model = {model:String}',
+  tier: 'tier = {tier:String}',
 } as const
 
 /** Cost grouped by the query's dimensions over the plan's range, most expensive first. */

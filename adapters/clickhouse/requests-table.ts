@@ -56,7 +56,7 @@ WHERE ts >= fromUnixTimestamp64Milli({min:Int64}, 'UTC') AND ts <= fromUnixTimes
  * equal to a column name (ts) would replace that column in WHERE and ORDER BY.
  */
 const EVENT_COLUMNS = `event_id, toUnixTimestamp64Milli(ts) AS x_ts, toUnixTimestamp64Milli(end_ts) AS x_end_ts, duration_ms, ttft_ms,
-  source, gateway, customer, team, team_alias, user, api_key_hash, api_key_alias, endpoint, agent, trace_id, session_id,
+  source, gateway, customer, team, team_alias, user, api_key_hash, api_key_alias, endpoint, agent, tier, trace_id, session_id,
   provider, call_type, model_requested, model, input_tokens, output_tokens, cached_tokens, toFloat64(cost_usd) AS x_cost_usd,
   cache_hit, toString(status) AS x_status, error_type, http_status, fingerprint, tags, metadata, request_text, response_text`
 

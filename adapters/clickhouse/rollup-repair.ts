@@ -76,10 +76,16 @@ const CHUNK_HOURS = 240
  * the rebuild groups exactly like the view does.
  */
 export function viewSelect(table: RollupTable): string {
-  const head = `CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.${table}_mv TO {{db}}.${table} AS\n`
+  const heads = [
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.${table}_mv TO {{db}}.${table} AS\n`,
+    `ALTER TABLE {{db}}.${table}_mv MODIFY QUERY\n`,
+  ]
   let found: string | undefined
   for (const m of MIGRATIONS)
-    for (const s of m.statements) if (s.startsWith(head)) found = s.slice(head.length)
+    for (const s of m.statements) {
+      const head = heads.find((h) => s.startsWith(h))
+      if (head) found = s.slice(head.length)
+    }
   if (found === undefined) throw new Error(`no migration defines ${table}_mv`)
   return found
 }

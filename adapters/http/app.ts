@@ -16,6 +16,7 @@ import { opsRoutes } from './routes/ops.js'
 import { otlpRoutes } from './routes/otlp.js'
 import { ruleRoutes } from './routes/rules.js'
 import { budgetRoutes } from './routes/budgets.js'
+import { customerRoutes } from './routes/customers.js'
 
 /** Fastify's own client errors, answered with our stable codes. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -94,5 +95,6 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
   otlpRoutes(app, ports)
   ruleRoutes(app, ports)
   budgetRoutes(app, ports)
+  customerRoutes(app, ports)
   return app
 }

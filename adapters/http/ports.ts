@@ -11,6 +11,7 @@ import type { BudgetEvent } from '../../core/ports/budget-store.js'
 import type { Budget } from '../../schemas/policy.js'
 import type { RuleFilter } from '../../core/ports/rule-store.js'
 import type { ActiveRules, ManualRuleInput, Rule, RuleEvent } from '../../schemas/rule.js'
+import type { CustomerTier, CustomerTierEvent } from '../../schemas/customer-tier.js'
 
 /** Health as /healthz reports it. */
 export interface Health {
@@ -56,5 +57,16 @@ export interface HttpPorts {
     ): Promise<{ budget: Budget & { source: 'config' | 'api' }; events: BudgetEvent[] } | undefined>
     put(name: string, input: unknown, actor: string): Promise<{ budget: Budget; event: BudgetEvent }>
     remove(name: string, actor: string): Promise<BudgetEvent | undefined>
+  }
+  /** Customer tiers set through the API. */
+  tiers?: {
+    list(): CustomerTier[]
+    get(customer: string): Promise<{ tier: CustomerTier | undefined; events: CustomerTierEvent[] }>
+    set(
+      customer: string,
+      input: unknown,
+      actor: string,
+    ): Promise<{ tier: CustomerTier; event: CustomerTierEvent }>
+    clear(customer: string, actor: string): Promise<CustomerTierEvent | undefined>
   }
 }

@@ -131,3 +131,25 @@ test('toJSON/fromJSON round-trips through JSON text', () => {
   const back = BudgetSpendLedger.fromJSON(JSON.parse(JSON.stringify(l.toJSON())), [b], W)
   assert.deepEqual(back.snapshots(T0 + HOUR), l.snapshots(T0 + HOUR))
 })
+
+test('a { tier } budget is one scope per customer of that tier, apart from a { customer: "*" } budget', () => {
+  const pro = budget({ name: 'pro', scope: { tier: 'pro' } })
+  const each = budget({ name: 'each', scope: { customer: '*' } })
+  const l = new BudgetSpendLedger([pro, each], [HOUR])
+  assert.equal(l.add(ev({ ts: T0, customer: 'a', tier: 'pro', cost_usd: 2 })).length, 2)
+  // a's free-tier calls count toward its customer budget, not toward the pro one
+  assert.equal(l.add(ev({ ts: T0, customer: 'a', tier: 'free', cost_usd: 5 })).length, 1)
+  l.add(ev({ ts: T0, customer: 'b', tier: 'pro', cost_usd: 1 }))
+  // a tier without a customer is nobody's
+  assert.equal(l.add(ev({ ts: T0, customer: '', tier: 'pro', cost_usd: 100 })).length, 0)
+  assert.deepEqual(l.scopeIds(pro), ['a', 'b'])
+  assert.deepEqual(
+    l.snapshots(T0 + MIN).map((s) => [s.budget.name, s.scopeId, s.periodSpend]),
+    [
+      ['pro', 'a', 2],
+      ['pro', 'b', 1],
+      ['each', 'a', 7],
+      ['each', 'b', 1],
+    ],
+  )
+})

@@ -1,6 +1,6 @@
 import type { Budget, DetectorsConfig } from '../../schemas/policy.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
-import { budgetScopeId, budgetScopeKind, budgetScopeValue, isEachBudget } from './budget-scope.js'
+import { budgetScopeId, budgetScopeValue, budgetSeriesPrefix, isEachBudget } from './budget-scope.js'
 import { memoPeriod, type Period, type PeriodMemo } from './periods.js'
 import { evictOver } from './lru.js'
 import { newTier, tierAdd, tierSum, tierTrim, type BucketTier } from './spend-buckets.js'
@@ -63,8 +63,7 @@ export interface BudgetSpendLedgerJSON {
 }
 
 const periodKey = (b: Budget): string => `${b.period}|${b.timezone}`
-const seriesKey = (b: Budget, scopeId: string): string =>
-  `${budgetScopeKind(b)}\u0001${isEachBudget(b) ? '*' : '='}\u0001${scopeId}`
+const seriesKey = (b: Budget, scopeId: string): string => budgetSeriesPrefix(b) + scopeId
 
 /** Every window (ms) the burn-rate pairs use, long and short, ascending and distinct. */
 export function burnWindows(cfg: Pick<DetectorsConfig, 'burn_rate'>): number[] {

@@ -33,6 +33,7 @@ export const LABEL_FIELDS = [
   'api_key_alias',
   'endpoint',
   'agent',
+  'tier',
   'trace_id',
   'session_id',
   'provider',

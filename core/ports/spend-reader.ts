@@ -12,7 +12,8 @@ export interface ScopeSpend {
  * GLOBAL spend per budget scope (every instance's events), what the live budget detectors judge.
  * MUST: one row per scope value with spend in `[min(periodStart, at - max window), at)`; a fixed or
  * global scope with no spend still answers one zero row; `{ key: v }` matches the key hash or alias and
- * answers scopeId `v`; `{ x: '*' }` answers one row per value seen (never the empty value).
+ * answers scopeId `v`; `{ x: '*' }` answers one row per value seen (never the empty value); `{ tier: t }`
+ * answers one row per customer with spend on calls of tier `t` (scopeId = the customer, no zero row).
  */
 export interface SpendReader {
   budgetSpend(

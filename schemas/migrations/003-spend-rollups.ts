@@ -3,8 +3,26 @@ import type { Migration } from './migration.js'
 /** Days the per-minute rollup keeps rows; older ranges are answered from the hourly rollup or raw rows. */
 export const MINUTE_ROLLUP_TTL_DAYS = 35
 
-const DIMENSIONS =
+/** The dimensions the rollups were first keyed by (migration 008 appends `tier`). */
+export const ROLLUP_DIMENSIONS =
   'customer, team, api_key_hash, api_key_alias, endpoint, agent, model_requested, model, provider'
+const DIMENSIONS = ROLLUP_DIMENSIONS
+
+/** The SELECT a rollup view runs over `{{db}}.requests`, grouped by `dimensions`. */
+export function rollupSelect(bucket: string, bucketExpr: string, dimensions: string): string {
+  return `SELECT
+    ${bucketExpr} AS ${bucket},
+    ${dimensions},
+    count() AS requests,
+    countIf(status = 'failure') AS failures,
+    countIf(cache_hit) AS cache_hits,
+    sum(input_tokens) AS input_tokens,
+    sum(output_tokens) AS output_tokens,
+    sum(cached_tokens) AS cached_tokens,
+    sum(cost_usd) AS cost_usd
+FROM {{db}}.requests
+GROUP BY ${bucket}, ${dimensions}`
+}
 
 function rollup(name: string, bucket: string, bucketExpr: string, partition: string, ttl: string): string[] {
   return [
@@ -33,18 +51,7 @@ PARTITION BY ${partition}
 ORDER BY (customer, ${bucket}, ${DIMENSIONS.replace('customer, ', '')})${ttl}
 SETTINGS non_replicated_deduplication_window = 1000`,
     `CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.${name}_mv TO {{db}}.${name} AS
-SELECT
-    ${bucketExpr} AS ${bucket},
-    ${DIMENSIONS},
-    count() AS requests,
-    countIf(status = 'failure') AS failures,
-    countIf(cache_hit) AS cache_hits,
-    sum(input_tokens) AS input_tokens,
-    sum(output_tokens) AS output_tokens,
-    sum(cached_tokens) AS cached_tokens,
-    sum(cost_usd) AS cost_usd
-FROM {{db}}.requests
-GROUP BY ${bucket}, ${DIMENSIONS}`,
+${rollupSelect(bucket, bucketExpr, DIMENSIONS)}`,
   ]
 }
 

@@ -12,6 +12,7 @@ import { KafkaSource, type KafkaPipeline, type KafkaRecord } from '../../adapter
 import type { Metrics } from '../../adapters/telemetry/metrics.js'
 import type { BatchWriter } from './batch-writer.js'
 import { loadPriceTable } from './price-table.js'
+import type { TierLookup } from '../../core/ingest/tier.js'
 import { prepareBatch, storeBatch, type IngestSink, type MappedItem } from './submit.js'
 
 /** What the Kafka source needs from the running service. */
@@ -28,6 +29,8 @@ export interface KafkaIngestDeps {
   mapOtlp?: OtlpMapper
   /** Armed fault points (`kafka.before_commit`, `kafka.after_commit`); none by default. */
   failpoints?: Failpoints
+  /** Customer tiers set through the API. */
+  tiers?: TierLookup
 }
 
 /** A running Kafka source. */
@@ -65,7 +68,7 @@ export function createKafkaPipeline(deps: Omit<KafkaIngestDeps, 'log' | 'env'>):
   }
   const retentionDays = config.store.retention_days
   const mapOtlp = deps.mapOtlp ?? defaultOtlpMapper(config)
-  const sink: IngestSink = { source: 'kafka', writer, metrics }
+  const sink: IngestSink = { source: 'kafka', writer, metrics, tiers: deps.tiers }
   // decode() and store() see the same arrays; the truncation count rides along with the events
   const truncatedIn = new WeakMap<readonly RequestEvent[], number>()
   return {

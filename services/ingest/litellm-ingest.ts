@@ -11,7 +11,12 @@ export function createLiteLLMIngest(
   deps: SourceDeps<MapperOptions>,
 ): (items: RawItem[], origin: string) => Promise<IngestOutcome> {
   const { mapper, retentionDays, now = Date.now } = deps
-  const sink: IngestSink = { source: mapper.source, writer: deps.writer, metrics: deps.metrics }
+  const sink: IngestSink = {
+    source: mapper.source,
+    writer: deps.writer,
+    metrics: deps.metrics,
+    tiers: deps.tiers,
+  }
   return async (items, origin) => {
     const receivedAt = now()
     const mapped = items.map((item, i): MappedItem => {

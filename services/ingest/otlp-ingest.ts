@@ -16,7 +16,12 @@ export function createOtlpIngest(
   deps: SourceDeps<OtlpMapperOptions>,
 ): (request: unknown, origin: string) => Promise<OtlpOutcome> {
   const { mapper, retentionDays, now = Date.now } = deps
-  const sink: IngestSink = { source: mapper.source, writer: deps.writer, metrics: deps.metrics }
+  const sink: IngestSink = {
+    source: mapper.source,
+    writer: deps.writer,
+    metrics: deps.metrics,
+    tiers: deps.tiers,
+  }
   return async (request, origin) => {
     const mapped = mapOtlpTraces(request, mapper)
     if (!mapped.ok) throw new GatewardenError('GW_BAD_REQUEST', mapped.reason, false)

@@ -1,5 +1,6 @@
 import { eventTimeRejection } from '../../core/ingest/event-time.js'
 import type { IngestOutcome } from '../../core/ingest/outcome.js'
+import { applyTiers, type TierLookup } from '../../core/ingest/tier.js'
 import type { Metrics } from '../../adapters/telemetry/metrics.js'
 import { deadLetter, type DeadLetter } from '../../schemas/dead-letter.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
@@ -40,6 +41,8 @@ export interface IngestSink {
     Metrics,
     'eventsAccepted' | 'eventsRejected' | 'eventsDuplicate' | 'valuesTruncated' | 'ingestRefused'
   >
+  /** Customer tiers set through the API; they win over the payload's tier. */
+  tiers?: TierLookup
 }
 
 /** What a source's ingest function is built from. */
@@ -48,6 +51,7 @@ export interface SourceDeps<M extends { source: string }> {
   /** The source's mapper options; its `source` names the dead letters and the metrics. */
   mapper: M
   metrics: IngestSink['metrics']
+  tiers?: TierLookup
   retentionDays: number
   now?: () => number
 }
@@ -92,6 +96,7 @@ export async function storeBatch(
   batch: { events: readonly RequestEvent[]; deadLetters: readonly DeadLetter[]; truncated: number },
 ): Promise<IngestOutcome> {
   const { source, writer, metrics } = sink
+  applyTiers(batch.events, sink.tiers)
   try {
     const receipt = await writer.submit(batch.events, batch.deadLetters)
     metrics.eventsAccepted(source, batch.events.length)

@@ -62,6 +62,8 @@ test('migrations are idempotent: run again on the same database, nothing changes
       'alerts',
       'budget_events',
       'budgets',
+      'customer_tier_events',
+      'customer_tiers',
       'dead_letters',
       'detector_heartbeats',
       'requests',

@@ -11,6 +11,8 @@ export function litellmPayload(o: {
   model?: string
   key?: string
   tokens?: [number, number]
+  /** The customer's tier, where LiteLLM puts request metadata (`metadata.spend_logs_metadata`). */
+  tier?: string
 }): Payload {
   const p = fixture<Payload>('litellm/standard-logging-payload-success.json')
   const start = (o.ts ?? Date.now()) / 1000
@@ -25,6 +27,10 @@ export function litellmPayload(o: {
   if (o.model) p.model = p.model_group = o.model
   if (o.key) (p.metadata as Payload).user_api_key_hash = o.key
   if (o.tokens) [p.prompt_tokens, p.completion_tokens] = o.tokens
+  if (o.tier !== undefined) {
+    const md = p.metadata as Payload
+    md.spend_logs_metadata = { ...(md.spend_logs_metadata ?? {}), tier: o.tier }
+  }
   return p
 }
 

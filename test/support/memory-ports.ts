@@ -185,7 +185,7 @@ export class MemorySpendReader implements SpendReader {
       for (const w of windowsMs) if (e.ts >= at - w) r.windowSpend[w]! += e.cost_usd
     }
     const [kind, value] = Object.entries(scope)[0] ?? ['global', '']
-    if (rows.size === 0 && value !== '*') {
+    if (rows.size === 0 && value !== '*' && kind !== 'tier') {
       const id = kind === 'global' ? '' : String(value)
       rows.set(id, {
         scopeId: id,

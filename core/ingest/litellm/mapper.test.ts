@@ -314,3 +314,21 @@ test('metadata: routing facts win over spend_logs_metadata entries of the same n
   assert.equal(e.metadata.note, 'kept')
   assert.equal(e.metadata.api_key, undefined)
 })
+
+test('the customer tier comes from spend_logs_metadata, a header or a tag, in that order', () => {
+  const withMd = (md: Payload) => ({ ...success(), ...md })
+  const base = success()
+  const md = base.metadata as Payload
+  assert.equal(mapOk(base).tier, '', 'no tier anywhere')
+  assert.equal(mapOk(withMd({ metadata: { ...md, spend_logs_metadata: { tier: 'pro' } } })).tier, 'pro')
+  assert.equal(
+    mapOk(withMd({ metadata: { ...md, requester_custom_headers: { 'x-customer-tier': 'team' } } })).tier,
+    'team',
+  )
+  assert.equal(mapOk(withMd({ request_tags: ['tier:free'] })).tier, 'free')
+  assert.equal(
+    mapOk(withMd({ metadata: { ...md, spend_logs_metadata: { tier: 'pro' } }, request_tags: ['tier:free'] }))
+      .tier,
+    'pro',
+  )
+})

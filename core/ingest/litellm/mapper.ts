@@ -120,6 +120,7 @@ export function mapLiteLLMPayload(raw: unknown, opts: MapperOptions): MapResult 
     api_key_alias: str(md.user_api_key_alias),
     endpoint: firstOf(p, a.endpoint, tags),
     agent: firstOf(p, a.agent, tags),
+    tier: firstOf(p, a.tier, tags),
     trace_id: p.trace_id ?? '',
     session_id: firstOf(p, a.session, tags) || str(md.session_id),
     provider: p.custom_llm_provider || p.error_information?.llm_provider || '',

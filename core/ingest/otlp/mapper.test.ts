@@ -748,3 +748,18 @@ test('long labels: cut to 1,024 chars with the marker, counted, the span still m
   const [r] = mapOtlpToResults(request([span({ 'gen_ai.request.model': 'gpt-4o', 'user.id': long })]), opts)
   assert.ok(r?.ok && r.truncated === 2)
 })
+
+test('the customer tier comes from customer.tier, LiteLLM metadata or a tag, as on the generic_api path', () => {
+  const base = { 'gen_ai.request.model': 'gpt-4o' }
+  assert.equal(only(request([span(base)])).tier, '')
+  assert.equal(only(request([span({ ...base, 'customer.tier': 'enterprise' })])).tier, 'enterprise')
+  assert.equal(
+    only(request([span({ ...base, 'metadata.spend_logs_metadata': JSON.stringify({ tier: 'pro' }) })])).tier,
+    'pro',
+  )
+  assert.equal(
+    only(request([span(base)], { 'service.name': 'x', 'customer.tier': 'free' })).tier,
+    'free',
+    'resource attribute',
+  )
+})

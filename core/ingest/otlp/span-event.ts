@@ -239,6 +239,7 @@ export function spanToEvent(v: SpanView, ancestors: readonly SpanView[], opts: O
     api_key_alias: attr('metadata.user_api_key_alias'),
     endpoint: pick(at.endpoint),
     agent: pick(at.agent),
+    tier: pick(at.tier),
     trace_id: v.traceId,
     session_id: pick(at.session),
     provider,
