@@ -14,8 +14,8 @@ import { clickHouseLeaderElection } from '../adapters/clickhouse/heartbeats-tabl
 import { clickHouseOutbox } from '../adapters/clickhouse/outbox-table.js'
 import { clickHouseEventReader } from '../adapters/clickhouse/requests-table.js'
 import type { NamedPart } from '../core/lifecycle.js'
-import { queryCost } from '../adapters/clickhouse/cost-query.js'
-import { listDeadLetters } from '../adapters/clickhouse/dead-letters-table.js'
+import { clickHouseCostReader } from '../adapters/clickhouse/cost-query.js'
+import { clickHouseDeadLetterReader } from '../adapters/clickhouse/dead-letters-table.js'
 import { buildApp } from '../adapters/http/app.js'
 import { createMetrics } from '../adapters/telemetry/metrics.js'
 import { BatchWriter } from './ingest/batch-writer.js'
@@ -239,6 +239,8 @@ export async function start(
     },
   })
 
+  const costReader = clickHouseCostReader(store)
+  const deadLetterReader = clickHouseDeadLetterReader(store)
   const app = buildApp({
     log: log.child({ component: 'http' }),
     server: config.server,
@@ -270,7 +272,7 @@ export async function start(
     cost: async (q) => {
       const plan = planCostQuery(q, now(), MINUTE_ROLLUP_TTL_DAYS)
       if ('error' in plan) return plan
-      const rows = await queryCost(store.client, store.database, q, plan)
+      const rows = await costReader.cost(q, plan)
       return {
         rows,
         from: new Date(plan.fromMs).toISOString(),
@@ -278,7 +280,7 @@ export async function start(
         source: plan.source,
       }
     },
-    deadLetters: (limit, source) => listDeadLetters(store.client, store.database, limit, source),
+    deadLetters: (limit, source) => deadLetterReader.list(limit, source),
     health: async () => {
       const reachable = await eventStore.ping().catch(() => false)
       return {

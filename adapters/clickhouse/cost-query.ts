@@ -1,6 +1,13 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { CostDimension, CostQuery, CostRow } from '../../schemas/api.js'
 import type { CostPlan } from '../../core/cost-plan.js'
+import type { CostReader } from '../../core/ports/cost-reader.js'
+import type { StoreClient } from './client.js'
+
+/** The CostReader port on ClickHouse: the rollups or raw rows the plan names. */
+export function clickHouseCostReader(store: StoreClient): CostReader {
+  return { cost: (q, plan) => queryCost(store.client, store.database, q, plan) }
+}
 
 const BUCKET: Record<CostPlan['source'], string> = {
   spend_by_hour: 'hour',

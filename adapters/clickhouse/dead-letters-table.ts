@@ -1,5 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { DeadLetter } from '../../schemas/dead-letter.js'
+import type { DeadLetterReader, DeadLetterRow } from '../../core/ports/dead-letter-reader.js'
+import type { StoreClient } from './client.js'
 import { insertSettings } from './settings.js'
 
 /** Inserts dead letters. */
@@ -18,14 +20,11 @@ export async function insertDeadLetters(
   })
 }
 
-/** A stored dead letter as the API lists it. */
-export interface DeadLetterRow {
-  received_at: string
-  source: string
-  origin: string
-  reason: string
-  raw: string
-  raw_bytes: number
+export type { DeadLetterRow }
+
+/** The DeadLetterReader port on ClickHouse. */
+export function clickHouseDeadLetterReader(store: StoreClient): DeadLetterReader {
+  return { list: (limit, source) => listDeadLetters(store.client, store.database, limit, source) }
 }
 
 /** Newest dead letters first. */

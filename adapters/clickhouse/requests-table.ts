@@ -7,7 +7,30 @@ import { insertSettings } from './settings.js'
 /** The EventReader port on ClickHouse: the requests table, in event-time order. */
 export function clickHouseEventReader(store: StoreClient): EventReader {
   const { client, database } = store
-  return { readEvents: (fromTs, toTs, pageSize) => readEvents(client, database, fromTs, toTs, pageSize) }
+  return {
+    readEvents: (fromTs, toTs, pageSize) => readEvents(client, database, fromTs, toTs, pageSize),
+    async countEvents(fromTs, toTs) {
+      const rs = await client.query({
+        query: `SELECT count() AS n FROM ${database}.requests
+WHERE ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`,
+        query_params: { from: fromTs, to: toTs },
+        format: 'JSONEachRow',
+      })
+      const [row] = await rs.json<{ n: string | number }>()
+      return Number(row?.n ?? 0)
+    },
+  }
+}
+
+/** Whether the store's database has the `requests` table (a read-only opener checks before reading). */
+export async function requestsTableExists(store: StoreClient): Promise<boolean> {
+  const rs = await store.client.query({
+    query: `SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = 'requests'`,
+    query_params: { db: store.database },
+    format: 'JSONEachRow',
+  })
+  const [row] = await rs.json<{ n: string | number }>()
+  return Number(row?.n ?? 0) > 0
 }
 
 /** Ids per lookup query: keeps query parameters well under the HTTP server's URI limit. */

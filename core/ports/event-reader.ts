@@ -7,4 +7,6 @@ import type { RequestEvent } from '../../schemas/request-event.js'
  */
 export interface EventReader {
   readEvents(fromTs: number, toTs: number, pageSize?: number): AsyncIterable<RequestEvent[]>
+  /** Number of stored events with `ts` in `[fromTs, toTs)` (what `readEvents` would give). */
+  countEvents(fromTs: number, toTs: number): Promise<number>
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { createStoreClient, type StoreClient } from '../../adapters/clickhouse/client.js'
-import { clickHouseEventReader } from '../../adapters/clickhouse/requests-table.js'
+import { clickHouseEventReader, requestsTableExists } from '../../adapters/clickhouse/requests-table.js'
 import { GatewardenError } from '../../core/errors.js'
 import type { StoreConfig } from '../../schemas/config.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
@@ -87,13 +87,7 @@ export async function openReplayStore(cfg: StoreConfig): Promise<StoreClient> {
   } else store = createStoreClient(cfg)
 
   try {
-    const rs = await store.client.query({
-      query: `SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = 'requests'`,
-      query_params: { db: store.database },
-      format: 'JSONEachRow',
-    })
-    const [row] = await rs.json<{ n: string | number }>()
-    if (Number(row?.n ?? 0) === 0)
+    if (!(await requestsTableExists(store)))
       throw new GatewardenError(
         'GW_STORE_UNAVAILABLE',
         `no ${store.database}.requests table in ${store.location}: nothing was stored there (check store.database / CLICKHOUSE_DATABASE)`,
@@ -113,15 +107,8 @@ export async function openReplayStore(cfg: StoreConfig): Promise<StoreClient> {
 }
 
 /** Number of stored events with `ts` in [fromTs, toTs) (the progress bar's total). */
-export async function countEvents(store: StoreClient, fromTs: number, toTs: number): Promise<number> {
-  const rs = await store.client.query({
-    query: `SELECT count() AS n FROM ${store.database}.requests
-WHERE ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`,
-    query_params: { from: fromTs, to: toTs },
-    format: 'JSONEachRow',
-  })
-  const [row] = await rs.json<{ n: string | number }>()
-  return Number(row?.n ?? 0)
+export function countEvents(store: StoreClient, fromTs: number, toTs: number): Promise<number> {
+  return clickHouseEventReader(store).countEvents(fromTs, toTs)
 }
 
 /** Stored events with `ts` in [fromTs, toTs), in event-time order, one at a time. */

@@ -148,6 +148,10 @@ export class MemoryEventReader implements EventReader {
       .sort((a, b) => a.ts - b.ts || a.event_id.localeCompare(b.event_id))
     for (let i = 0; i < sorted.length; i += pageSize) yield sorted.slice(i, i + pageSize)
   }
+
+  countEvents(fromTs: number, toTs: number): Promise<number> {
+    return Promise.resolve(this.events.filter((e) => e.ts >= fromTs && e.ts < toTs).length)
+  }
 }
 
 /**
