@@ -26,7 +26,7 @@ import { createAlertSenders } from '../adapters/alerts/channel-factory.js'
 import { createLiteLLMIngest } from './ingest/litellm-ingest.js'
 import { createOtlpIngest } from './ingest/otlp-ingest.js'
 import { loadPriceTable } from './ingest/price-table.js'
-import { startKafkaIngest, type KafkaIngest } from './ingest/kafka-ingest.js'
+import { KafkaIngest } from './ingest/kafka-ingest.js'
 import { startAll, stopAll, stopOnlyPart, within } from './lifecycle.js'
 import { readFileSync } from 'node:fs'
 import { clickHouseRuleStore } from '../adapters/clickhouse/rules-table.js'
@@ -311,31 +311,22 @@ export async function start(
     },
   }
 
-  let kafka: KafkaIngest | undefined
-  const kafkaConfig = config.kafka
-  const kafkaPart: NamedPart[] = kafkaConfig
+  // drains its batches into the writer and commits before the writer closes (stopped before it)
+  const kafkaPart: NamedPart[] = config.kafka
     ? [
         {
           name: 'kafka',
-          part: {
-            start: async () => {
-              kafka = await startKafkaIngest({
-                kafka: kafkaConfig,
-                config,
-                writer,
-                metrics,
-                log: log.child({ component: 'kafka' }),
-                env: process.env,
-                now,
-                failpoints,
-                tiers,
-              })
-            },
-            flush: () => Promise.resolve(),
-            // drains its batch into the writer and commits before the writer closes
-            shutdown: (timeoutMs) =>
-              within(kafka?.stop() ?? Promise.resolve(), timeoutMs).then(() => undefined),
-          },
+          part: new KafkaIngest({
+            kafka: config.kafka,
+            config,
+            writer,
+            metrics,
+            log: log.child({ component: 'kafka' }),
+            env: process.env,
+            now,
+            failpoints,
+            tiers,
+          }),
         },
       ]
     : []

@@ -10,7 +10,7 @@ import { KAFKA_RETRY } from './client.js'
 import { DeadLetterTopic } from './dead-letter-topic.js'
 import { LagTracker } from './lag.js'
 
-/** One fetched message, as the pipeline sees it. */
+/** One fetched message, as the batch handler sees it. */
 export interface KafkaRecord {
   topic: string
   partition: number
@@ -19,7 +19,7 @@ export interface KafkaRecord {
 }
 
 /** What the consumer hands its batches to (the service wires it to the mappers and the writer). */
-export interface KafkaPipeline {
+export interface KafkaBatchHandler {
   /** Maps a batch of one partition; bad input becomes dead letters, never an exception. */
   decode(records: readonly KafkaRecord[]): { events: RequestEvent[]; deadLetters: DeadLetter[] }
   /** True when `rows` more would be refused now: the consumer pauses instead of submitting. */
@@ -40,7 +40,7 @@ const tp = (topic: string, partition: number) => `${topic}/${partition}`
 
 /**
  * A Kafka consumer group feeding the store, at least once: a batch's offsets are resolved and committed
- * only after `pipeline.store()` resolved, so a crash, a rebalance or a broker restart redelivers only
+ * only after `handler.store()` resolved, so a crash, a rebalance or a broker restart redelivers only
  * rows the writer then drops as duplicates (`event_id`).
  *
  * Invariants:
@@ -49,7 +49,7 @@ const tp = (topic: string, partition: number) => `${topic}/${partition}`
  *   not resolved; it is fetched again after a jittered backoff (memory stays bounded by the fetch sizes).
  * - `stop()` lets the in-flight batches finish, commits their offsets, then leaves the group.
  */
-export class KafkaSource {
+export class KafkaConsumerGroup {
   readonly #consumer: Consumer
   readonly #admin: Admin
   readonly #deadLetterTopic: DeadLetterTopic | undefined
@@ -66,7 +66,7 @@ export class KafkaSource {
   constructor(
     kafka: Kafka,
     private readonly cfg: KafkaConfig,
-    private readonly pipeline: KafkaPipeline,
+    private readonly handler: KafkaBatchHandler,
     private readonly log: Logger,
     lagKafka: Kafka = kafka,
     private readonly clock: RetryClock = systemClock,
@@ -156,15 +156,15 @@ export class KafkaSource {
     const { topic, partition } = batch
     const last = batch.messages.at(-1)
     if (!last || !payload.isRunning() || payload.isStale()) return
-    const { events, deadLetters } = this.pipeline.decode(
+    const { events, deadLetters } = this.handler.decode(
       batch.messages.map((m) => ({ topic, partition, offset: m.offset, value: m.value })),
     )
-    if (this.pipeline.isSaturated(events.length + deadLetters.length)) {
+    if (this.handler.isSaturated(events.length + deadLetters.length)) {
       this.#backOff(topic, partition, payload, { reason: 'writer saturated' })
       return
     }
     try {
-      await this.pipeline.store(events, deadLetters)
+      await this.handler.store(events, deadLetters)
     } catch (err) {
       this.#backOff(topic, partition, payload, { reason: 'store refused the batch', err })
       return

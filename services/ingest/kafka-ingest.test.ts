@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { Config } from '../../schemas/config.js'
 import type { DeadLetter } from '../../schemas/dead-letter.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
-import { createKafkaPipeline } from './kafka-ingest.js'
+import { kafkaBatchHandler } from './kafka-ingest.js'
 import { litellmPayload } from '../../test/support/events.js'
 
 const NOW = Date.UTC(2025, 1, 20)
@@ -33,7 +33,7 @@ const pipeline = (
     deadLettered: 0,
   }),
 ) =>
-  createKafkaPipeline({
+  kafkaBatchHandler({
     kafka: cfg.kafka!,
     config: cfg,
     writer: { submit, isSaturated: () => false },
@@ -97,7 +97,7 @@ test('store() rejects when the writer does (the consumer then pauses and commits
 test('a long customer on a topic is cut, stored, and its truncation counted when the batch is stored', async () => {
   const truncated: Array<[string, number]> = []
   const submitted: RequestEvent[] = []
-  const p = createKafkaPipeline({
+  const p = kafkaBatchHandler({
     kafka: config().kafka!,
     config: config(),
     writer: {

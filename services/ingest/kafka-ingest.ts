@@ -8,7 +8,14 @@ import { decodeKafkaValue, type OtlpMapper } from '../../core/ingest/kafka/messa
 import type { MapperOptions } from '../../core/ingest/litellm/mapper.js'
 import { mapOtlpToResults } from '../../core/ingest/otlp/mapper.js'
 import { createKafkaClient } from '../../adapters/kafka/client.js'
-import { KafkaSource, type KafkaPipeline, type KafkaRecord } from '../../adapters/kafka/consumer.js'
+import {
+  KafkaConsumerGroup,
+  type KafkaBatchHandler,
+  type KafkaRecord,
+} from '../../adapters/kafka/consumer.js'
+import type { GaugePoint } from '../../adapters/telemetry/metrics.js'
+import type { Lifecycle } from '../../core/lifecycle.js'
+import { within } from '../lifecycle.js'
 import type { Metrics } from '../../adapters/telemetry/metrics.js'
 import type { BatchWriter } from './batch-writer.js'
 import { loadPriceTable } from './price-table.js'
@@ -33,13 +40,6 @@ export interface KafkaIngestDeps {
   tiers?: TierLookup
 }
 
-/** A running Kafka source. */
-export interface KafkaIngest {
-  source: KafkaSource
-  /** Drains the in-flight batches, commits, leaves the group. Call before the writer shuts down. */
-  stop(): Promise<void>
-}
-
 /** OTLP JSON on a topic is mapped exactly as on POST /v1/traces (only the event source differs). */
 function defaultOtlpMapper(config: KafkaIngestDeps['config']): OtlpMapper {
   const opts = {
@@ -53,11 +53,11 @@ function defaultOtlpMapper(config: KafkaIngestDeps['config']): OtlpMapper {
 }
 
 /**
- * The pipeline side of the Kafka source: decode each message (format of its topic), then the shared
+ * The batch handler of the Kafka source: decode each message (format of its topic), then the shared
  * submit step (services/ingest/submit.ts) in its two halves: `decode` runs the event-time check and
  * builds the dead letters (with topic/partition/offset), `store` hands the batch to the writer and counts it.
  */
-export function createKafkaPipeline(deps: Omit<KafkaIngestDeps, 'log' | 'env'>): KafkaPipeline {
+export function kafkaBatchHandler(deps: Omit<KafkaIngestDeps, 'log' | 'env'>): KafkaBatchHandler {
   const { kafka, config, writer, metrics } = deps
   const now = deps.now ?? Date.now
   const mapper: MapperOptions = {
@@ -116,51 +116,78 @@ export function createKafkaPipeline(deps: Omit<KafkaIngestDeps, 'log' | 'env'>):
 }
 
 /**
- * Starts the Kafka source (consumer group, lag gauge) and returns how to stop it.
- * Throws GW_CONFIG_INVALID when the SASL password variable is unset; rejects when the brokers stay unreachable.
+ * The Kafka source as one part of the service (core/lifecycle.ts): a consumer group
+ * (`adapters/kafka/consumer.ts` `KafkaConsumerGroup`) whose batches go through `kafkaBatchHandler`, with
+ * the lag and paused-partition gauges. `start` throws GW_CONFIG_INVALID when the SASL password variable
+ * is unset and rejects when the brokers stay unreachable (having released what it opened);
+ * `shutdown` drains the in-flight batches into the writer and commits them, so stop it before the writer.
  */
-export async function startKafkaIngest(deps: KafkaIngestDeps): Promise<KafkaIngest> {
-  const { kafka, log, metrics } = deps
-  let password: string | undefined
-  if (kafka.sasl) {
-    password = deps.env[kafka.sasl.password_env]
-    if (!password) {
-      throw new GatewardenError(
-        'GW_CONFIG_INVALID',
-        `kafka.sasl.password_env: environment variable ${kafka.sasl.password_env} is not set (it holds the SASL password)`,
-        false,
-      )
+export class KafkaIngest implements Lifecycle {
+  #group: KafkaConsumerGroup | undefined
+  #stopping: Promise<void> | undefined
+
+  constructor(private readonly deps: KafkaIngestDeps) {}
+
+  async start(): Promise<void> {
+    const { kafka, log, metrics } = this.deps
+    let password: string | undefined
+    if (kafka.sasl) {
+      password = this.deps.env[kafka.sasl.password_env]
+      if (!password) {
+        throw new GatewardenError(
+          'GW_CONFIG_INVALID',
+          `kafka.sasl.password_env: environment variable ${kafka.sasl.password_env} is not set (it holds the SASL password)`,
+          false,
+        )
+      }
     }
+    const lagClient = createKafkaClient(kafka, password, log, {
+      retries: 1,
+      initialRetryTime: 300,
+      maxRetryTime: 1_000,
+    })
+    const group = new KafkaConsumerGroup(
+      createKafkaClient(kafka, password, log),
+      kafka,
+      kafkaBatchHandler(this.deps),
+      log,
+      lagClient,
+      undefined,
+      this.deps.failpoints,
+    )
+    this.#group = group
+    metrics.gauge(
+      'gatewarden_kafka_consumer_lag',
+      'Messages not yet stored per assigned topic/partition (high watermark - next offset)',
+      () => group.lag(),
+    )
+    metrics.gauge(
+      'gatewarden_kafka_paused_partitions',
+      'Partitions paused by backpressure (writer saturated or store down)',
+      () => group.pausedPartitions(),
+    )
+    await group.start()
   }
-  const lagClient = createKafkaClient(kafka, password, log, {
-    retries: 1,
-    initialRetryTime: 300,
-    maxRetryTime: 1_000,
-  })
-  const source = new KafkaSource(
-    createKafkaClient(kafka, password, log),
-    kafka,
-    createKafkaPipeline(deps),
-    log,
-    lagClient,
-    undefined,
-    deps.failpoints,
-  )
-  metrics.gauge(
-    'gatewarden_kafka_consumer_lag',
-    'Messages not yet stored per assigned topic/partition (high watermark - next offset)',
-    () => source.lag(),
-  )
-  metrics.gauge(
-    'gatewarden_kafka_paused_partitions',
-    'Partitions paused by backpressure (writer saturated or store down)',
-    () => source.pausedPartitions(),
-  )
-  try {
-    await source.start()
-  } catch (err) {
-    await source.stop().catch(() => undefined)
-    throw err
+
+  /** Lag per assigned partition. */
+  lag(): GaugePoint[] {
+    return this.#group?.lag() ?? []
   }
-  return { source, stop: () => source.stop() }
+
+  /** Partitions paused by backpressure now. */
+  pausedPartitions(): number {
+    return this.#group?.pausedPartitions() ?? 0
+  }
+
+  /** Batches are stored as they come (the consumer commits after each): nothing is held back. */
+  flush(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  /** Stops fetching, lets the in-flight batches be stored and committed, leaves the group; bounded. */
+  shutdown(timeoutMs: number): Promise<void> {
+    return (this.#stopping ??= within(this.#group?.stop() ?? Promise.resolve(), timeoutMs).then(
+      () => undefined,
+    ))
+  }
 }

@@ -5,11 +5,18 @@ import { clickHouseEventStore } from '../../adapters/clickhouse/store.js'
 import { createMetrics } from '../../adapters/telemetry/metrics.js'
 import { WriterConfig } from '../../schemas/config.js'
 import { BatchWriter } from '../../services/ingest/batch-writer.js'
-import { startKafkaIngest } from '../../services/ingest/kafka-ingest.js'
+import { KafkaIngest } from '../../services/ingest/kafka-ingest.js'
 import { createTopic, groupOffsets, produceAll, useTestBroker, waitFor } from '../support/kafka-broker.js'
 import { assertExactSpend, spendMessages, ExpectedKafkaSpend, storeCounts } from '../support/kafka-spend.js'
 import { kafkaTestConfig, lagByPartition, testLog } from '../support/kafka-gatewarden.js'
 import { freshStore } from '../support/store.js'
+
+/** A started Kafka source (what `services/start.ts` does with its part). */
+async function startKafka(deps: ConstructorParameters<typeof KafkaIngest>[0]): Promise<KafkaIngest> {
+  const k = new KafkaIngest(deps)
+  await k.start()
+  return k
+}
 
 const run = `${process.pid}-${Date.now()}`
 
@@ -63,7 +70,7 @@ test('store down: partitions pause, nothing is committed, lag shows the backlog;
     groupId,
     kafka: { max_bytes_per_partition: 64 * 1024 },
   })
-  const ingest = await startKafkaIngest({
+  const ingest = await startKafka({
     kafka: cfg.kafka!,
     config: cfg,
     writer: spy,
@@ -86,7 +93,7 @@ test('store down: partitions pause, nothing is committed, lag shows the backlog;
     const ledger = new ExpectedKafkaSpend(`bp-${run}`)
     await produceAll(kx.producer, topic, spendMessages(ledger, 0, 600))
 
-    await waitFor('a partition paused', () => ingest.source.pausedPartitions() > 0)
+    await waitFor('a partition paused', () => ingest.pausedPartitions() > 0)
     // the paused partitions were fetched and refused again, several rounds: still nothing may be in
     await waitFor(`the store to refuse 10 calls (refused ${refused})`, () => refused >= 10, 30_000)
     assert.equal((await storeCounts(store)).rows, 0)
@@ -119,19 +126,19 @@ test('store down: partitions pause, nothing is committed, lag shows the backlog;
     })
     await assertExactSpend(store, ledger)
     assert.ok(saturatedSeen > 0, 'the writer saturated at least once')
-    await waitFor('no partition paused', () => ingest.source.pausedPartitions() === 0)
+    await waitFor('no partition paused', () => ingest.pausedPartitions() === 0)
     await waitFor('lag 0', async () =>
       [...lagByPartition(await scrape(), topic).values()].every((v) => v === 0),
     )
   } finally {
-    await ingest.stop()
+    await ingest.shutdown(30_000)
     await writer.shutdown()
     await metrics.shutdown()
     await store.client.close()
   }
 })
 
-test('stop() drains the in-flight batch and commits it', async () => {
+test('shutdown() drains the in-flight batch and commits it', async () => {
   const topic = `drain-${run}`
   const groupId = `gw-drain-${run}`
   await createTopic(kx.kafka, topic, 1)
@@ -157,7 +164,7 @@ test('stop() drains the in-flight batch and commits it', async () => {
     topics: [topic],
     groupId,
   })
-  const ingest = await startKafkaIngest({ kafka: cfg.kafka!, config: cfg, writer, metrics, log, env: {} })
+  const ingest = await startKafka({ kafka: cfg.kafka!, config: cfg, writer, metrics, log, env: {} })
   const ledger = new ExpectedKafkaSpend(`drain-${run}`)
   const messages = spendMessages(ledger, 0, 40)
   const itemsPer = messages.map(
@@ -165,7 +172,7 @@ test('stop() drains the in-flight batch and commits it', async () => {
   )
   await produceAll(kx.producer, topic, messages)
   await waitFor('a batch is being stored', () => inserts > 0)
-  const stopping = ingest.stop()
+  const stopping = ingest.shutdown(30_000)
   await sleep(300)
   release()
   await stopping
@@ -202,7 +209,7 @@ test('a batch stored but not acknowledged (consumer dies before its commit) is r
     topics: [topic],
     groupId,
   })
-  const ingest = await startKafkaIngest({
+  const ingest = await startKafka({
     kafka: cfg.kafka!,
     config: cfg,
     // the first two submissions reach the store, then "fail" as if the process died before committing
@@ -232,7 +239,7 @@ test('a batch stored but not acknowledged (consumer dies before its commit) is r
     await assertExactSpend(store, ledger)
     assert.ok(duplicates > 0, 'the redelivered batches were dropped as duplicates')
   } finally {
-    await ingest.stop()
+    await ingest.shutdown(30_000)
     await writer.shutdown()
     await metrics.shutdown()
     await store.client.close()

@@ -4,11 +4,18 @@ import { clickHouseEventStore } from '../../adapters/clickhouse/store.js'
 import { createMetrics, type Metrics } from '../../adapters/telemetry/metrics.js'
 import { WriterConfig } from '../../schemas/config.js'
 import { BatchWriter } from '../../services/ingest/batch-writer.js'
-import { startKafkaIngest, type KafkaIngest } from '../../services/ingest/kafka-ingest.js'
+import { KafkaIngest } from '../../services/ingest/kafka-ingest.js'
 import { createTopic, groupOffsets, produceAll, useTestBroker, waitFor } from '../support/kafka-broker.js'
 import { assertExactSpend, spendMessages, ExpectedKafkaSpend, storeCounts } from '../support/kafka-spend.js'
 import { kafkaTestConfig, testLog } from '../support/kafka-gatewarden.js'
 import { freshStore } from '../support/store.js'
+
+/** A started Kafka source (what `services/start.ts` does with its part). */
+async function startKafka(deps: ConstructorParameters<typeof KafkaIngest>[0]): Promise<KafkaIngest> {
+  const k = new KafkaIngest(deps)
+  await k.start()
+  return k
+}
 
 const run = `${process.pid}-${Date.now()}`
 
@@ -37,7 +44,7 @@ test('two consumers in one group, joining and leaving mid-stream: every event co
   // one shared writer; each consumer counts what it handed over
   const handed = { a: 0, b: 0 }
   const member = async (name: 'a' | 'b', metrics: Metrics): Promise<KafkaIngest> =>
-    startKafkaIngest({
+    startKafka({
       kafka: cfg.kafka!,
       config: cfg,
       writer: {
@@ -74,7 +81,7 @@ test('two consumers in one group, joining and leaving mid-stream: every event co
     }
     await waitFor('B got work', () => handed.b > 0, 30_000)
     // A leaves: its partitions move to B, which resumes from A's last commit
-    await a.stop()
+    await a.shutdown(30_000)
     a = undefined
     for (let i = 0; i < 3; i++) await produceChunk()
 
@@ -86,8 +93,8 @@ test('two consumers in one group, joining and leaving mid-stream: every event co
     await assertExactSpend(store, ledger)
     assert.ok(handed.a > 0 && handed.b > 0, `both members stored events (a=${handed.a}, b=${handed.b})`)
   } finally {
-    await a?.stop()
-    await b?.stop()
+    await a?.shutdown(30_000)
+    await b?.shutdown(30_000)
     await writer.shutdown()
     await metricsA.shutdown()
     await metricsB.shutdown()
