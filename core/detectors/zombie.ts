@@ -1,18 +1,39 @@
 import type { DetectorsConfig } from '../../schemas/policy.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import { hoursStretch, type HoursStretch } from './business-hours.js'
-import { coefficientOfVariation, median, pushGap } from './cadence.js'
-import { dedupeKey, parseDedupeKey } from './dedupe-key.js'
+import { pushGap } from './cadence.js'
+import { parseDedupeKey } from './dedupe-key.js'
 import type { Finding, Scope, Step } from './finding.js'
 import { evictOver } from './lru.js'
 import { byEventTime, reconcileOpen } from './restore.js'
+import { closeDormant, DORMANT_ALERT_MS, noteReturn, tickDormant } from './zombie-dormant.js'
+import type { OffHours, SessionEntry } from './zombie-findings.js'
 import {
-  dormantFinding,
-  offHoursFinding,
-  sessionFinding,
-  type OffHours,
-  type SessionEntry,
-} from './zombie-findings.js'
+  countSession,
+  dropIdleSessions,
+  evictedSession,
+  GAP_RING,
+  tickSession,
+} from './zombie-long-session.js'
+import { closeOffHours, countOffHours, tickOffHours } from './zombie-off-hours.js'
+
+/**
+ * The zombie-agent detector: three detectors over one per-agent state, each in its own file, sharing
+ * who the agent is (`agentIdentity`), its last-seen time and cadence, and the LRU bounds:
+ * (a) off-hours work (`zombie-off-hours.ts`), (b) long steady sessions (`zombie-long-session.ts`),
+ * (c) dormant returns (`zombie-dormant.ts`). Their alerts share the type `zombie_agent` and the
+ * `zombie.action` rule.
+ */
+
+export { DORMANT_ALERT_MS, dormantKey } from './zombie-dormant.js'
+export { offHoursKey } from './zombie-off-hours.js'
+export {
+  GAP_RING,
+  MIN_SESSION_GAPS,
+  SESSION_IDLE_MIN_MS,
+  sessionKey,
+  STEADY_CV,
+} from './zombie-long-session.js'
 
 export type ZombieConfig = DetectorsConfig['zombie']
 
@@ -22,17 +43,6 @@ export interface ZombieLimits {
   /** Most sessions/traces tracked; LRU beyond, idle ones dropped on ticks (default 50 000). */
   maxSessions?: number
 }
-
-/** A session is steady when the coefficient of variation of its recent gaps is at most this. */
-export const STEADY_CV = 0.5
-/** Fewest gaps before a cadence is judged. */
-export const MIN_SESSION_GAPS = 10
-/** Gaps kept per session and per agent (the recent cadence). */
-export const GAP_RING = 64
-/** A session ends after this much silence at least (or 10 median gaps, at most `max_session`). */
-export const SESSION_IDLE_MIN_MS = 15 * 60_000
-/** A dormant-return alert resolves this long after the return (it is a notice, not a condition). */
-export const DORMANT_ALERT_MS = 3_600_000
 
 export interface AgentEntry {
   lastSeen: number
@@ -92,26 +102,6 @@ export function agentIdentity(e: RequestEvent, cfg: ZombieConfig): string {
   return ''
 }
 
-export const offHoursKey = (agent: string): string => dedupeKey('zombie_agent', 'off_hours', agent)
-export const dormantKey = (agent: string): string => dedupeKey('zombie_agent', 'dormant_return', agent)
-export const sessionKey = (kind: 'session' | 'trace', id: string): string =>
-  dedupeKey('zombie_agent', 'long_session', kind, id)
-
-function idleLimit(s: SessionEntry, cfg: ZombieConfig): number {
-  return Math.min(cfg.max_session, Math.max(SESSION_IDLE_MIN_MS, 10 * median(s.gaps)))
-}
-
-/** Whether a session silent for `silent` ms is over (the median is only computed when it could be). */
-function isIdle(s: SessionEntry, cfg: ZombieConfig, silent: number): boolean {
-  return silent >= Math.min(cfg.max_session, SESSION_IDLE_MIN_MS) && silent >= idleLimit(s, cfg)
-}
-
-function stretchAt(state: ZombieState, cfg: ZombieConfig, ts: number): HoursStretch {
-  const c = state.calendar
-  if (c && ts >= c.start && ts < c.end) return c
-  return (state.calendar = hoursStretch(cfg.business_hours, ts))
-}
-
 /**
  * Counts one agent event (event-time order; `now` = `max(clock, event.ts)`) toward (a) off-hours work
  * (per agent and off-hours stretch: `min_requests` requests or `min_spend_usd`, when above 0),
@@ -139,111 +129,22 @@ export function stepZombie(
   state.agents.set(agent, (a ??= { lastSeen: e.ts, gaps: [], off: null, dormant: null }))
   if (!late && e.ts > a.lastSeen) {
     const silent = e.ts - a.lastSeen
-    if (silent >= cfg.dormant_after && !a.dormant) {
-      a.dormant = { lastSeen: a.lastSeen, back: e.ts }
-      state.open.add(dormantKey(agent))
-      findings.push(dormantFinding(dormantKey(agent), agent, a.lastSeen, e.ts, 'firing', e.ts))
-    } else pushGap(a.gaps, silent, GAP_RING)
+    const back = noteReturn(state, agent, a, silent, e.ts, cfg)
+    if (back) findings.push(back)
+    else pushGap(a.gaps, silent, GAP_RING)
     a.lastSeen = e.ts
   }
-
-  const stretch = stretchAt(state, cfg, e.ts)
-  if (!stretch.business) {
-    if (!late && a.off && a.off.start !== stretch.start) {
-      if (a.off.firedAt !== null) findings.push(...closeOffHours(state, agent, a, tz, a.off.end))
-      a.off = null
-    }
-    const off =
-      a.off ??
-      (late
-        ? null
-        : (a.off = {
-            start: stretch.start,
-            end: stretch.end,
-            requests: 0,
-            spend: 0,
-            first: e.ts,
-            last: e.ts,
-            firedAt: null,
-          }))
-    if (off && off.start === stretch.start) {
-      off.requests++
-      off.spend += e.cost_usd
-      off.first = Math.min(off.first, e.ts)
-      off.last = Math.max(off.last, e.ts)
-      const over =
-        off.requests >= cfg.min_requests || (cfg.min_spend_usd > 0 && off.spend >= cfg.min_spend_usd)
-      if (!late && over && off.firedAt === null) {
-        off.firedAt = e.ts
-        state.open.add(offHoursKey(agent))
-        findings.push(offHoursFinding(offHoursKey(agent), agent, off, a.gaps, tz, 'firing', e.ts))
-      }
-    }
-  }
-
-  const kind = e.session_id !== '' ? 'session' : e.trace_id !== '' ? 'trace' : null
-  if (kind) findings.push(...countSession(state, e, cfg, agent, kind, late))
+  findings.push(...countOffHours(state, e, cfg, agent, a, late))
+  findings.push(...countSession(state, e, cfg, agent, late))
 
   state.evicted += evictOver(state.agents, limits.maxAgents ?? 10_000, (id, old) => {
     if (old.off?.firedAt != null) findings.push(...closeOffHours(state, id, old, tz, state.clock))
     if (old.dormant) findings.push(...closeDormant(state, id, old, state.clock))
   })
   state.evicted += evictOver(state.sessions, limits.maxSessions ?? 50_000, (key, s) => {
-    if (s.firedAt !== null) findings.push(sessionFinding(key, s, 'resolved', state.clock))
-    state.open.delete(key)
+    findings.push(...evictedSession(state, key, s))
   })
   return { state, findings }
-}
-
-function countSession(
-  state: ZombieState,
-  e: RequestEvent,
-  cfg: ZombieConfig,
-  agent: string,
-  kind: 'session' | 'trace',
-  late: boolean,
-): Finding[] {
-  const out: Finding[] = []
-  const id = kind === 'session' ? e.session_id : e.trace_id
-  const key = sessionKey(kind, id)
-  let s = state.sessions.get(key)
-  if (s) {
-    state.sessions.delete(key)
-    if (!late && isIdle(s, cfg, e.ts - s.last)) {
-      if (s.firedAt !== null) out.push(sessionFinding(key, s, 'resolved', s.last + idleLimit(s, cfg)))
-      state.open.delete(key)
-      s = undefined
-    }
-  }
-  s ??= { kind, id, agent, first: e.ts, last: e.ts, count: 0, spend: 0, gaps: [], firedAt: null }
-  state.sessions.set(key, s)
-  if (!late && s.count > 0) pushGap(s.gaps, e.ts - s.last, GAP_RING)
-  s.count++
-  s.spend += e.cost_usd
-  s.first = Math.min(s.first, e.ts)
-  s.last = Math.max(s.last, e.ts)
-  const steady = s.gaps.length >= MIN_SESSION_GAPS && coefficientOfVariation(s.gaps) <= STEADY_CV
-  if (!late && s.firedAt === null && s.last - s.first >= cfg.max_session && steady) {
-    s.firedAt = e.ts
-    state.open.add(key)
-    out.push(sessionFinding(key, s, 'firing', e.ts))
-  }
-  return out
-}
-
-function closeOffHours(state: ZombieState, agent: string, a: AgentEntry, tz: string, at: number): Finding[] {
-  const off = a.off!
-  state.open.delete(offHoursKey(agent))
-  const f = offHoursFinding(offHoursKey(agent), agent, off, a.gaps, tz, 'resolved', at)
-  a.off = null
-  return [f]
-}
-
-function closeDormant(state: ZombieState, agent: string, a: AgentEntry, at: number): Finding[] {
-  const d = a.dormant!
-  state.open.delete(dormantKey(agent))
-  a.dormant = null
-  return [dormantFinding(dormantKey(agent), agent, d.lastSeen, d.back, 'resolved', at)]
 }
 
 /**
@@ -253,7 +154,6 @@ function closeDormant(state: ZombieState, agent: string, a: AgentEntry, at: numb
 export function tickZombie(state: ZombieState, cfg: ZombieConfig, now: number): Step<ZombieState> {
   const findings: Finding[] = []
   state.clock = Math.max(state.clock, now)
-  const tz = cfg.business_hours.timezone
   if (state.open.size > 0)
     for (const key of [...state.open].sort()) {
       const k = parseDedupeKey(key)
@@ -261,25 +161,12 @@ export function tickZombie(state: ZombieState, cfg: ZombieConfig, now: number): 
       if (which === 'off_hours' || which === 'dormant_return') {
         const agent = k!.parts[1]!
         const a = state.agents.get(agent)
-        if (which === 'off_hours' && a?.off && now >= a.off.end)
-          findings.push(...closeOffHours(state, agent, a, tz, a.off.end))
-        else if (which === 'dormant_return' && a?.dormant && now >= a.dormant.back + DORMANT_ALERT_MS) {
-          findings.push(...closeDormant(state, agent, a, a.dormant.back + DORMANT_ALERT_MS))
-        } else if (!a) state.open.delete(key)
-      } else if (which === 'long_session') {
-        const s = state.sessions.get(key)
-        if (!s) state.open.delete(key)
-        else if (isIdle(s, cfg, now - s.last)) {
-          findings.push(sessionFinding(key, s, 'resolved', s.last + idleLimit(s, cfg)))
-          state.open.delete(key)
-          state.sessions.delete(key)
-        }
-      }
+        if (!a) state.open.delete(key)
+        else if (which === 'off_hours') findings.push(...tickOffHours(state, agent, a, cfg, now))
+        else findings.push(...tickDormant(state, agent, a, now))
+      } else if (which === 'long_session') findings.push(...tickSession(state, key, cfg, now))
     }
-  for (const [key, s] of state.sessions) {
-    if (s.firedAt !== null || !isIdle(s, cfg, now - s.last)) break
-    state.sessions.delete(key)
-  }
+  dropIdleSessions(state, cfg, now)
   return { state, findings }
 }
 
