@@ -1,7 +1,7 @@
 import type { RawItem } from '../../core/ingest/ndjson.js'
 import type { IngestOutcome } from '../../core/ingest/outcome.js'
 import { mapLiteLLMPayload, type MapperOptions } from '../../core/ingest/litellm/mapper.js'
-import { submitItems, type IngestSink, type MappedItem, type SourceDeps } from './submit.js'
+import { sinkOf, submitItems, type MappedItem, type SourceDeps } from './submit.js'
 
 /**
  * Maps LiteLLM payloads and hands them to the submit step. Invalid items become dead letters and never
@@ -11,12 +11,7 @@ export function createLiteLLMIngest(
   deps: SourceDeps<MapperOptions>,
 ): (items: RawItem[], origin: string) => Promise<IngestOutcome> {
   const { mapper, retentionDays, now = Date.now } = deps
-  const sink: IngestSink = {
-    source: mapper.source,
-    writer: deps.writer,
-    metrics: deps.metrics,
-    tiers: deps.tiers,
-  }
+  const sink = sinkOf(deps)
   return async (items, origin) => {
     const receivedAt = now()
     const mapped = items.map((item, i): MappedItem => {

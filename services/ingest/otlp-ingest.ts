@@ -1,7 +1,7 @@
 import { GatewardenError } from '../../core/errors.js'
 import type { OtlpOutcome } from '../../core/ingest/outcome.js'
 import { mapOtlpTraces, type OtlpMapperOptions } from '../../core/ingest/otlp/mapper.js'
-import { submitItems, type IngestSink, type MappedItem, type SourceDeps } from './submit.js'
+import { sinkOf, submitItems, type MappedItem, type SourceDeps } from './submit.js'
 
 /** Longest `error_message` of a partial success. */
 const MESSAGE_MAX = 1024
@@ -16,12 +16,7 @@ export function createOtlpIngest(
   deps: SourceDeps<OtlpMapperOptions>,
 ): (request: unknown, origin: string) => Promise<OtlpOutcome> {
   const { mapper, retentionDays, now = Date.now } = deps
-  const sink: IngestSink = {
-    source: mapper.source,
-    writer: deps.writer,
-    metrics: deps.metrics,
-    tiers: deps.tiers,
-  }
+  const sink = sinkOf(deps)
   return async (request, origin) => {
     const mapped = mapOtlpTraces(request, mapper)
     if (!mapped.ok) throw new GatewardenError('GW_BAD_REQUEST', mapped.reason, false)

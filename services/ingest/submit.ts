@@ -56,6 +56,11 @@ export interface SourceDeps<M extends { source: string }> {
   now?: () => number
 }
 
+/** The sink of a source built from its deps (its mapper's `source` names its dead letters and metrics). */
+export function sinkOf<M extends { source: string }>(deps: SourceDeps<M>): IngestSink {
+  return { source: deps.mapper.source, writer: deps.writer, metrics: deps.metrics, tiers: deps.tiers }
+}
+
 /**
  * The first half of the submit step (pure): the event-time check (`eventTimeRejection`) and the dead
  * letters. A reject, or an event outside the window, becomes a dead letter and never fails its neighbours.

@@ -6,13 +6,12 @@ import type { StoreClient } from '../../adapters/clickhouse/client.js'
 import { queryCost } from '../../adapters/clickhouse/cost-query.js'
 import { repairRollups, rebuildSelect, viewSelect } from '../../adapters/clickhouse/rollup-repair.js'
 import { clickHouseEventStore } from '../../adapters/clickhouse/store.js'
-import { mapLiteLLMPayload } from '../../core/ingest/litellm/mapper.js'
-import { AttributionConfig, Config, PrivacyConfig } from '../../schemas/config.js'
+import { Config } from '../../schemas/config.js'
 import { CostQuery } from '../../schemas/api.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import { start, type Running } from '../../services/start.js'
 import { assertCostSourcesAgree } from '../support/cost-sources.js'
-import { litellmPayload, round10 } from '../support/events.js'
+import { litellmEvent, round10 } from '../support/events.js'
 import { freshStore, rows, silentLog, testDataDir } from '../support/store.js'
 
 const opened: StoreClient[] = []
@@ -27,16 +26,7 @@ async function store(name: string) {
   return s
 }
 
-function event(o: Parameters<typeof litellmPayload>[0]): RequestEvent {
-  const r = mapLiteLLMPayload(litellmPayload(o), {
-    source: 'litellm_http',
-    gateway: 'litellm',
-    attribution: AttributionConfig.parse({}),
-    privacy: PrivacyConfig.parse({}),
-  })
-  assert.ok(r.ok)
-  return r.event
-}
+const event = litellmEvent
 
 const HOUR = 3_600_000
 /** 10:00 UTC three days ago: inside the minute rollup's TTL whenever the test runs. */

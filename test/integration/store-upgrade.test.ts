@@ -5,11 +5,10 @@ import { migrate } from '../../adapters/clickhouse/migrate.js'
 import { insertRequests } from '../../adapters/clickhouse/requests-table.js'
 import { repairRollups, viewSelect } from '../../adapters/clickhouse/rollup-repair.js'
 import { insertSettings } from '../../adapters/clickhouse/settings.js'
-import { mapLiteLLMPayload } from '../../core/ingest/litellm/mapper.js'
-import { AttributionConfig, PrivacyConfig, StoreConfig } from '../../schemas/config.js'
+import { StoreConfig } from '../../schemas/config.js'
 import { MIGRATIONS } from '../../schemas/migrations/index.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
-import { litellmPayload } from '../support/events.js'
+import { litellmEvent } from '../support/events.js'
 import { rows, silentLog, testDataDir } from '../support/store.js'
 
 let store: StoreClient | undefined
@@ -17,16 +16,7 @@ after(async () => {
   await store?.client.close()
 })
 
-function event(o: Parameters<typeof litellmPayload>[0]): RequestEvent {
-  const r = mapLiteLLMPayload(litellmPayload(o), {
-    source: 'litellm_http',
-    gateway: 'litellm',
-    attribution: AttributionConfig.parse({}),
-    privacy: PrivacyConfig.parse({}),
-  })
-  assert.ok(r.ok)
-  return r.event
-}
+const event = litellmEvent
 
 const HOUR = 3_600_000
 const BASE = Math.floor(Date.now() / HOUR) * HOUR - 5 * HOUR

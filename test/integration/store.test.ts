@@ -6,14 +6,13 @@ import { MIGRATIONS } from '../../schemas/migrations/index.js'
 import { clickHouseEventStore } from '../../adapters/clickhouse/store.js'
 import { readEvents } from '../../adapters/clickhouse/requests-table.js'
 import { queryCost } from '../../adapters/clickhouse/cost-query.js'
-import { mapLiteLLMPayload } from '../../core/ingest/litellm/mapper.js'
-import { AttributionConfig, PrivacyConfig, WriterConfig } from '../../schemas/config.js'
+import { WriterConfig } from '../../schemas/config.js'
 import { CostQuery } from '../../schemas/api.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import { deadLetter } from '../../schemas/dead-letter.js'
 import { BatchWriter } from '../../services/ingest/batch-writer.js'
 import { freshStore, rows, silentLog } from '../support/store.js'
-import { litellmPayload, round10 } from '../support/events.js'
+import { litellmEvent, round10 } from '../support/events.js'
 import { assertCostSourcesAgree } from '../support/cost-sources.js'
 import type { StoreClient } from '../../adapters/clickhouse/client.js'
 
@@ -27,16 +26,7 @@ async function store(name: string) {
   return s
 }
 
-function event(o: Parameters<typeof litellmPayload>[0]): RequestEvent {
-  const r = mapLiteLLMPayload(litellmPayload(o), {
-    source: 'litellm_http',
-    gateway: 'litellm',
-    attribution: AttributionConfig.parse({}),
-    privacy: PrivacyConfig.parse({}),
-  })
-  assert.ok(r.ok)
-  return r.event
-}
+const event = litellmEvent
 
 const writerCfg = WriterConfig.parse({ max_batch_wait_ms: 5 })
 

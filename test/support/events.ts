@@ -1,3 +1,6 @@
+import { mapLiteLLMPayload } from '../../core/ingest/litellm/mapper.js'
+import { AttributionConfig, PrivacyConfig } from '../../schemas/config.js'
+import type { RequestEvent } from '../../schemas/request-event.js'
 import { fixture } from './paths.js'
 
 type Payload = Record<string, unknown>
@@ -37,4 +40,16 @@ export function litellmPayload(o: {
 /** Sum of costs rounded to 10 decimals (the store's precision), for exact comparisons. */
 export function round10(x: number): number {
   return Math.round(x * 1e10) / 1e10
+}
+
+/** `litellmPayload(o)` mapped to its canonical event, as the generic_api ingest maps it (default config). */
+export function litellmEvent(o: Parameters<typeof litellmPayload>[0]): RequestEvent {
+  const r = mapLiteLLMPayload(litellmPayload(o), {
+    source: 'litellm_http',
+    gateway: 'litellm',
+    attribution: AttributionConfig.parse({}),
+    privacy: PrivacyConfig.parse({}),
+  })
+  if (!r.ok) throw new Error(`litellmPayload did not map: ${r.reason}`)
+  return r.event
 }
