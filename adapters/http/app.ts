@@ -16,6 +16,8 @@ import { opsRoutes } from './routes/ops.js'
 import { otlpRoutes } from './routes/otlp.js'
 import { ruleRoutes } from './routes/rules.js'
 import { budgetRoutes } from './routes/budgets.js'
+import { consoleRoutes } from './routes/console.js'
+import { consoleAssets } from './console-assets.js'
 
 /** Fastify's own client errors, answered with our stable codes. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -94,5 +96,6 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
   otlpRoutes(app, ports)
   ruleRoutes(app, ports)
   budgetRoutes(app, ports)
+  consoleRoutes(app, ports.console ?? consoleAssets())
   return app
 }
