@@ -44,7 +44,7 @@ export const when = (iso) => (iso ? String(iso).replace('T', ' ').slice(0, 16) +
 export const money = (v, attrs = {}) => h('td', { class: 'num', 'data-value': v, ...attrs }, usd(v))
 
 /** A table from column heads and rows of cells (strings or nodes). */
-export function table(heads, rows, attrs = {}) {
+export function table(heads, rows, attrs = {}, empty = 'nothing in this period') {
   return h(
     'table',
     attrs,
@@ -60,9 +60,7 @@ export function table(heads, rows, attrs = {}) {
     h(
       'tbody',
       {},
-      rows.length === 0
-        ? h('tr', {}, h('td', { colspan: heads.length, class: 'muted' }, 'nothing in this period'))
-        : rows,
+      rows.length === 0 ? h('tr', {}, h('td', { colspan: heads.length, class: 'muted' }, empty)) : rows,
     ),
   )
 }

@@ -90,6 +90,7 @@ export async function alertsPage(root, _args, { rerender }) {
         heads,
         firing.alerts.map((a) => alertRow(a, rerender)),
         { id: 'firing' },
+        'nothing firing',
       ),
     ),
     h(
@@ -100,6 +101,7 @@ export async function alertsPage(root, _args, { rerender }) {
         heads,
         recent.alerts.map((a) => alertRow(a, rerender)),
         { id: 'recent' },
+        'none resolved in the last 7 days',
       ),
     ),
     h(
@@ -144,6 +146,7 @@ export async function alertsPage(root, _args, { rerender }) {
           ),
         ),
         { id: 'silences' },
+        'no active silence',
       ),
     ),
   )

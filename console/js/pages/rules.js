@@ -82,6 +82,7 @@ export async function rulesPage(root, _args, { rerender }) {
           )
         }),
         { id: 'active-rules' },
+        'no rule in force',
       ),
     ),
     h(
@@ -105,6 +106,7 @@ export async function rulesPage(root, _args, { rerender }) {
           ),
         ),
         { id: 'rule-history' },
+        'no rule yet',
       ),
       audit,
     ),
