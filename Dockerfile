@@ -11,6 +11,8 @@ WORKDIR /app
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=4318 GATEWARDEN_DATA_DIR=/data
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# the web console's files (plain ES modules and CSS, served at /)
+COPY --from=build /app/console ./console
 COPY --from=build /app/package.json ./
 VOLUME ["/data"]
 EXPOSE 4318

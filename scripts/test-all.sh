@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need (npm packages, a real Kafka broker from Maven Central, the real LiteLLM
-# proxy from PyPI; both cached under .cache/) and runs every test tier. The last line is node's summary.
+# proxy from PyPI, both cached under .cache/; Debian's chromium for the console tests) and runs every test tier. The last line is node's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +16,8 @@ step "kafka broker (cached)"
 scripts/kafka/install.sh >/dev/null
 step "litellm proxy venv (cached)"
 scripts/litellm/setup.sh >/dev/null
+step "chromium for the console's browser tests (Debian package)"
+scripts/browser/install.sh >/dev/null
 step "build"
 npm run -s build
 step "lint"

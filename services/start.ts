@@ -18,6 +18,7 @@ import { clickHouseCostReader } from '../adapters/clickhouse/cost-query.js'
 import { clickHouseDeadLetterReader } from '../adapters/clickhouse/dead-letters-table.js'
 import { buildApp } from '../adapters/http/app.js'
 import { createMetrics } from '../adapters/telemetry/metrics.js'
+import { registerBudgetGauges } from './detect/budget-gauges.js'
 import { BatchWriter } from './ingest/batch-writer.js'
 import { alertApi } from './detect/alert-api.js'
 import { Dispatcher } from './detect/dispatcher.js'
@@ -190,9 +191,13 @@ export async function start(
     metrics,
     log: log.child({ component: 'detect' }),
     now,
-    ...(enforcer ? { onAlertChanges: (alerts, at) => enforcer.onAlertChanges(alerts, at) } : {}),
+    onAlertChanges: async (alerts, at) => {
+      for (const a of alerts) metrics.alertChanged(a.type, a.state)
+      await enforcer?.onAlertChanges(alerts, at)
+    },
   })
   late.engine = engine
+  registerBudgetGauges(metrics, engine)
 
   const eventStore = clickHouseEventStore(store, failpoints)
   const writer = new BatchWriter(

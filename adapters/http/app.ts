@@ -17,6 +17,8 @@ import { otlpRoutes } from './routes/otlp.js'
 import { ruleRoutes } from './routes/rules.js'
 import { budgetRoutes } from './routes/budgets.js'
 import { customerRoutes } from './routes/customers.js'
+import { consoleRoutes } from './routes/console.js'
+import { consoleAssets } from './console-assets.js'
 
 /** Fastify's own client errors, answered with our stable codes. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -96,5 +98,6 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
   ruleRoutes(app, ports)
   budgetRoutes(app, ports)
   customerRoutes(app, ports)
+  consoleRoutes(app, ports.console ?? consoleAssets())
   return app
 }

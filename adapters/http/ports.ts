@@ -10,6 +10,7 @@ import type { AlertsQuery } from './routes/alerts.js'
 import type { BudgetEvent } from '../../core/ports/budget-store.js'
 import type { Budget } from '../../schemas/policy.js'
 import type { RuleFilter } from '../../core/ports/rule-store.js'
+import type { ConsoleAssets } from './console-assets.js'
 import type { ActiveRules, ManualRuleInput, Rule, RuleEvent } from '../../schemas/rule.js'
 import type { CustomerTier, CustomerTierEvent } from '../../schemas/customer-tier.js'
 
@@ -34,6 +35,8 @@ export interface HttpPorts {
   deadLetters(limit: number, source?: string): Promise<unknown[]>
   health(): Promise<Health>
   metrics(req: IncomingMessage, res: ServerResponse): void
+  /** The web console's files (default: the `console/` folder shipped with the package). */
+  console?: ConsoleAssets
   /** Alerts and silences; absent when detection is not wired (the routes then answer 404). */
   alerts?: {
     list(q: AlertsQuery): Promise<Array<Alert & { silenced: boolean }>>

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus'
 import { MeterProvider } from '@opentelemetry/sdk-metrics'
+import { registerRuntimeMetrics } from './runtime-metrics.js'
 
 /** One series of a gauge with attributes. */
 export interface GaugePoint {
@@ -19,6 +20,8 @@ export interface Metrics {
   storeRetry(): void
   storeFailure(rows: number): void
   ingestRefused(source: string, reason: string): void
+  /** One stored alert change (`firing`, `resolved`) of a detector type. */
+  alertChanged(type: string, state: string): void
   /** Registers a gauge read at each scrape: one value, or one value per attribute set (e.g. per partition). */
   gauge(name: string, description: string, read: () => number | readonly GaugePoint[]): void
   /** Writes the Prometheus text exposition. */
@@ -59,6 +62,10 @@ export function createMetrics(): Metrics {
   const failures = meter.createCounter('gatewarden_store_failed_rows', {
     description: 'Rows whose batch failed for good',
   })
+  const alertChanges = meter.createCounter('gatewarden_alert_changes', {
+    description: 'Alert state changes stored, by detector type and new state',
+  })
+  const stopRuntime = registerRuntimeMetrics(meter)
   return {
     eventsAccepted: (source, n) => accepted.add(n, { source }),
     eventsRejected: (source, n) => rejected.add(n, { source }),
@@ -71,6 +78,7 @@ export function createMetrics(): Metrics {
     storeRetry: () => retries.add(1),
     storeFailure: (rows) => failures.add(rows),
     ingestRefused: (source, reason) => refused.add(1, { source, reason }),
+    alertChanged: (type, state) => alertChanges.add(1, { type, state }),
     gauge: (name, description, read) => {
       meter.createObservableGauge(name, { description }).addCallback((r) => {
         const v = read()
@@ -79,6 +87,9 @@ export function createMetrics(): Metrics {
       })
     },
     handle: (req, res) => exporter.getMetricsRequestHandler(req, res),
-    shutdown: () => provider.shutdown(),
+    shutdown: () => {
+      stopRuntime()
+      return provider.shutdown()
+    },
   }
 }

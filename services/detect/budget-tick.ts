@@ -10,6 +10,7 @@ import {
   type BudgetPolicy,
   type BudgetSpend,
 } from '../../core/budgets/budget-round.js'
+import { budgetReadings, type BudgetReading } from '../../core/budgets/budget-readings.js'
 import type { Finding } from '../../core/detectors/finding.js'
 import type { SpendReader } from '../../core/ports/spend-reader.js'
 import type { Budget } from '../../schemas/policy.js'
@@ -23,6 +24,7 @@ export class BudgetTick {
   #state: BudgetAlertState = initBudgetAlertState()
   #plan: BudgetPlan
   #policy: BudgetPolicy
+  #readings: BudgetReading[] = []
 
   constructor(
     private readonly spend: SpendReader,
@@ -54,6 +56,12 @@ export class BudgetTick {
   /** Forgets every budget alert (leadership moved: they belong to the new leader). */
   drop(): void {
     this.#state = initBudgetAlertState()
+    this.#readings = []
+  }
+
+  /** Every budget scope of the last round (spend, limit, burn rates, forecast): the per-budget gauges. */
+  readings(): readonly BudgetReading[] {
+    return this.#readings
   }
 
   /** One round at `now`: every budget's spend rows from the store, then the core evaluation. */
@@ -65,6 +73,7 @@ export class BudgetTick {
     }
     const s = evaluateBudgetRound(this.#state, this.#policy, this.#plan, inputs, now)
     this.#state = s.state
+    this.#readings = this.#plan.enabled ? budgetReadings(inputs, this.#plan, now) : []
     return s.findings
   }
 }

@@ -14,6 +14,7 @@ import { within } from '../lifecycle.js'
 import { AlertRecorder, type AlertHandOff } from './alert-recorder.js'
 import { BudgetLeadership } from './budget-leadership.js'
 import { BudgetTick } from './budget-tick.js'
+import type { BudgetReading } from '../../core/budgets/budget-readings.js'
 import { DetectionQueue } from './detection-queue.js'
 import { EventDetectors } from './event-detectors.js'
 
@@ -148,6 +149,11 @@ export class DetectionEngine implements Lifecycle {
   /** This instance's id in heartbeats and alert rows. */
   get instance(): string {
     return this.#leadership.instance
+  }
+
+  /** The budgets as the leader's last round saw them (empty on other instances): per-budget gauges. */
+  budgetReadings(): readonly BudgetReading[] {
+    return this.isBudgetLeader ? this.#budgets.readings() : []
   }
 
   /** The alerts open now (budget ones only on the leader): for the enforcer's reconciliation. */

@@ -23,6 +23,7 @@ import {
   type VariableState,
   type VariableValue,
 } from '../support/grafana-macros.js'
+import { declaredMetricNames, unknownMetrics } from '../support/prometheus-panels.js'
 import { ANCHOR, RENAME_AT, RENAMED_ALIAS, seedDeadLetters, seedEvents } from '../support/spend-seed.js'
 
 // ---- the dashboard file, parsed (zod checks the shape Grafana needs) ----
@@ -31,6 +32,8 @@ const DatasourceRef = z.object({ type: z.string(), uid: z.string() })
 const Target = z.object({
   refId: z.string(),
   rawSql: z.string().optional(),
+  /** PromQL of a Prometheus target (budget gauges on /metrics). */
+  expr: z.string().optional(),
   datasource: DatasourceRef.optional(),
 })
 interface Panel {
@@ -78,6 +81,10 @@ const dashboard = Dashboard.parse(
 const panels: Panel[] = dashboard.panels
   .flatMap((p) => [p, ...(p.panels ?? [])])
   .filter((p) => p.type !== 'row')
+/** Panels on Prometheus (the per-budget gauges of /metrics): their metric names are checked, not run. */
+const isPrometheus = (p: Panel) => (p.targets ?? []).every((t) => t.datasource?.type === 'prometheus')
+const promPanels = panels.filter(isPrometheus)
+const sqlPanels = panels.filter((p) => !isPrometheus(p))
 const variables = dashboard.templating.list
 const FILTERS = ['customer', 'team', 'model', 'endpoint', 'agent'] as const
 type Filter = (typeof FILTERS)[number]
@@ -539,6 +546,19 @@ const checks: Record<string, () => Promise<void>> = {
     assert.equal(num(res[0]!.dead_letter_count), 2) // litellm_http "invalid JSON" twice in range, once before
   },
 
+  'Budget burn against limit': async () => {
+    // Prometheus, not the store: every metric it reads is one Gatewarden exports (budget gauges)
+    const p = panel('Budget burn against limit')
+    const declared = declaredMetricNames()
+    const exprs = (p.targets ?? []).map((t) => t.expr ?? '')
+    for (const e of exprs) assert.deepEqual(unknownMetrics(e, declared).unknown, [], e)
+    assert.match(
+      exprs[0]!,
+      /gatewarden_budget_spend_usd\) \/ max by \(budget, scope\) \(gatewarden_budget_limit_usd\)/,
+    )
+    assert.match(exprs[1]!, /gatewarden_budget_burn_rate/)
+  },
+
   'Dead letters in range': async () => {
     const res = await panelRows('Dead letters in range')
     const expected = deadLetters
@@ -642,7 +662,15 @@ test('dashboard: uid, variables, and every panel has ClickHouse SQL and an outco
   }
 
   const ids = new Set<number>()
-  for (const p of panels) {
+  for (const p of promPanels) {
+    assert.ok(!ids.has(p.id), `duplicate panel id ${p.id}`)
+    ids.add(p.id)
+    for (const t of p.targets ?? [])
+      assert.deepEqual(t.datasource, { type: 'prometheus', uid: '${prometheus}' }, p.title)
+  }
+  assert.equal(v('prometheus').type, 'datasource')
+  assert.equal(v('prometheus').query, 'prometheus')
+  for (const p of sqlPanels) {
     assert.ok(!ids.has(p.id), `duplicate panel id ${p.id}`)
     ids.add(p.id)
     assert.ok(p.targets && p.targets.length > 0, `panel "${p.title}" has no target`)
@@ -717,12 +745,12 @@ test('every panel and variable query runs on the seeded store, for All, single, 
     { top_n: '5' },
   ]
   for (const sel of selections)
-    for (const p of panels) {
+    for (const p of sqlPanels) {
       const results = await runPanel(p, sel)
       if (Object.keys(sel).length === 0)
         for (const r of results) assert.ok(r.length > 0, `panel "${p.title}" returns rows for the main range`)
     }
-  for (const p of panels) await runPanel(p, {}, EMPTY) // no data: still valid SQL
+  for (const p of sqlPanels) await runPanel(p, {}, EMPTY) // no data: still valid SQL
 
   // variable options are the labels in range: '' shows as '(none)', quotes survive
   const options = await optionsFor(MAIN)
