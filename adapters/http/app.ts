@@ -16,6 +16,8 @@ import { opsRoutes } from './routes/ops.js'
 import { otlpRoutes } from './routes/otlp.js'
 import { ruleRoutes } from './routes/rules.js'
 import { budgetRoutes } from './routes/budgets.js'
+import { openApiRoutes } from './routes/openapi.js'
+import { recordRoutes } from './route-list.js'
 
 /** Fastify's own client errors, answered with our stable codes. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -86,6 +88,7 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
       .send({ error: { code: 'GW_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
   )
 
+  recordRoutes(app)
   ingestRoutes(app, ports)
   alertRoutes(app, ports)
   pageRoutes(app, ports)
@@ -94,5 +97,6 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
   otlpRoutes(app, ports)
   ruleRoutes(app, ports)
   budgetRoutes(app, ports)
+  openApiRoutes(app)
   return app
 }
