@@ -5,6 +5,8 @@ import { isGatewardenError } from '../core/errors.js'
 import { loadConfig } from './config.js'
 import { failpointsFromEnv, processFailpoints } from './failpoints.js'
 import { registerReplay } from './replay/command.js'
+import { registerCost } from './cli/cost-command.js'
+import { registerLists } from './cli/list-commands.js'
 import { createLogger } from './logger.js'
 import { start } from './start.js'
 import { startTracing } from './tracing.js'
@@ -90,5 +92,8 @@ program
   })
 
 registerReplay(program, fail)
+registerCost(program, process.env, process.stdout)
+registerLists(program, process.env, process.stdout)
 
-await program.parseAsync(process.argv)
+// the reading commands throw their expected failures: one line naming the fix, exit 1 (usage: 2)
+await program.parseAsync(process.argv).catch(fail)
