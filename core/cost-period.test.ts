@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { CostPeriod } from '../schemas/api.js'
-import { previousRange, resolvePeriod } from './cost-period.js'
+import { monthRange, previousRange, resolvePeriod } from './cost-period.js'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 const show = (p: ReturnType<typeof resolvePeriod>) => [
@@ -181,4 +181,17 @@ test('the previous range of an explicit range has the same length and ends where
   const p = previousRange(r)
   assert.equal(p.toMs, r.fromMs)
   assert.equal(p.toMs - p.fromMs, r.toMs - r.fromMs)
+})
+
+test('monthRange: a calendar month in a zone and the month before; bad months are undefined', () => {
+  const m = monthRange('2026-03', 'Europe/Paris')
+  assert.ok(m)
+  assert.deepEqual(show(m), [
+    '2026-02-28T23:00:00.000Z',
+    '2026-03-31T22:00:00.000Z',
+    '2026-01-31T23:00:00.000Z',
+    '2026-02-28T23:00:00.000Z',
+  ])
+  for (const bad of ['2026-13', '2026-1', 'october', '2026-00'])
+    assert.equal(monthRange(bad, 'UTC'), undefined)
 })

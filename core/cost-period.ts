@@ -68,3 +68,17 @@ export function resolvePeriod(period: CostPeriod, timezone: string, nowMs: numbe
 export function previousRange(r: Range): Range {
   return { fromMs: r.fromMs - (r.toMs - r.fromMs), toMs: r.fromMs }
 }
+
+/**
+ * The calendar month `YYYY-MM` in `timezone`, with the month before it as `previous`; undefined when
+ * `month` is not a valid month.
+ */
+export function monthRange(month: string, timezone: string): ResolvedPeriod | undefined {
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(month)) return undefined
+  const start = DateTime.fromISO(`${month}-01T00:00:00`, { zone: timezone })
+  if (!start.isValid) return undefined
+  return {
+    ...range(start, start.plus({ months: 1 })),
+    previous: range(start.minus({ months: 1 }), start),
+  }
+}

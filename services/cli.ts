@@ -7,6 +7,7 @@ import { failpointsFromEnv, processFailpoints } from './failpoints.js'
 import { registerReplay } from './replay/command.js'
 import { registerCost } from './cli/cost-command.js'
 import { registerLists } from './cli/list-commands.js'
+import { registerReport } from './cli/report-command.js'
 import { createLogger } from './logger.js'
 import { start } from './start.js'
 import { startTracing } from './tracing.js'
@@ -94,6 +95,7 @@ program
 registerReplay(program, fail)
 registerCost(program, process.env, process.stdout)
 registerLists(program, process.env, process.stdout)
+registerReport(program, process.env, process.stdout)
 
 // the reading commands throw their expected failures: one line naming the fix, exit 1 (usage: 2)
 await program.parseAsync(process.argv).catch(fail)

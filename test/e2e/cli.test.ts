@@ -181,6 +181,50 @@ test('rules lists a rule and `rules lift ID` lifts it in the API; budgets and al
   assert.match(alerts.stdout, /^id\s+state\s+severity\s+type/)
 })
 
+test('report --customer globex --month <this month>: totals of /api/cost, the rule on globex; --format html is one file', async () => {
+  const now = new Date()
+  const month = now.toISOString().slice(0, 7)
+  const from = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)
+  const to = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)
+  const q = (f: number, t: number) =>
+    `/api/cost?group_by=model&customer=globex&from=${new Date(f).toISOString()}&to=${new Date(t).toISOString()}`
+  const cur = await api<CostAnswer>(q(from, to))
+  const prev = await api<CostAnswer>(q(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1), from))
+  assert.ok(cur.total.cost_usd > 0)
+  const md = await cli(['report', '--customer', 'globex', '--month', month, '--url', gw.url])
+  assert.equal(md.code, 0, md.stderr)
+  assert.match(md.stdout, /^# Spend report: globex, /)
+  const summary = md.stdout.split('\n').find((l) => l.startsWith('| cost (USD) |'))!
+  assert.deepEqual(
+    summary
+      .split('|')
+      .slice(2, 4)
+      .map((c) => c.trim()),
+    [cur.total.cost_usd.toFixed(4), prev.total.cost_usd.toFixed(4)],
+  )
+  for (const r of cur.rows)
+    assert.ok(md.stdout.includes(`| ${String(r.model)} | ${r.cost_usd.toFixed(4)} |`), String(r.model))
+  assert.match(md.stdout, /## Guardrail rules on the customer\n\n\| rule \|.*\n.*\n\| \S+ \| block \| manual/)
+  const html = await cli([
+    'report',
+    '--customer',
+    'globex',
+    '--month',
+    month,
+    '--format',
+    'html',
+    '--url',
+    gw.url,
+  ])
+  assert.equal(html.code, 0, html.stderr)
+  assert.match(html.stdout, /^<!doctype html>/)
+  assert.doesNotMatch(html.stdout, /<script|<link|src=|href=/i)
+  assert.ok(html.stdout.includes(`<td class="n">${cur.total.cost_usd.toFixed(4)}</td>`))
+  const bad = await cli(['report', '--customer', 'globex', '--month', 'october', '--url', gw.url])
+  assert.equal(bad.code, 2)
+  assert.match(bad.stderr, /--month "october": use YYYY-MM/)
+})
+
 test('errors are one line naming the fix: wrong token, no token, unreachable URL, unknown dimension, --store while running', async () => {
   const oneLine = (
     r: { code: number | null; stderr: string; stdout: string },
