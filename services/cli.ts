@@ -9,8 +9,6 @@ import { registerCost } from './cli/cost-command.js'
 import { registerLists } from './cli/list-commands.js'
 import { registerReport } from './cli/report-command.js'
 import { createLogger } from './logger.js'
-import { start } from './start.js'
-import { startTracing } from './tracing.js'
 
 /** Seconds a graceful stop may take before the process exits anyway. */
 const STOP_TIMEOUT_MS = 15_000
@@ -62,6 +60,9 @@ program
     }
     const log = createLogger(config.log.level)
     try {
+      // imported here, so that the reading commands (cost, top, ...) start without the whole server
+      const { startTracing } = await import('./tracing.js')
+      const { start } = await import('./start.js')
       const stopTracing = await startTracing(process.env)
       const running = await start(config, log, Date.now, { failpoints: processFailpoints(plan, log) })
       onSignals(log, async () => {

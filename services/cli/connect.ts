@@ -2,7 +2,6 @@ import type { Command } from 'commander'
 import pino from 'pino'
 import { loadConfig } from '../config.js'
 import { httpClient, type ApiClient } from './api-client.js'
-import { storeClient } from './store-ports.js'
 
 /** Default address of a local Gatewarden (the server's default host and port). */
 export const DEFAULT_URL = 'http://127.0.0.1:4318'
@@ -35,6 +34,8 @@ export async function connect(
 ): Promise<ApiClient> {
   if (o.store !== undefined && o.store !== false) {
     const config = loadConfig(env, configPath)
+    // loaded only here: the store adapters (chdb) cost the HTTP mode a second of start-up otherwise
+    const { storeClient } = await import('./store-ports.js')
     return storeClient(config, pino({ level: 'silent' }), typeof o.store === 'string' ? o.store : undefined)
   }
   return httpClient(o.url ?? env.GATEWARDEN_URL ?? DEFAULT_URL, env.GATEWARDEN_AUTH_TOKEN || undefined)
