@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { currentMonthUtc, planCostQuery } from './cost-plan.js'
+import { currentMonthUtc, planCostQuery, previousPlan } from './cost-plan.js'
 
 const now = Date.parse('2026-11-26T09:30:12.345Z')
 
@@ -29,4 +29,30 @@ test('minute-aligned recent ranges use the minute rollup; older or unaligned one
 
 test('to before from is an error', () => {
   assert.ok('error' in planCostQuery({ from: '2026-11-02', to: '2026-11-01' }, now, 35))
+})
+
+test('a named period resolves in its time zone and picks the source from its ends', () => {
+  const utc = planCostQuery({ period: 'last_month', timezone: 'UTC' }, now, 35)
+  assert.ok(!('error' in utc))
+  assert.equal(new Date(utc.fromMs).toISOString(), '2026-10-01T00:00:00.000Z')
+  assert.equal(utc.source, 'spend_by_hour')
+  // Kolkata's days start on half hours: recent ones from the minute rollup, old ones from raw rows
+  const today = planCostQuery({ period: 'today', timezone: 'Asia/Kolkata' }, now, 35)
+  assert.ok(!('error' in today) && today.source === 'spend_by_minute')
+  const old = planCostQuery({ period: 'last_month', timezone: 'Asia/Kolkata' }, now, 35)
+  assert.ok(!('error' in old) && old.source === 'requests')
+})
+
+test('the previous plan has its own source', () => {
+  const p = planCostQuery({ from: '2026-11-26T09:00:00Z', to: '2026-11-26T09:30:00Z' }, now, 35)
+  assert.ok(!('error' in p))
+  assert.equal(p.source, 'spend_by_minute')
+  const prev = previousPlan(p, now, 35)
+  assert.equal(new Date(prev.fromMs).toISOString(), '2026-11-26T08:30:00.000Z')
+  assert.equal(new Date(prev.toMs).toISOString(), '2026-11-26T09:00:00.000Z')
+  assert.equal(prev.source, 'spend_by_minute')
+  const month = planCostQuery({}, now, 35)
+  assert.ok(!('error' in month))
+  assert.equal(new Date(month.previous.fromMs).toISOString(), '2026-10-01T00:00:00.000Z')
+  assert.equal(new Date(month.previous.toMs).toISOString(), '2026-11-01T00:00:00.000Z')
 })

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'GW_RULE_NOT_FOUND'
   | 'GW_BUDGET_READONLY'
   | 'GW_BUDGET_NOT_FOUND'
+  /** The CLI could not reach a Gatewarden at its --url. */
+  | 'GW_UNREACHABLE'
   /** An armed failpoint (GATEWARDEN_FAILPOINTS) injected this error; only in fault tests. */
   | 'GW_FAILPOINT'
 

@@ -5,9 +5,10 @@ import { isGatewardenError } from '../core/errors.js'
 import { loadConfig } from './config.js'
 import { failpointsFromEnv, processFailpoints } from './failpoints.js'
 import { registerReplay } from './replay/command.js'
+import { registerCost } from './cli/cost-command.js'
+import { registerLists } from './cli/list-commands.js'
+import { registerReport } from './cli/report-command.js'
 import { createLogger } from './logger.js'
-import { start } from './start.js'
-import { startTracing } from './tracing.js'
 
 /** Seconds a graceful stop may take before the process exits anyway. */
 const STOP_TIMEOUT_MS = 15_000
@@ -59,6 +60,9 @@ program
     }
     const log = createLogger(config.log.level)
     try {
+      // imported here, so that the reading commands (cost, top, ...) start without the whole server
+      const { startTracing } = await import('./tracing.js')
+      const { start } = await import('./start.js')
       const stopTracing = await startTracing(process.env)
       const running = await start(config, log, Date.now, { failpoints: processFailpoints(plan, log) })
       onSignals(log, async () => {
@@ -90,5 +94,9 @@ program
   })
 
 registerReplay(program, fail)
+registerCost(program, process.env, process.stdout)
+registerLists(program, process.env, process.stdout)
+registerReport(program, process.env, process.stdout)
 
-await program.parseAsync(process.argv)
+// the reading commands throw their expected failures: one line naming the fix, exit 1 (usage: 2)
+await program.parseAsync(process.argv).catch(fail)

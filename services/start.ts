@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from '../schemas/config.js'
 import { MINUTE_ROLLUP_TTL_DAYS } from '../schemas/migrations/003-spend-rollups.js'
-import { planCostQuery } from '../core/cost-plan.js'
 import { NO_FAILPOINTS, type Failpoints } from '../core/failpoints.js'
 import { createStoreClient, type StoreClient } from '../adapters/clickhouse/client.js'
 import { applyRetention, migrate } from '../adapters/clickhouse/migrate.js'
@@ -15,6 +14,7 @@ import { clickHouseOutbox } from '../adapters/clickhouse/outbox-table.js'
 import { clickHouseEventReader } from '../adapters/clickhouse/requests-table.js'
 import type { NamedPart } from '../core/lifecycle.js'
 import { clickHouseCostReader } from '../adapters/clickhouse/cost-query.js'
+import { costApi } from './cost/cost-api.js'
 import { clickHouseDeadLetterReader } from '../adapters/clickhouse/dead-letters-table.js'
 import { buildApp } from '../adapters/http/app.js'
 import { createMetrics } from '../adapters/telemetry/metrics.js'
@@ -274,17 +274,7 @@ export async function start(
           },
         }
       : {}),
-    cost: async (q) => {
-      const plan = planCostQuery(q, now(), MINUTE_ROLLUP_TTL_DAYS)
-      if ('error' in plan) return plan
-      const rows = await costReader.cost(q, plan)
-      return {
-        rows,
-        from: new Date(plan.fromMs).toISOString(),
-        to: new Date(plan.toMs).toISOString(),
-        source: plan.source,
-      }
-    },
+    cost: costApi(costReader.cost, now, MINUTE_ROLLUP_TTL_DAYS),
     deadLetters: (limit, source) => deadLetterReader.list(limit, source),
     health: async () => {
       const reachable = await eventStore.ping().catch(() => false)

@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import type { CostDimension, CostQuery, CostRow } from '../../schemas/api.js'
+import { ATTRIBUTE_DIMENSIONS, type CostDimension, type CostQuery, type CostRow } from '../../schemas/api.js'
 import type { CostPlan } from '../../core/cost-plan.js'
 import type { CostReader } from '../../core/ports/cost-reader.js'
 import type { StoreClient } from './client.js'
@@ -29,23 +29,25 @@ function dimensionSql(d: CostDimension, bucket: string): string {
   }
 }
 
-/** Optional equality filters of the query, each a bound parameter. */
-const FILTERS = {
-  customer: 'customer = {customer:String}',
-  team: 'team = {team:String}',
-  key: '(api_key_hash = {key:String} OR api_key_alias = {key:String})',
-  endpoint: 'endpoint = {endpoint:String}',
-  agent: 'agent = {agent:String}',
-  model: 'model = {model:String}',
-  tier: 'tier = {tier:String}',
-} as const
+/**
+ * The equality filter of a dimension, a bound parameter. Each attribute dimension is the rollups' column
+ * of the same name, except `key` (hash or alias).
+ */
+function filterSql(d: (typeof ATTRIBUTE_DIMENSIONS)[number]): string {
+  return d === 'key'
+    ? '(api_key_hash = {key:String} OR api_key_alias = {key:String})'
+    : `${d} = {${d}:String}`
+}
 
-/** Cost grouped by the query's dimensions over the plan's range, most expensive first. */
+/**
+ * Cost grouped by the query's dimensions over the plan's range, most expensive first. An empty `group_by`
+ * answers one row: the sums over the whole range (also when nothing matched).
+ */
 export async function queryCost(
   client: ClickHouseClient,
   database: string,
   q: CostQuery,
-  plan: CostPlan,
+  plan: Pick<CostPlan, 'fromMs' | 'toMs' | 'source'>,
 ): Promise<CostRow[]> {
   const bucket = BUCKET[plan.source]
   const raw = plan.source === 'requests'
@@ -59,22 +61,25 @@ export async function queryCost(
     `${bucket} < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`,
   ]
   const params: Record<string, unknown> = { from: plan.fromMs, to: plan.toMs, limit: q.limit }
-  for (const [name, sql] of Object.entries(FILTERS)) {
-    const v = q[name as keyof typeof FILTERS]
+  for (const d of ATTRIBUTE_DIMENSIONS) {
+    const v = q[d]
     if (v === undefined) continue
-    where.push(sql)
-    params[name] = v
+    where.push(filterSql(d))
+    params[d] = v
   }
   // every output column has a prefixed alias (d_ dimension, a_ attribute, s_ sum): an alias equal to a
   // column name (hour, cost_usd) would replace that column in WHERE and inside the aggregates
   const groupKeys = q.group_by.map((d) => `d_${d}`)
-  const query = `SELECT ${q.group_by.map((d) => dimensionSql(d, bucket)).join(', ')},
-       toFloat64(sum(cost_usd)) AS s_cost_usd, ${sums}
-FROM ${database}.${plan.source}
-WHERE ${where.join(' AND ')}
+  const grouped = groupKeys.length
+    ? `
 GROUP BY ${groupKeys.join(', ')}
 ORDER BY s_cost_usd DESC, ${groupKeys.join(', ')}
 LIMIT {limit:UInt32}`
+    : ''
+  const query = `SELECT ${[...q.group_by.map((d) => dimensionSql(d, bucket)), ''].join(', ')}
+       toFloat64(sum(cost_usd)) AS s_cost_usd, ${sums}
+FROM ${database}.${plan.source}
+WHERE ${where.join(' AND ')}${grouped}`
   const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' })
   const rows = await rs.json<Record<string, string | number>>()
   return rows.map((r) => {

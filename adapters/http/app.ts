@@ -19,6 +19,8 @@ import { budgetRoutes } from './routes/budgets.js'
 import { customerRoutes } from './routes/customers.js'
 import { consoleRoutes } from './routes/console.js'
 import { consoleAssets } from './console-assets.js'
+import { openApiRoutes } from './routes/openapi.js'
+import { recordRoutes } from './route-list.js'
 
 /** Fastify's own client errors, answered with our stable codes. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
@@ -89,6 +91,7 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
       .send({ error: { code: 'GW_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
   )
 
+  recordRoutes(app)
   ingestRoutes(app, ports)
   alertRoutes(app, ports)
   pageRoutes(app, ports)
@@ -99,5 +102,6 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
   budgetRoutes(app, ports)
   customerRoutes(app, ports)
   consoleRoutes(app, ports.console ?? consoleAssets())
+  openApiRoutes(app)
   return app
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
-import type { CostQuery, CostRow } from '../../schemas/api.js'
+import type { CostAnswer, CostQuery } from '../../schemas/api.js'
 import type { ServerConfig } from '../../schemas/config.js'
 import type { RawItem } from './body.js'
 import type { IngestOutcome, OtlpOutcome } from '../../core/ingest/outcome.js'
@@ -29,9 +29,8 @@ export interface HttpPorts {
   ingestLiteLLM(items: RawItem[], origin: string): Promise<IngestOutcome>
   /** An OTLP `ExportTraceServiceRequest` in its JSON shape (protobuf bodies decoded); resolves once stored. */
   ingestOtlp(request: unknown, origin: string): Promise<OtlpOutcome>
-  cost(
-    q: CostQuery,
-  ): Promise<{ rows: CostRow[]; from: string; to: string; source: string } | { error: string }>
+  /** GET /api/cost (services/cost/cost-api.ts). */
+  cost(q: CostQuery): Promise<CostAnswer | { error: string }>
   deadLetters(limit: number, source?: string): Promise<unknown[]>
   health(): Promise<Health>
   metrics(req: IncomingMessage, res: ServerResponse): void

@@ -4,8 +4,8 @@ import type { CostPlan } from '../cost-plan.js'
 /**
  * Cost as the API answers it (implemented by `adapters/clickhouse/cost-query.ts`).
  * MUST: rows grouped by `q.group_by` over `[plan.fromMs, plan.toMs)` read from `plan.source`, every
- * filter of `q` applied as a bound parameter, most expensive first, at most `q.limit` rows.
+ * filter of `q` applied as a bound parameter, most expensive first, at most `q.limit` rows; an empty `group_by` answers one totals row.
  */
 export interface CostReader {
-  cost(q: CostQuery, plan: CostPlan): Promise<CostRow[]>
+  cost(q: CostQuery, plan: Pick<CostPlan, 'fromMs' | 'toMs' | 'source'>): Promise<CostRow[]>
 }

@@ -52,7 +52,7 @@ export function dataDirHolder(dir: string): DataDirHolder | undefined {
  * while `gatewarden start` runs on the same directory this fails with GW_STORE_UNAVAILABLE naming the
  * holder and what to do instead.
  */
-export async function openReplayStore(cfg: StoreConfig): Promise<StoreClient> {
+export async function openReplayStore(cfg: StoreConfig, command = 'replay'): Promise<StoreClient> {
   let store: StoreClient
   if (!cfg.clickhouse_url) {
     const dir = resolve(cfg.data_dir)
@@ -62,21 +62,25 @@ export async function openReplayStore(cfg: StoreConfig): Promise<StoreClient> {
         `no data directory at ${dir}: nothing was stored there (set GATEWARDEN_DATA_DIR or store.data_dir to the directory \`gatewarden start\` uses)`,
         false,
       )
+    const busy = (holder: DataDirHolder, cause?: unknown) => {
+      const who = holder.command ? ` (${holder.command})` : ''
+      return new GatewardenError(
+        'GW_STORE_UNAVAILABLE',
+        `data directory ${dir} is in use by process ${holder.pid}${who}, running since ${holder.startedAt || 'an unknown time'}. ` +
+          `The embedded store allows one process per directory: stop that process (e.g. the running \`gatewarden start\`) and run ${command} again, ` +
+          'or run Gatewarden on a ClickHouse server (CLICKHOUSE_URL), which any number of readers can share.',
+        true,
+        { cause },
+      )
+    }
+    // asked before opening: chdb itself prints the lock failure to stderr when it finds the directory held
+    const held = dataDirHolder(dir)
+    if (held) throw busy(held)
     try {
       store = createStoreClient(cfg)
     } catch (err) {
       const holder = dataDirHolder(dir)
-      if (holder) {
-        const who = holder.command ? ` (${holder.command})` : ''
-        throw new GatewardenError(
-          'GW_STORE_UNAVAILABLE',
-          `data directory ${dir} is in use by process ${holder.pid}${who}, running since ${holder.startedAt || 'an unknown time'}. ` +
-            'The embedded store allows one process per directory: stop that process (e.g. the running `gatewarden start`) and run replay again, ' +
-            'or run Gatewarden on a ClickHouse server (CLICKHOUSE_URL), which any number of readers can share.',
-          true,
-          { cause: err },
-        )
-      }
+      if (holder) throw busy(holder, err)
       throw new GatewardenError(
         'GW_STORE_UNAVAILABLE',
         `cannot open the embedded store in ${dir}: ${(err as Error).message}`,

@@ -18,6 +18,9 @@ export const AlertsQuery = z.strictObject({
 })
 export type AlertsQuery = z.infer<typeof AlertsQuery>
 
+/** Query of GET /api/silences: `all=true` includes expired ones. */
+export const SilencesQuery = z.strictObject({ all: z.enum(['true', 'false']).default('false') })
+
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const r = schema.safeParse(value)
   if (r.success) return r.data
@@ -56,7 +59,7 @@ export function alertRoutes(app: FastifyInstance, ports: HttpPorts): void {
   })
 
   app.get('/api/silences', async (req) => {
-    const q = parse(z.strictObject({ all: z.enum(['true', 'false']).default('false') }), req.query)
+    const q = parse(SilencesQuery, req.query)
     const list = await alerts().silences(q.all === 'true')
     return {
       silences: list.map((s) => ({ ...s, created_at: iso(s.created_at), expires_at: iso(s.expires_at) })),

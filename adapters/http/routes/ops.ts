@@ -3,7 +3,8 @@ import { z } from 'zod'
 import { GatewardenError } from '../../../core/errors.js'
 import type { HttpPorts } from '../ports.js'
 
-const DeadLetterQuery = z.strictObject({
+/** Query of GET /api/dead-letters. */
+export const DeadLetterQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   source: z.string().max(64).optional(),
 })
