@@ -274,7 +274,7 @@ export async function start(
           },
         }
       : {}),
-    cost: costApi(costReader.cost, now, MINUTE_ROLLUP_TTL_DAYS),
+    cost: costApi((q, plan) => costReader.cost(q, plan), now, MINUTE_ROLLUP_TTL_DAYS),
     deadLetters: (limit, source) => deadLetterReader.list(limit, source),
     health: async () => {
       const reachable = await eventStore.ping().catch(() => false)
