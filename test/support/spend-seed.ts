@@ -15,12 +15,12 @@ export const SEED_TO = ANCHOR + 3 * DAY + 12 * HOUR
 const STEP_MS = 377_123
 
 /** Customer "" is unattributed; "o'reilly" checks quoting of variable values. Weights scale spend. */
-export const CUSTOMERS: readonly { name: string; weight: number }[] = [
-  { name: 'acme', weight: 6 },
-  { name: 'globex', weight: 3 },
-  { name: "o'reilly", weight: 2 },
-  { name: '', weight: 1.5 },
-  { name: 'initech', weight: 1 },
+export const CUSTOMERS: readonly { name: string; weight: number; tier: string }[] = [
+  { name: 'acme', weight: 6, tier: 'enterprise' },
+  { name: 'globex', weight: 3, tier: 'pro' },
+  { name: "o'reilly", weight: 2, tier: 'pro' },
+  { name: '', weight: 1.5, tier: '' },
+  { name: 'initech', weight: 1, tier: 'free' },
 ]
 export const TEAMS = ['platform', 'growth', ''] as const
 export const MODELS = [
@@ -88,6 +88,7 @@ export function seedEvents(): RequestEvent[] {
         source: 'litellm_http',
         gateway: 'litellm',
         customer: customer.name,
+        tier: customer.tier,
         team: pick(TEAMS),
         api_key_hash: key.hash,
         api_key_alias: key.hash === 'h-worker' && ts >= RENAME_AT ? RENAMED_ALIAS : key.alias,

@@ -2,6 +2,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteaso
 import { z } from 'zod'
 import { CostQuery } from '../../../schemas/api.js'
 import { StandardLoggingPayload } from '../../../schemas/litellm-payload.js'
+import { CustomerTierInput } from '../../../schemas/customer-tier.js'
 import { Budget } from '../../../schemas/policy.js'
 import { ActiveRules, ManualRuleInput } from '../../../schemas/rule.js'
 import { SilenceInput } from '../../../schemas/silence.js'
@@ -14,6 +15,8 @@ import {
   BudgetEventView,
   BudgetView,
   CostAnswerView,
+  CustomerTierEventView,
+  CustomerTierView,
   DeadLetterView,
   ErrorAnswer,
   HealthView,
@@ -38,6 +41,8 @@ const common: Responses = {
 }
 const idParam = z.object({ id: z.string() })
 const nameParam = z.object({ name: z.string() })
+const customerParam = z.object({ customer: z.string() })
+const html = (description: string) => ({ description, content: { 'text/html': { schema: z.string() } } })
 
 function registerAll(r: OpenAPIRegistry): void {
   const bearer = r.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' })
@@ -244,6 +249,55 @@ function registerAll(r: OpenAPIRegistry): void {
   })
   api({
     method: 'get',
+    path: '/api/customers/tiers',
+    tags: ['customers'],
+    summary: 'customer tiers set through the API (they win over the payload tier)',
+    responses: { 200: json(z.object({ tiers: z.array(CustomerTierView) }), 'tiers') },
+  })
+  api({
+    method: 'get',
+    path: '/api/customers/{customer}/tier',
+    tags: ['customers'],
+    summary: "a customer's API tier (null once cleared) with its audit",
+    request: { params: customerParam },
+    responses: {
+      200: json(
+        z.object({
+          customer: z.string(),
+          tier: CustomerTierView.nullable(),
+          events: z.array(CustomerTierEventView),
+        }),
+        'the tier',
+      ),
+      404: error('no tier was ever set for this customer'),
+    },
+  })
+  api({
+    method: 'put',
+    path: '/api/customers/{customer}/tier',
+    tags: ['customers'],
+    summary:
+      "set a customer's tier; applies to its calls stored from now on, on every instance within a tick",
+    request: {
+      params: customerParam,
+      query: ActorQuery,
+      body: { required: true, content: { 'application/json': { schema: CustomerTierInput } } },
+    },
+    responses: { 200: json(z.object({ tier: CustomerTierView, event: CustomerTierEventView }), 'set') },
+  })
+  api({
+    method: 'delete',
+    path: '/api/customers/{customer}/tier',
+    tags: ['customers'],
+    summary: "clear a customer's API tier (the payload's tier applies again)",
+    request: { params: customerParam, query: ActorQuery },
+    responses: {
+      200: json(z.object({ event: CustomerTierEventView }), 'cleared'),
+      404: error('no tier set'),
+    },
+  })
+  api({
+    method: 'get',
     path: '/api/dead-letters',
     tags: ['dead letters'],
     summary: 'newest dead letters: raw input (first 64 KiB), where it came from, and why',
@@ -266,6 +320,34 @@ function registerAll(r: OpenAPIRegistry): void {
     summary: 'the alerts page (HTML) alert links point to',
     responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
   })
+  // the console's files hold no data (every number comes from the API above, behind the token)
+  r.registerPath({
+    method: 'get',
+    path: '/',
+    tags: ['console'],
+    summary: 'the web console (open: it asks for the token and sends it on every API call)',
+    responses: { 200: html('the console page') },
+  })
+  r.registerPath({
+    method: 'get',
+    path: '/console/{path}',
+    tags: ['console'],
+    summary: "the console's modules and styles",
+    request: {
+      params: z.object({
+        path: z.string().meta({ description: 'a file under console/ (a fastify wildcard)' }),
+      }),
+    },
+    responses: { 200: { description: 'a static file' }, 404: error('no such file') },
+  })
+  for (const file of ['uplot.js', 'uplot.css'])
+    r.registerPath({
+      method: 'get',
+      path: `/console/vendor/${file}`,
+      tags: ['console'],
+      summary: `uPlot (${file}), vendored from node_modules`,
+      responses: { 200: { description: file } },
+    })
   r.registerPath({
     method: 'get',
     path: '/healthz',

@@ -117,3 +117,19 @@ export const HealthView = z.object({
 
 /** `?by=` on writes: who did it, for the audit (default `api`). */
 export const ActorQuery = z.object({ by: z.string().max(256).optional() })
+
+/** A customer's tier set through the API. */
+export const CustomerTierView = z.object({
+  customer: z.string(),
+  tier: z.string(),
+  updated_at: Instant,
+  updated_by: z.string(),
+})
+export const CustomerTierEventView = z.object({
+  customer: z.string(),
+  at: Instant,
+  action: z.enum(['set', 'cleared']),
+  actor: z.string(),
+  before: z.string(),
+  after: z.string(),
+})
