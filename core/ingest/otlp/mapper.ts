@@ -1,3 +1,4 @@
+import type { DeadLetterCode } from '../../../schemas/dead-letter.js'
 import { OtlpSpan, OtlpTraceRequest } from '../../../schemas/otlp-trace.js'
 import type { RequestEvent } from '../../../schemas/request-event.js'
 import type { MapResult } from '../event-result.js'
@@ -12,7 +13,7 @@ export type { OtlpMapperOptions } from './span-event.js'
 export type SpanOutcome =
   | { kind: 'event'; where: string; event: RequestEvent; truncated: number }
   | { kind: 'ignored'; where: string; reason: string }
-  | { kind: 'dead'; where: string; reason: string; raw: unknown }
+  | { kind: 'dead'; where: string; reason: string; code: DeadLetterCode; raw: unknown }
 
 /** Outcomes in request order, or why the whole request is unreadable (HTTP 400). */
 export type OtlpMapResult = { ok: true; spans: SpanOutcome[] } | { ok: false; reason: string }
@@ -66,6 +67,7 @@ export function mapOtlpTraces(body: unknown, opts: OtlpMapperOptions): OtlpMapRe
             where,
             raw,
             reason: `invalid span at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+            code: 'GW_DL_INVALID',
           })
           return
         }
@@ -121,19 +123,19 @@ export function mapOtlpTraces(body: unknown, opts: OtlpMapperOptions): OtlpMapRe
     const mapped = spanToEvent(v, ancestorsOf(v), opts)
     return mapped.ok
       ? { kind: 'event', where: v.where, event: mapped.event, truncated: mapped.truncated }
-      : { kind: 'dead', where: v.where, reason: mapped.reason, raw: v.raw }
+      : { kind: 'dead', where: v.where, reason: mapped.reason, code: mapped.code, raw: v.raw }
   })
   return { ok: true, spans }
 }
 /** The same mapping as `MapResult`s (events and rejects; ignored spans yield nothing), for the Kafka source. */
 export function mapOtlpToResults(body: unknown, opts: OtlpMapperOptions): MapResult[] {
   const r = mapOtlpTraces(body, opts)
-  if (!r.ok) return [{ ok: false, reason: r.reason }]
+  if (!r.ok) return [{ ok: false, reason: r.reason, code: 'GW_DL_INVALID' }]
   return r.spans.flatMap((s): MapResult[] =>
     s.kind === 'event'
       ? [{ ok: true, event: s.event, truncated: s.truncated }]
       : s.kind === 'dead'
-        ? [{ ok: false, reason: `${s.where}: ${s.reason}` }]
+        ? [{ ok: false, reason: `${s.where}: ${s.reason}`, code: s.code }]
         : [],
   )
 }
