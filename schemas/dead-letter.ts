@@ -75,7 +75,12 @@ export function deadLetter(
   try {
     text = typeof raw === 'string' ? raw : (JSON.stringify(raw) ?? String(raw))
   } catch {
-    text = String(raw)
+    // nested too deep for the serialiser (a stack overflow), or a cycle: keep what can be said safely
+    try {
+      text = String(raw)
+    } catch {
+      text = `[${Array.isArray(raw) ? 'array' : typeof raw} not serialisable: nested too deep]`
+    }
   }
   return {
     topic: '',
