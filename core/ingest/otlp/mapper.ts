@@ -2,6 +2,7 @@ import type { DeadLetterCode } from '../../../schemas/dead-letter.js'
 import { OtlpSpan, OtlpTraceRequest } from '../../../schemas/otlp-trace.js'
 import type { RequestEvent } from '../../../schemas/request-event.js'
 import type { MapResult } from '../event-result.js'
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../json-depth.js'
 import { carriesUsage, spanRole } from './llm-span.js'
 import { spanToEvent, type OtlpMapperOptions, type SpanView } from './span-event.js'
 import { attributeRecord, normalizeId } from './values.js'
@@ -42,6 +43,11 @@ const snakeToCamel = (v: unknown): unknown => {
  * cost, non-numeric token counts) is dead-lettered.
  */
 export function mapOtlpTraces(body: unknown, opts: OtlpMapperOptions): OtlpMapResult {
+  if (nestedDeeperThan(body))
+    return {
+      ok: false,
+      reason: `not an ExportTraceServiceRequest: nested deeper than ${MAX_JSON_DEPTH} levels`,
+    }
   const input =
     body !== null && typeof body === 'object' && 'resource_spans' in body ? snakeToCamel(body) : body
   const parsed = OtlpTraceRequest.safeParse(input)
