@@ -163,18 +163,19 @@ add({
 }
 {
   const sec = (NOW - 3_600_000) / 1000
-  const [ms, us, ns, iso, future, old] = [
+  const [ms, us, ns, iso, future, old, huge] = [
     valid({ startTime: sec * 1000, endTime: sec * 1000 + 500 }),
     valid({ startTime: sec * 1e6, endTime: sec * 1e6 + 5e5 }),
     valid({ startTime: sec * 1e9, endTime: null }),
     valid({ startTime: new Date(NOW - 3_600_000).toISOString(), endTime: null }),
     valid({ startTime: Date.UTC(2099, 0, 1) / 1000, endTime: null }),
     valid({ startTime: Date.UTC(1990, 0, 1) / 1000, endTime: null }),
+    valid({ startTime: 8.64e21, endTime: null }), // past what a Date can hold: was a RangeError (500)
   ]
   add({
-    name: 'timestamps in s, ms, us, ns, ISO; in the future; before 2000',
-    body: j([ms.p, us.p, ns.p, iso.p, future.p, old.p]),
-    want: { dead: ['GW_DL_BAD_TIME', 'GW_DL_FUTURE'], accepted: 4 },
+    name: 'timestamps in s, ms, us, ns, ISO; in the future; before 2000; beyond any date',
+    body: j([ms.p, us.p, ns.p, iso.p, future.p, old.p, huge.p]),
+    want: { dead: ['GW_DL_BAD_TIME', 'GW_DL_BAD_TIME', 'GW_DL_FUTURE'], accepted: 4 },
     kept: [ms.id, us.id, ns.id, iso.id],
   })
 }
