@@ -76,16 +76,18 @@ test('a message the store refuses is dead-lettered with its offset and the store
   } finally {
     await running.stop()
   }
-  // a restart of the group starts past the poison: nothing is fetched, nothing stored again
+  // a restart of the group starts past the poison: a message produced now is stored, nothing before it again
   const again = await start(cfg, testLog())
   try {
-    await waitFor('group assigned and caught up', async () => {
-      const { committed, high } = await groupOffsets(kx.kafka, groupId, topic)
-      return committed[0] === high[0]
+    const [late] = await produce(kx.producer, topic, [{ value: json(good(7)) }], 0)
+    const end = Number(late!.baseOffset) + 1
+    await waitFor('the new message stored and committed', async () => {
+      const { committed } = await groupOffsets(kx.kafka, groupId, topic)
+      return committed[0] === end && (await storeCounts(again.store)).rows === 6
     })
     const [n] = await rows<{ n: string }>(again.store, 'SELECT toString(count()) n FROM {{db}}.dead_letters')
-    assert.equal(n?.n, '2')
-    assert.deepEqual(await storeCounts(again.store), { rows: 5, ids: 5 })
+    assert.equal(n?.n, '2', 'the poison was not fetched again')
+    assert.deepEqual(await storeCounts(again.store), { rows: 6, ids: 6 })
   } finally {
     await again.stop()
   }
