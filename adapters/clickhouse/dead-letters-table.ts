@@ -23,7 +23,7 @@ export interface DeadLetterRow {
   received_at: string
   source: string
   origin: string
-  /** The stable code (`GW_DL_*`); '' on rows stored before migration 008. */
+  /** The stable code (`GW_DL_*`); '' on rows stored before migration 009. */
   code: string
   reason: string
   raw: string
