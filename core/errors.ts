@@ -3,6 +3,8 @@ export type ErrorCode =
   | 'GW_CONFIG_INVALID'
   | 'GW_STORE_UNAVAILABLE'
   | 'GW_STORE_QUERY'
+  /** The store refused the rows themselves (a value its column cannot hold): retrying them cannot succeed. */
+  | 'GW_STORE_REJECTED'
   | 'GW_BACKPRESSURE'
   | 'GW_SHUTTING_DOWN'
   | 'GW_BAD_REQUEST'

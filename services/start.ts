@@ -208,6 +208,15 @@ export async function start(
       batchWritten: (b) => metrics.batchWritten(b.rows + b.deadLetters, b.durationMs),
       batchFailed: (b) => metrics.storeFailure(b.rows),
       storeRetry: () => metrics.storeRetry(),
+      deadLettersStored: (rows) => {
+        const by = new Map<string, { source: string; code: string; n: number }>()
+        for (const d of rows) {
+          const k = `${d.source}\0${d.code}`
+          const c = by.get(k) ?? by.set(k, { source: d.source, code: d.code, n: 0 }).get(k)!
+          c.n++
+        }
+        for (const c of by.values()) metrics.deadLettersStored(c.source, c.code, c.n)
+      },
       eventsStored: (events, submittedAt) => void engine.onStored(events, submittedAt),
     },
     undefined,

@@ -14,7 +14,7 @@ export async function insertDeadLetters(
   if (rows.length === 0) return
   await client.insert({
     table: `${database}.dead_letters`,
-    values: rows as DeadLetter[],
+    values: rows,
     format: 'JSONEachRow',
     clickhouse_settings: insertSettings(token),
   })
@@ -35,7 +35,7 @@ export async function listDeadLetters(
   source?: string,
 ): Promise<DeadLetterRow[]> {
   const rs = await client.query({
-    query: `SELECT toString(received_at) AS received_at, source, origin, reason, raw, raw_bytes
+    query: `SELECT toString(received_at) AS received_at, source, origin, code, reason, raw, raw_bytes
 FROM ${database}.dead_letters
 WHERE {source:String} = '' OR source = {source:String}
 ORDER BY received_at DESC LIMIT {limit:UInt32}`,

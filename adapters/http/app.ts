@@ -52,7 +52,9 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
   const token = ports.server.auth_token
   if (token) {
     app.addHook('onRequest', async (req, reply) => {
-      const path = req.url.split('?')[0] ?? ''
+      // the route fastify matched, not the raw URL: `/%61pi/cost` or `//api/cost` reach the same handler
+      // as `/api/cost` and MUST be guarded the same; an unmatched path (404) has no route
+      const path = req.routeOptions.url ?? req.url.split('?')[0] ?? ''
       if (
         !path.startsWith('/ingest/') &&
         !path.startsWith('/api/') &&

@@ -16,6 +16,8 @@ export interface Metrics {
   eventsDuplicate(source: string, n: number): void
   /** Label values cut by the truncation rule (core/ingest/labels.ts); their events are stored. */
   valuesTruncated(source: string, n: number): void
+  /** Dead letters stored, by stable code (`GW_DL_*`) and source: `gatewarden_dead_letters_total{code,source}`. */
+  deadLettersStored(source: string, code: string, n: number): void
   batchWritten(rows: number, durationMs: number): void
   storeRetry(): void
   storeFailure(rows: number): void
@@ -46,6 +48,9 @@ export function createMetrics(): Metrics {
   const truncated = meter.createCounter('gatewarden_values_truncated', {
     description: 'Label values cut to their limit (the events are stored)',
   })
+  const deadLetters = meter.createCounter('gatewarden_dead_letters', {
+    description: 'Dead letters stored, by code (GW_DL_*) and source',
+  })
   const refused = meter.createCounter('gatewarden_ingest_refused', {
     description: 'Submissions refused (backpressure, store down)',
   })
@@ -71,6 +76,7 @@ export function createMetrics(): Metrics {
     eventsRejected: (source, n) => rejected.add(n, { source }),
     eventsDuplicate: (source, n) => duplicate.add(n, { source }),
     valuesTruncated: (source, n) => truncated.add(n, { source }),
+    deadLettersStored: (source, code, n) => deadLetters.add(n, { code, source }),
     batchWritten: (rows, ms) => {
       batchRows.record(rows)
       storeLatency.record(ms / 1000)

@@ -30,7 +30,9 @@ export function readInstant(value: unknown): InstantResult {
   }
   ms = Math.round(ms)
   if (ms < MIN_EVENT_TS_MS || ms > MAX_EVENT_TS_MS) {
-    return { ok: false, reason: `out of range (${new Date(ms).toISOString?.() ?? ms}), read as ${unit}` }
+    // past ±8.64e15 ms a Date is invalid and toISOString throws (RangeError): say the number instead
+    const shown = Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : String(ms)
+    return { ok: false, reason: `out of range (${shown}), read as ${unit}` }
   }
   return { ok: true, ms, unit }
 }

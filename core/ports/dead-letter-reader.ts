@@ -3,6 +3,8 @@ export interface DeadLetterRow {
   received_at: string
   source: string
   origin: string
+  /** The stable code (`GW_DL_*`); '' on rows stored before migration 009. */
+  code: string
   reason: string
   raw: string
   raw_bytes: number

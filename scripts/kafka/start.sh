@@ -92,12 +92,18 @@ java ${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 
   ${KAFKA_JVM_OPTS:-} -cp "$libs/*" kafka.Kafka "$props" </dev/null >>"$log" 2>&1 &
 echo $! >"$pidf"
 
+started=$!
+# The child we just forked: until it has exec'd java its cmdline is this shell's, so `alive` (which
+# checks for kafka.Kafka) can say no for a moment on a loaded machine. Ask whether that process still
+# exists instead (it is ours and just started: its pid cannot have been reused).
+running() { kill -0 "$started" 2>/dev/null; }
+
 deadline=$((SECONDS + ${KAFKA_START_TIMEOUT:-60}))
 # grep -c, not -q: -q exits early and SIGPIPEs tail, which pipefail reports as failure.
 until tail -n +"$from" "$log" | grep -c 'Kafka Server started' >/dev/null &&
       (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-  if ! alive || ((SECONDS >= deadline)); then
-    echo "start.sh: broker did not start (alive=$(alive && echo yes || echo no)); errors, then log tail:" >&2
+  if ! running || ((SECONDS >= deadline)); then
+    echo "start.sh: broker did not start (running=$(running && echo yes || echo no)); errors, then log tail:" >&2
     # Shutdown noise buries the cause, so show this run's first ERROR/FATAL lines (+ a stack line) too.
     tail -n +"$from" "$log" | grep -E -A1 '\] (ERROR|FATAL) ' | head -n 12 >&2 || true
     echo "--- $log (tail) ---" >&2

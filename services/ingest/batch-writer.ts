@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import { SpanStatusCode, trace } from '@opentelemetry/api'
 import type { Logger } from 'pino'
-import type { DeadLetter } from '../../schemas/dead-letter.js'
+import { deadLetter, type DeadLetter } from '../../schemas/dead-letter.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import type { WriterConfig } from '../../schemas/config.js'
 import type { EventStore } from '../../core/ports/event-store.js'
-import { GatewardenError } from '../../core/errors.js'
+import { GatewardenError, isGatewardenError } from '../../core/errors.js'
 import { NO_FAILPOINTS, type Failpoints } from '../../core/failpoints.js'
 import { DEFAULT_RETRY, systemClock, withRetry, type RetryClock } from '../../core/retry.js'
 import { within } from '../lifecycle.js'
@@ -16,8 +16,14 @@ export interface WriteReceipt {
   stored: number
   /** Events already stored (same event_id), counted once. */
   duplicates: number
+  /** Dead letters stored: the submitted ones plus events the store refused (GW_DL_STORE_REJECTED). */
   deadLettered: number
 }
+
+/** Where an event came from, for the dead letter it becomes if the store refuses it. */
+export type EventOrigin = (
+  event: RequestEvent,
+) => Pick<DeadLetter, 'origin'> & Partial<Pick<DeadLetter, 'topic' | 'partition' | 'offset'>>
 
 /** A batch as the writer saw it, for metrics. */
 export interface BatchInfo {
@@ -36,6 +42,8 @@ export interface WriterObserver {
    */
   eventsStored?(events: readonly RequestEvent[], submittedAt: number): void
   batchFailed?(info: { rows: number; error: unknown }): void
+  /** Dead letters a batch stored (the submitted ones and the events the store refused), after commit. */
+  deadLettersStored?(rows: readonly DeadLetter[]): void
   storeRetry?(info: { attempt: number; delayMs: number }): void
 }
 
@@ -43,6 +51,7 @@ interface Pending {
   submittedAt: number
   events: readonly RequestEvent[]
   deadLetters: readonly DeadLetter[]
+  originOf: EventOrigin | undefined
   resolve(r: WriteReceipt): void
   reject(e: unknown): void
 }
@@ -68,6 +77,11 @@ const rowsOf = (p: Pick<Pending, 'events' | 'deadLetters'>) => p.events.length +
  * - Each batch has its own insert token, reused across its retries, so an insert retried after an
  *   ambiguous failure is not applied twice.
  * - Memory is bounded: past `max_pending_rows`, `submit()` rejects with a retryable GW_BACKPRESSURE.
+ * - Poison isolation: only a retryable store error is retried. A batch the store refuses for its data
+ *   (GW_STORE_REJECTED) is split in halves until the refused rows are alone; those become dead letters
+ *   with the store's reason, their neighbours are stored and acked. One bad row never fails a batch.
+ * - Dead letters are inserted after the requests, with a token derived from their content: a batch whose
+ *   requests failed stored none of its dead letters, and a redelivered one (same origin) adds none.
  */
 export class BatchWriter {
   readonly #queue: Pending[] = []
@@ -97,7 +111,11 @@ export class BatchWriter {
   }
 
   /** Queues events and dead letters; resolves once they are durable in the store. */
-  submit(events: readonly RequestEvent[], deadLetters: readonly DeadLetter[] = []): Promise<WriteReceipt> {
+  submit(
+    events: readonly RequestEvent[],
+    deadLetters: readonly DeadLetter[] = [],
+    originOf?: EventOrigin,
+  ): Promise<WriteReceipt> {
     if (this.#closed) {
       return Promise.reject(new GatewardenError('GW_SHUTTING_DOWN', 'writer is shutting down', true))
     }
@@ -109,7 +127,7 @@ export class BatchWriter {
       )
     }
     return new Promise<WriteReceipt>((resolve, reject) => {
-      this.#queue.push({ submittedAt: this.clock.now(), events, deadLetters, resolve, reject })
+      this.#queue.push({ submittedAt: this.clock.now(), events, deadLetters, originOf, resolve, reject })
       this.#pendingRows += rows
       if (this.#pendingRows >= this.cfg.max_batch_rows) this.#kick()
       else this.#timer ??= setTimeout(() => this.#kick(), this.cfg.max_batch_wait_ms)
@@ -191,12 +209,14 @@ export class BatchWriter {
 
     const seen = new Set<string>(existing)
     const kept: RequestEvent[] = []
-    const receipts = batch.map((p) => {
+    const owner = new Map<RequestEvent, number>()
+    const receipts = batch.map((p, i) => {
       let stored = 0
       for (const e of p.events) {
         if (seen.has(e.event_id)) continue
         seen.add(e.event_id)
         kept.push(e)
+        owner.set(e, i)
         stored++
       }
       return { stored, duplicates: p.events.length - stored, deadLettered: p.deadLetters.length }
@@ -204,21 +224,68 @@ export class BatchWriter {
 
     const token = this.newToken()
     await this.failpoints.fire('writer.before_insert', { rows: kept.length })
-    if (deadLetters.length > 0)
-      await this.#retry(() => this.store.insertDeadLetters(deadLetters, `${token}-dl`))
-    if (kept.length > 0) await this.#retry(() => this.store.insertRequests(kept, token))
+    const refused = kept.length > 0 ? await this.#insertIsolating(kept, token) : []
+    const storeDeadLetters = refused.map(({ event, reason }) => {
+      const p = batch[owner.get(event)!]!
+      receipts[owner.get(event)!]!.stored--
+      receipts[owner.get(event)!]!.deadLettered++
+      return deadLetter(event, {
+        origin: `store event ${event.event_id}`,
+        ...p.originOf?.(event),
+        source: event.source,
+        received_at: this.clock.now(),
+        code: 'GW_DL_STORE_REJECTED',
+        reason,
+      })
+    })
+    const allDeadLetters = [...deadLetters, ...storeDeadLetters]
+    if (allDeadLetters.length > 0) {
+      const dlToken = deadLetterToken(allDeadLetters)
+      await this.#retry(() => this.store.insertDeadLetters(allDeadLetters, dlToken))
+    }
     await this.failpoints.fire('writer.after_insert', { rows: kept.length })
 
+    const refusedSet = new Set(refused.map((r) => r.event))
+    const stored = refused.length === 0 ? kept : kept.filter((e) => !refusedSet.has(e))
+    if (allDeadLetters.length > 0) this.observer.deadLettersStored?.(allDeadLetters)
+    if (storeDeadLetters.length > 0) {
+      this.log.warn(
+        { rows: storeDeadLetters.length, reasons: [...new Set(refused.map((r) => r.reason))].slice(0, 5) },
+        'store refused rows; dead-lettered',
+      )
+    }
     const info = {
-      rows: kept.length,
+      rows: stored.length,
       duplicates: events.length - kept.length,
-      deadLetters: deadLetters.length,
+      deadLetters: allDeadLetters.length,
       durationMs: this.clock.now() - started,
     }
     this.observer.batchWritten?.(info)
-    if (kept.length > 0) this.observer.eventsStored?.(kept, Math.min(...batch.map((p) => p.submittedAt)))
+    if (stored.length > 0) this.observer.eventsStored?.(stored, Math.min(...batch.map((p) => p.submittedAt)))
     this.log.debug({ ...info, lookupMs }, 'batch stored')
     return receipts
+  }
+
+  /**
+   * Inserts `rows` (retryable failures retried under `token`); when the store refuses them for their data,
+   * bisects: each half goes in under its own token derived from `token`, down to single rows. Returns the
+   * rows refused alone, with the store's reason. A batch with k bad rows costs about 2k·log2(n) inserts.
+   */
+  async #insertIsolating(
+    rows: readonly RequestEvent[],
+    token: string,
+  ): Promise<Array<{ event: RequestEvent; reason: string }>> {
+    try {
+      await this.#retry(() => this.store.insertRequests(rows, token))
+      return []
+    } catch (error) {
+      if (!isGatewardenError(error, 'GW_STORE_REJECTED')) throw error
+      if (rows.length === 1) return [{ event: rows[0]!, reason: error.message }]
+      const mid = rows.length >>> 1
+      const left = await this.#insertIsolating(rows.slice(0, mid), `${token}.0`)
+      const right = await this.#insertIsolating(rows.slice(mid), `${token}.1`)
+      return [...left, ...right]
+    }
   }
 
   #lookup(events: readonly RequestEvent[]): Promise<Set<string>> {
@@ -241,7 +308,9 @@ export class BatchWriter {
         try {
           return { kind: 'success', value: await op() }
         } catch (error) {
-          return { kind: 'retryable', error }
+          // a refusal of the data itself (GW_STORE_REJECTED) is not retried: the caller isolates the rows
+          const retryable = !(error instanceof GatewardenError) || error.retryable
+          return retryable ? { kind: 'retryable', error } : { kind: 'failure', error }
         }
       },
       { ...DEFAULT_RETRY, maxAttempts: 1_000, deadlineMs: this.cfg.store_retry_deadline_ms },
@@ -252,4 +321,16 @@ export class BatchWriter {
       },
     )
   }
+}
+
+/**
+ * The insert token of a set of dead letters, from what identifies them (not `received_at`, which a
+ * redelivery changes): the same dead letters submitted again are one block the store drops.
+ */
+function deadLetterToken(rows: readonly DeadLetter[]): string {
+  const h = createHash('sha256')
+  for (const d of rows) {
+    h.update(JSON.stringify([d.source, d.origin, d.code, d.topic, d.partition, d.offset, d.raw_bytes, d.raw]))
+  }
+  return `dl-${h.digest('hex')}`
 }

@@ -20,7 +20,7 @@ import type { Metrics } from '../../adapters/telemetry/metrics.js'
 import type { BatchWriter } from './batch-writer.js'
 import { loadPriceTable } from './price-table.js'
 import type { TierLookup } from '../../core/ingest/tier.js'
-import { prepareBatch, storeBatch, type IngestSink, type MappedItem } from './submit.js'
+import { prepareBatch, storeBatch, type IngestSink, type MappedItem, type PreparedBatch } from './submit.js'
 
 /** What the Kafka source needs from the running service. */
 export interface KafkaIngestDeps {
@@ -69,8 +69,8 @@ export function kafkaBatchHandler(deps: Omit<KafkaIngestDeps, 'log' | 'env'>): K
   const retentionDays = config.store.retention_days
   const mapOtlp = deps.mapOtlp ?? defaultOtlpMapper(config)
   const sink: IngestSink = { source: 'kafka', writer, metrics, tiers: deps.tiers }
-  // decode() and store() see the same arrays; the truncation count rides along with the events
-  const truncatedIn = new WeakMap<readonly RequestEvent[], number>()
+  // decode() and store() see the same arrays; the truncation count and origins ride along with the events
+  const preparedFor = new WeakMap<readonly RequestEvent[], Pick<PreparedBatch, 'truncated' | 'originOf'>>()
   return {
     decode(records: readonly KafkaRecord[]) {
       const receivedAt = now()
@@ -91,6 +91,7 @@ export function kafkaBatchHandler(deps: Omit<KafkaIngestDeps, 'log' | 'env'>): K
             raw: rej.raw,
             ok: false,
             reason: rej.reason,
+            code: rej.code,
             rawBytes: rej.rawBytes,
           })
         }
@@ -105,12 +106,18 @@ export function kafkaBatchHandler(deps: Omit<KafkaIngestDeps, 'log' | 'env'>): K
         )
       }
       const batch = prepareBatch(items, { source: 'kafka', receivedAt, retentionDays })
-      truncatedIn.set(batch.events, batch.truncated)
+      preparedFor.set(batch.events, batch)
       return { events: batch.events, deadLetters: batch.deadLetters }
     },
     isSaturated: (rows) => writer.isSaturated(rows),
     async store(events, deadLetters) {
-      await storeBatch(sink, { events, deadLetters, truncated: truncatedIn.get(events) ?? 0 })
+      const prepared = preparedFor.get(events)
+      await storeBatch(sink, {
+        events,
+        deadLetters,
+        truncated: prepared?.truncated ?? 0,
+        ...(prepared ? { originOf: prepared.originOf } : {}),
+      })
     },
   }
 }

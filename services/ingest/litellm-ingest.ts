@@ -16,7 +16,7 @@ export function createLiteLLMIngest(
     const receivedAt = now()
     const mapped = items.map((item, i): MappedItem => {
       const at = { origin: `${origin} item ${i}`, where: `item ${i}` }
-      if (!item.ok) return { at, raw: item.raw, ok: false, reason: item.reason }
+      if (!item.ok) return { at, raw: item.raw, ok: false, reason: item.reason, code: item.code }
       return { at, raw: item.value, ...mapLiteLLMPayload(item.value, mapper) }
     })
     const { accepted, rejected, duplicates } = await submitItems(sink, mapped, { receivedAt, retentionDays })

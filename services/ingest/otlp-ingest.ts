@@ -26,7 +26,7 @@ export function createOtlpIngest(
     for (const s of mapped.spans) {
       const at = { origin: `${origin} ${s.where}`, where: s.where }
       if (s.kind === 'ignored') ignored++
-      else if (s.kind === 'dead') items.push({ at, raw: s.raw, ok: false, reason: s.reason })
+      else if (s.kind === 'dead') items.push({ at, raw: s.raw, ok: false, reason: s.reason, code: s.code })
       else items.push({ at, raw: s.event, ok: true, event: s.event, truncated: s.truncated })
     }
     const out = await submitItems(sink, items, { receivedAt, retentionDays })

@@ -92,6 +92,7 @@ const bad = (id: string, reason: string): MappedItem => ({
   raw: 'garbage',
   ok: false,
   reason,
+  code: 'GW_DL_INVALID',
 })
 const ctx = { receivedAt: NOW, retentionDays: 30 }
 

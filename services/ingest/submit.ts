@@ -2,9 +2,9 @@ import { eventTimeRejection } from '../../core/ingest/event-time.js'
 import type { IngestOutcome } from '../../core/ingest/outcome.js'
 import { applyTiers, type TierLookup } from '../../core/ingest/tier.js'
 import type { Metrics } from '../../adapters/telemetry/metrics.js'
-import { deadLetter, type DeadLetter } from '../../schemas/dead-letter.js'
+import { deadLetter, type DeadLetter, type DeadLetterCode } from '../../schemas/dead-letter.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
-import type { BatchWriter } from './batch-writer.js'
+import type { BatchWriter, EventOrigin } from './batch-writer.js'
 
 /** Where an item came from, as its dead letter records it. */
 export interface ItemOrigin {
@@ -19,7 +19,8 @@ export interface ItemOrigin {
 
 /** One input item after its source's mapping: an event (with what to dead-letter if its time is refused), or a reject. */
 export type MappedItem = { at: ItemOrigin; raw: unknown } & (
-  { ok: true; event: RequestEvent; truncated: number } | { ok: false; reason: string; rawBytes?: number }
+  | { ok: true; event: RequestEvent; truncated: number }
+  | { ok: false; reason: string; code: DeadLetterCode; rawBytes?: number }
 )
 
 /** A submission ready for the writer. */
@@ -30,6 +31,8 @@ export interface PreparedBatch {
   truncated: number
   /** Why each dead-lettered item was refused, in input order. */
   rejections: Array<{ where: string; reason: string }>
+  /** Where each event came from (its item's origin, with Kafka topic/partition/offset). */
+  originOf: EventOrigin
 }
 
 /** What the submit step writes to and counts on. */
@@ -69,7 +72,14 @@ export function prepareBatch(
   items: Iterable<MappedItem>,
   ctx: { source: string; receivedAt: number; retentionDays: number },
 ): PreparedBatch {
-  const batch: PreparedBatch = { events: [], deadLetters: [], truncated: 0, rejections: [] }
+  const origins = new Map<RequestEvent, Omit<ItemOrigin, 'where'>>()
+  const batch: PreparedBatch = {
+    events: [],
+    deadLetters: [],
+    truncated: 0,
+    rejections: [],
+    originOf: (e) => origins.get(e) ?? { origin: `store event ${e.event_id}` },
+  }
   for (const item of items) {
     const { where, ...at } = item.at
     const reason = item.ok
@@ -77,13 +87,20 @@ export function prepareBatch(
       : item.reason
     if (item.ok && reason === null) {
       batch.events.push(item.event)
+      origins.set(item.event, at)
       batch.truncated += item.truncated
       continue
     }
+    const code: DeadLetterCode = !item.ok
+      ? item.code
+      : item.event.ts > ctx.receivedAt
+        ? 'GW_DL_FUTURE'
+        : 'GW_DL_TOO_OLD'
     const d = deadLetter(item.raw, {
       ...at,
       source: ctx.source,
       received_at: ctx.receivedAt,
+      code,
       reason: reason!,
     })
     batch.deadLetters.push(!item.ok && item.rawBytes !== undefined ? { ...d, raw_bytes: item.rawBytes } : d)
@@ -98,19 +115,27 @@ export function prepareBatch(
  */
 export async function storeBatch(
   sink: IngestSink,
-  batch: { events: readonly RequestEvent[]; deadLetters: readonly DeadLetter[]; truncated: number },
+  batch: {
+    events: readonly RequestEvent[]
+    deadLetters: readonly DeadLetter[]
+    truncated: number
+    /** Where each event came from, for the dead letter it becomes if the store refuses it. */
+    originOf?: EventOrigin
+  },
 ): Promise<IngestOutcome> {
   const { source, writer, metrics } = sink
   applyTiers(batch.events, sink.tiers)
   try {
-    const receipt = await writer.submit(batch.events, batch.deadLetters)
-    metrics.eventsAccepted(source, batch.events.length)
+    const receipt = await writer.submit(batch.events, batch.deadLetters, batch.originOf)
+    // events the store refused (GW_DL_STORE_REJECTED) came back as dead letters
+    const refused = receipt.deadLettered - batch.deadLetters.length
+    metrics.eventsAccepted(source, batch.events.length - refused)
     metrics.eventsDuplicate(source, receipt.duplicates)
-    metrics.eventsRejected(source, batch.deadLetters.length)
+    metrics.eventsRejected(source, receipt.deadLettered)
     if (batch.truncated > 0) metrics.valuesTruncated(source, batch.truncated)
     return {
-      accepted: batch.events.length - receipt.duplicates,
-      rejected: batch.deadLetters.length,
+      accepted: batch.events.length - receipt.duplicates - refused,
+      rejected: receipt.deadLettered,
       duplicates: receipt.duplicates,
     }
   } catch (err) {

@@ -212,7 +212,13 @@ test('chdb session settings do not leak: a tokened insert never swallows the nex
     await es.insertRequests([event({ id: `trap-${i}`, customer: 'x', cost: 1, ts: ts + i })], randomUUID())
   // and a byte-identical block twice under two different tokens is two inserts (distinct rows would be the same ids,
   // so use dead letters, which have no id dedupe)
-  const dl = deadLetter('{"bad":1}', { source: 'test', origin: 'o', reason: 'r', received_at: ts })
+  const dl = deadLetter('{"bad":1}', {
+    source: 'test',
+    origin: 'o',
+    code: 'GW_DL_INVALID',
+    reason: 'r',
+    received_at: ts,
+  })
   await es.insertDeadLetters([dl], randomUUID())
   await es.insertDeadLetters([dl], randomUUID())
   const [r] = await rows<{ n: string }>(s, 'SELECT count() n FROM {{db}}.requests')

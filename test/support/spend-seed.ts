@@ -119,7 +119,13 @@ export function seedEvents(): RequestEvent[] {
 /** Dead letters before, inside and after the tests' main range. */
 export function seedDeadLetters(): DeadLetter[] {
   const dl = (hours: number, source: string, reason: string, origin: string, raw: string) =>
-    deadLetter(raw, { source, reason, origin, received_at: ANCHOR + Math.round(hours * HOUR) })
+    deadLetter(raw, {
+      source,
+      reason,
+      code: 'GW_DL_NOT_JSON',
+      origin,
+      received_at: ANCHOR + Math.round(hours * HOUR),
+    })
   return [
     dl(-4, 'litellm_http', 'invalid JSON', 'POST /ingest/litellm item 0', '{"id":'),
     dl(3 + 1 / 6, 'litellm_http', 'invalid JSON', 'POST /ingest/litellm item 2', '{oops'),

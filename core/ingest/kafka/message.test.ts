@@ -39,7 +39,7 @@ const fakeOtlp: KafkaDecodeOptions['mapOtlp'] = (req) => {
     (req as { resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[] }).resourceSpans ?? []
   ).flatMap((r) => r.scopeSpans.flatMap((s) => s.spans))
   return spans.flatMap((s) => {
-    if (s.name === 'bad') return [{ ok: false as const, reason: 'bad span' }]
+    if (s.name === 'bad') return [{ ok: false as const, reason: 'bad span', code: 'GW_DL_INVALID' as const }]
     if (s.name !== 'llm') return []
     const m = mapLiteLLMPayload(litellm('otlp-span'), mapper)
     return [m]

@@ -1,3 +1,4 @@
+import type { DeadLetterCode } from '../../../schemas/dead-letter.js'
 import type { KafkaFormat } from '../../../schemas/kafka-config.js'
 import { ndjsonItems, type RawItem } from '../ndjson.js'
 import { RequestEventInput, withEventDefaults, type RequestEvent } from '../../../schemas/request-event.js'
@@ -28,6 +29,7 @@ export interface KafkaDecodeOptions {
 export interface KafkaReject {
   item: number | null
   reason: string
+  code: DeadLetterCode
   raw: unknown
   /** Real size when `raw` was cut (an oversized message). */
   rawBytes?: number
@@ -64,11 +66,16 @@ export function detectItemKind(v: Record<string, unknown>): ItemKind {
  * (forced by `ndjson`, else tried when the whole value is not JSON and has several lines).
  * Returns a reason instead when the value as a whole is unreadable.
  */
-export function splitMessage(text: string, ndjson: boolean): RawItem[] | { reason: string } {
-  if (text.trim() === '') return { reason: 'empty message value' }
+export function splitMessage(
+  text: string,
+  ndjson: boolean,
+): RawItem[] | { reason: string; code: DeadLetterCode } {
+  if (text.trim() === '') return { reason: 'empty message value', code: 'GW_DL_EMPTY' }
   if (ndjson) {
     const items = ndjsonItems(text)
-    return items.some((i) => i.ok) ? items : { reason: 'no line of the NDJSON message is JSON' }
+    return items.some((i) => i.ok)
+      ? items
+      : { reason: 'no line of the NDJSON message is JSON', code: 'GW_DL_NOT_JSON' }
   }
   let parsed: unknown
   try {
@@ -76,7 +83,7 @@ export function splitMessage(text: string, ndjson: boolean): RawItem[] | { reaso
   } catch (err) {
     const items = text.includes('\n') ? ndjsonItems(text) : []
     if (items.length > 1 && items.some((i) => i.ok)) return items
-    return { reason: `not JSON: ${(err as Error).message}` }
+    return { reason: `not JSON: ${(err as Error).message}`, code: 'GW_DL_NOT_JSON' }
   }
   return Array.isArray(parsed)
     ? (parsed as unknown[]).map((value) => ({ ok: true, value }))
@@ -92,6 +99,7 @@ function canonicalEvent(v: Record<string, unknown>, mapper: MapperOptions): MapR
     return {
       ok: false,
       reason: `invalid canonical event at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+      code: 'GW_DL_INVALID',
     }
   }
   const input = { gateway: mapper.gateway, ...parsed.data }
@@ -103,6 +111,7 @@ function canonicalEvent(v: Record<string, unknown>, mapper: MapperOptions): MapR
     return {
       ok: false,
       reason: `invalid canonical event at ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+      code: 'GW_DL_INVALID',
     }
   }
 }
@@ -114,8 +123,9 @@ function mapItem(value: Record<string, unknown>, kind: ItemKind, opts: KafkaDeco
     case 'canonical':
       return [canonicalEvent(value, opts.mapper)]
     case 'otlp':
-      if (!opts.mapOtlp) return [{ ok: false, reason: OTLP_UNAVAILABLE }]
-      if (!Array.isArray(value.resourceSpans)) return [{ ok: false, reason: 'resourceSpans is not an array' }]
+      if (!opts.mapOtlp) return [{ ok: false, reason: OTLP_UNAVAILABLE, code: 'GW_DL_UNSUPPORTED' }]
+      if (!Array.isArray(value.resourceSpans))
+        return [{ ok: false, reason: 'resourceSpans is not an array', code: 'GW_DL_INVALID' }]
       return opts.mapOtlp(value)
   }
 }
@@ -138,7 +148,7 @@ export function decodeKafkaValue(value: Buffer | null, opts: KafkaDecodeOptions)
   if (value === null)
     return {
       events,
-      rejects: [{ item: null, reason: 'message has no value (tombstone)', raw: '' }],
+      rejects: [{ item: null, reason: 'message has no value (tombstone)', code: 'GW_DL_EMPTY', raw: '' }],
       items: 0,
       truncated: [],
     }
@@ -150,6 +160,7 @@ export function decodeKafkaValue(value: Buffer | null, opts: KafkaDecodeOptions)
         {
           item: null,
           reason,
+          code: 'GW_DL_TOO_LARGE',
           raw: value.subarray(0, OVERSIZE_KEEP_BYTES).toString('utf8'),
           rawBytes: value.length,
         },
@@ -162,7 +173,7 @@ export function decodeKafkaValue(value: Buffer | null, opts: KafkaDecodeOptions)
   if (!Array.isArray(split))
     return {
       events,
-      rejects: [{ item: null, reason: split.reason, raw: value.toString('utf8') }],
+      rejects: [{ item: null, reason: split.reason, code: split.code, raw: value.toString('utf8') }],
       items: 0,
       truncated: [],
     }
@@ -171,24 +182,34 @@ export function decodeKafkaValue(value: Buffer | null, opts: KafkaDecodeOptions)
   const truncated: number[] = []
   for (const [i, item] of split.entries()) {
     if (!item.ok) {
-      rejects.push({ item: i, reason: item.reason, raw: item.raw })
+      rejects.push({ item: i, reason: item.reason, code: item.code, raw: item.raw })
       continue
     }
     const v = item.value
     if (!isObject(v)) {
       const got = v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v
-      rejects.push({ item: i, reason: `item is not a JSON object (got ${got})`, raw: v })
+      rejects.push({
+        item: i,
+        reason: `item is not a JSON object (got ${got})`,
+        code: 'GW_DL_NOT_OBJECT',
+        raw: v,
+      })
       continue
     }
     if (forced === 'otlp' && !('resourceSpans' in v)) {
-      rejects.push({ item: i, reason: 'not an OTLP ExportTraceServiceRequest (no resourceSpans)', raw: v })
+      rejects.push({
+        item: i,
+        reason: 'not an OTLP ExportTraceServiceRequest (no resourceSpans)',
+        code: 'GW_DL_INVALID',
+        raw: v,
+      })
       continue
     }
     for (const r of mapItem(v, forced ?? detectItemKind(v), opts)) {
       if (r.ok) {
         events.push(r.event)
         truncated.push(r.truncated)
-      } else rejects.push({ item: i, reason: r.reason, raw: v })
+      } else rejects.push({ item: i, reason: r.reason, code: r.code, raw: v })
     }
   }
   return { events, rejects, items: split.length, truncated }

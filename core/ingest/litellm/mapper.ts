@@ -59,18 +59,22 @@ export function mapLiteLLMPayload(raw: unknown, opts: MapperOptions): MapResult 
   const parsed = StandardLoggingPayload.safeParse(raw)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
-    return { ok: false, reason: `invalid payload at ${issue?.path.join('.') || '(root)'}: ${issue?.message}` }
+    return {
+      ok: false,
+      reason: `invalid payload at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+      code: issue?.path.length === 0 ? 'GW_DL_NOT_OBJECT' : 'GW_DL_INVALID',
+    }
   }
   const p = parsed.data
   // litellm_call_id is LiteLLM's per-call UUID; `id` is the provider's response id, which is not unique
   // (mock and some provider ids are constant, cache hits reuse it), so it is only the fallback
   const eventId = p.litellm_call_id || p.id
-  if (!eventId) return { ok: false, reason: 'missing id and litellm_call_id' }
+  if (!eventId) return { ok: false, reason: 'missing id and litellm_call_id', code: 'GW_DL_NO_ID' }
 
   const start = readInstant(p.startTime)
-  if (!start.ok) return { ok: false, reason: `startTime ${start.reason}` }
+  if (!start.ok) return { ok: false, reason: `startTime ${start.reason}`, code: 'GW_DL_BAD_TIME' }
   const endRead = p.endTime === null || p.endTime === undefined ? start : readInstant(p.endTime)
-  if (!endRead.ok) return { ok: false, reason: `endTime ${endRead.reason}` }
+  if (!endRead.ok) return { ok: false, reason: `endTime ${endRead.reason}`, code: 'GW_DL_BAD_TIME' }
   const end = Math.max(endRead.ms, start.ms)
   const firstToken =
     p.completionStartTime === null || p.completionStartTime === undefined
@@ -85,13 +89,17 @@ export function mapLiteLLMPayload(raw: unknown, opts: MapperOptions): MapResult 
         ? Number(p.response_cost)
         : (p.response_cost as number)
     if (typeof cost !== 'number' || !Number.isFinite(cost))
-      return { ok: false, reason: `response_cost is not a finite number: ${JSON.stringify(p.response_cost)}` }
-    if (cost < 0) return { ok: false, reason: `response_cost is negative: ${cost}` }
+      return {
+        ok: false,
+        reason: `response_cost is not a finite number: ${JSON.stringify(p.response_cost)}`,
+        code: 'GW_DL_BAD_NUMBER',
+      }
+    if (cost < 0) return { ok: false, reason: `response_cost is negative: ${cost}`, code: 'GW_DL_BAD_NUMBER' }
   }
 
   const status = p.status ?? 'success'
   if (status !== 'success' && status !== 'failure')
-    return { ok: false, reason: `unknown status: ${JSON.stringify(status)}` }
+    return { ok: false, reason: `unknown status: ${JSON.stringify(status)}`, code: 'GW_DL_INVALID' }
   const failed = status === 'failure'
 
   const md = obj(p.metadata)

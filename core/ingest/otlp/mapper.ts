@@ -1,6 +1,8 @@
+import type { DeadLetterCode } from '../../../schemas/dead-letter.js'
 import { OtlpSpan, OtlpTraceRequest } from '../../../schemas/otlp-trace.js'
 import type { RequestEvent } from '../../../schemas/request-event.js'
 import type { MapResult } from '../event-result.js'
+import { MAX_JSON_DEPTH, nestedDeeperThan } from '../json-depth.js'
 import { carriesUsage, spanRole } from './llm-span.js'
 import { spanToEvent, type OtlpMapperOptions, type SpanView } from './span-event.js'
 import { attributeRecord, normalizeId } from './values.js'
@@ -12,7 +14,7 @@ export type { OtlpMapperOptions } from './span-event.js'
 export type SpanOutcome =
   | { kind: 'event'; where: string; event: RequestEvent; truncated: number }
   | { kind: 'ignored'; where: string; reason: string }
-  | { kind: 'dead'; where: string; reason: string; raw: unknown }
+  | { kind: 'dead'; where: string; reason: string; code: DeadLetterCode; raw: unknown }
 
 /** Outcomes in request order, or why the whole request is unreadable (HTTP 400). */
 export type OtlpMapResult = { ok: true; spans: SpanOutcome[] } | { ok: false; reason: string }
@@ -41,6 +43,11 @@ const snakeToCamel = (v: unknown): unknown => {
  * cost, non-numeric token counts) is dead-lettered.
  */
 export function mapOtlpTraces(body: unknown, opts: OtlpMapperOptions): OtlpMapResult {
+  if (nestedDeeperThan(body))
+    return {
+      ok: false,
+      reason: `not an ExportTraceServiceRequest: nested deeper than ${MAX_JSON_DEPTH} levels`,
+    }
   const input =
     body !== null && typeof body === 'object' && 'resource_spans' in body ? snakeToCamel(body) : body
   const parsed = OtlpTraceRequest.safeParse(input)
@@ -66,6 +73,7 @@ export function mapOtlpTraces(body: unknown, opts: OtlpMapperOptions): OtlpMapRe
             where,
             raw,
             reason: `invalid span at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+            code: 'GW_DL_INVALID',
           })
           return
         }
@@ -121,19 +129,19 @@ export function mapOtlpTraces(body: unknown, opts: OtlpMapperOptions): OtlpMapRe
     const mapped = spanToEvent(v, ancestorsOf(v), opts)
     return mapped.ok
       ? { kind: 'event', where: v.where, event: mapped.event, truncated: mapped.truncated }
-      : { kind: 'dead', where: v.where, reason: mapped.reason, raw: v.raw }
+      : { kind: 'dead', where: v.where, reason: mapped.reason, code: mapped.code, raw: v.raw }
   })
   return { ok: true, spans }
 }
 /** The same mapping as `MapResult`s (events and rejects; ignored spans yield nothing), for the Kafka source. */
 export function mapOtlpToResults(body: unknown, opts: OtlpMapperOptions): MapResult[] {
   const r = mapOtlpTraces(body, opts)
-  if (!r.ok) return [{ ok: false, reason: r.reason }]
+  if (!r.ok) return [{ ok: false, reason: r.reason, code: 'GW_DL_INVALID' }]
   return r.spans.flatMap((s): MapResult[] =>
     s.kind === 'event'
       ? [{ ok: true, event: s.event, truncated: s.truncated }]
       : s.kind === 'dead'
-        ? [{ ok: false, reason: `${s.where}: ${s.reason}` }]
+        ? [{ ok: false, reason: `${s.where}: ${s.reason}`, code: s.code }]
         : [],
   )
 }

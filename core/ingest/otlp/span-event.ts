@@ -88,6 +88,13 @@ function metadataMap(v: SpanView, extra: Record<string, AttrValue | undefined>):
     .build()
 }
 
+/** A count or amount that could not be read, as a dead-letter result. */
+const badNumber = (r: { reason: string }): MapResult => ({
+  ok: false,
+  reason: r.reason,
+  code: 'GW_DL_BAD_NUMBER',
+})
+
 /**
  * Maps one LLM span to a RequestEvent (rules in core/ingest/otlp/README.md). `ancestors` (nearest first, same
  * request) feed attribution only. `event_id` is trace id + span id (hex), except on LiteLLM spans:
@@ -96,28 +103,38 @@ function metadataMap(v: SpanView, extra: Record<string, AttrValue | undefined>):
  */
 export function spanToEvent(v: SpanView, ancestors: readonly SpanView[], opts: OtlpMapperOptions): MapResult {
   if (!v.traceId)
-    return { ok: false, reason: `traceId missing or invalid: ${JSON.stringify(v.span.traceId ?? null)}` }
+    return {
+      ok: false,
+      reason: `traceId missing or invalid: ${JSON.stringify(v.span.traceId ?? null)}`,
+      code: 'GW_DL_NO_ID',
+    }
   if (!v.spanId)
-    return { ok: false, reason: `spanId missing or invalid: ${JSON.stringify(v.span.spanId ?? null)}` }
+    return {
+      ok: false,
+      reason: `spanId missing or invalid: ${JSON.stringify(v.span.spanId ?? null)}`,
+      code: 'GW_DL_NO_ID',
+    }
   const start = nanosToMs(v.span.startTimeUnixNano)
-  if (start === null) return { ok: false, reason: 'startTimeUnixNano missing, zero or not an integer' }
+  if (start === null)
+    return { ok: false, reason: 'startTimeUnixNano missing, zero or not an integer', code: 'GW_DL_BAD_TIME' }
   if (start < MIN_EVENT_TS_MS || start > MAX_EVENT_TS_MS) {
     return {
       ok: false,
       reason: `startTimeUnixNano out of range (${new Date(start).toISOString()}): not epoch nanoseconds`,
+      code: 'GW_DL_BAD_TIME',
     }
   }
   const end = Math.max(nanosToMs(v.span.endTimeUnixNano) ?? start, start)
   const a = v.attrs
 
   const input = readCount(a, INPUT_TOKEN_KEYS)
-  if (!input.ok) return input
+  if (!input.ok) return badNumber(input)
   const output = readCount(a, OUTPUT_TOKEN_KEYS)
-  if (!output.ok) return output
+  if (!output.ok) return badNumber(output)
   const total = readCount(a, TOTAL_TOKEN_KEYS)
-  if (!total.ok) return total
+  if (!total.ok) return badNumber(total)
   const cachedRead = readCount(a, CACHED_TOKEN_KEYS)
-  if (!cachedRead.ok) return cachedRead
+  if (!cachedRead.ok) return badNumber(cachedRead)
   const totalOnly = input.key === null && output.key === null && total.value > 0
   const tokens = {
     input: totalOnly ? total.value : input.value,
@@ -151,13 +168,13 @@ export function spanToEvent(v: SpanView, ancestors: readonly SpanView[], opts: O
 
   // cost: the sender's own figure when present, else the price table
   let cost = readAmount(a, COST_KEYS)
-  if (!cost.ok) return cost
+  if (!cost.ok) return badNumber(cost)
   let costSource = cost.key ? `attribute:${cost.key}` : ''
   for (const pair of COST_PAIRS) {
     if (cost.value !== null) break
     const [p, c] = [readAmount(a, [pair[0]]), readAmount(a, [pair[1]])]
-    if (!p.ok) return p
-    if (!c.ok) return c
+    if (!p.ok) return badNumber(p)
+    if (!c.ok) return badNumber(c)
     if (p.value !== null || c.value !== null) {
       cost = { ok: true, value: (p.value ?? 0) + (c.value ?? 0), key: pair.join('+') }
       costSource = `attribute:${pair.join('+')}`
