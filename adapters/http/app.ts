@@ -22,6 +22,16 @@ import { consoleAssets } from './console-assets.js'
 import { openApiRoutes } from './routes/openapi.js'
 import { recordRoutes } from './route-list.js'
 
+/** Routes answered without the token when one is set; every other route needs it. */
+const OPEN_ROUTES = new Set([
+  '/healthz',
+  '/metrics',
+  '/',
+  '/console/*',
+  '/console/vendor/uplot.js',
+  '/console/vendor/uplot.css',
+])
+
 /** Fastify's own client errors, answered with our stable codes. */
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'GW_BODY_TOO_LARGE',
@@ -54,14 +64,10 @@ export function buildApp(ports: HttpPorts): FastifyInstance {
     app.addHook('onRequest', async (req, reply) => {
       // the route fastify matched, not the raw URL: `/%61pi/cost` or `//api/cost` reach the same handler
       // as `/api/cost` and MUST be guarded the same; an unmatched path (404) has no route
-      const path = req.routeOptions.url ?? req.url.split('?')[0] ?? ''
-      if (
-        !path.startsWith('/ingest/') &&
-        !path.startsWith('/api/') &&
-        path !== '/v1/traces' &&
-        path !== '/alerts'
-      )
-        return
+      // guarded by default: only the probes and the console's static files (they hold no data; every
+      // number on the console comes from /api, behind the token) answer without it
+      const route = req.routeOptions.url
+      if (route === undefined || OPEN_ROUTES.has(route)) return
       if (!bearerMatches(req.headers.authorization, token)) {
         await reply
           .code(401)
