@@ -175,3 +175,23 @@ test('hysteresis is per detector type: a type with resolve_after 0 resolves at o
   )
   assert.deepEqual(Object.keys(r.book.open), ['loop:key:k1:fp1'])
 })
+
+test('a final resolution (its budget removed) closes at once, past the hold', () => {
+  let r = applyFindings(
+    empty,
+    [f('firing', 0, { type: 'burn_rate', dedupe_key: 'burn_rate:b' })],
+    links,
+    hold(0),
+  )
+  r = applyFindings(
+    r.book,
+    [f('resolved', MIN, { type: 'burn_rate', dedupe_key: 'burn_rate:b', final: true })],
+    links,
+    hold(MIN),
+  )
+  assert.deepEqual(
+    r.changes.map((a) => [a.state, a.resolved_at]),
+    [['resolved', MIN]],
+  )
+  assert.deepEqual(r.book, { open: {} })
+})

@@ -63,7 +63,7 @@ function resolution(current: Alert, f: Finding, resolvedAt: number, updatedAt: n
  * - `firing` with no open alert opens one; with an open alert it refreshes summary/details in the book and
  *   reports a change only when the severity changes (a still-firing alert is not re-stored every tick);
  *   on a clearing alert it cancels the pending resolution (the incident goes on: same id, no new page);
- * - `resolved` closes the open alert, at once without `hold`, else once its condition has been clear
+ * - `resolved` closes the open alert, at once without `hold` (or when `final`), else once its condition has been clear
  *   for its detector's `resolve_after` (the resolution carries `resolved_at` = when it cleared); a
  *   resolution with nothing open is ignored (already resolved: a restart or a replay must not re-fire
  *   or re-resolve);
@@ -113,7 +113,7 @@ export function applyFindings(
         if (next.severity !== current.severity) changes.push(next)
       }
     } else if (current) {
-      if (hold && hold.resolveAfter(current.type) > 0) {
+      if (hold && !f.final && hold.resolveAfter(current.type) > 0) {
         const was = clearing[f.dedupe_key]
         clearing[f.dedupe_key] = { since: was?.since ?? f.at, finding: f }
         continue
