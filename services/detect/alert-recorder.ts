@@ -53,6 +53,8 @@ const isBudgetAlert = (a: Alert) => a.type === 'burn_rate' || a.type === 'budget
  */
 export class AlertRecorder {
   #book: AlertBook = { open: {} }
+  /** Open alerts as the store has them (by id): what others may act on (persist before memory). */
+  #stored = new Map<string, Alert>()
   #silences: Silence[] = []
   readonly #unsaved: Unsaved[] = []
 
@@ -62,6 +64,7 @@ export class AlertRecorder {
   async restore(now: number): Promise<Set<string>> {
     const open = await this.deps.store.listAlerts({ state: 'firing', limit: 100_000 })
     this.#book = { open: Object.fromEntries(open.map((a) => [a.dedupe_key, a])) }
+    this.#stored = new Map(open.map((a) => [a.id, a]))
     this.#silences = await this.deps.store.listSilences(now)
     return new Set(Object.keys(this.#book.open))
   }
@@ -71,9 +74,13 @@ export class AlertRecorder {
     return Object.keys(this.#book.clearing ?? {}).length
   }
 
-  /** The alerts open now (as this instance knows them: budget alerts only on the budget leader). */
+  /**
+   * The alerts open now as the store has them (budget alerts only on the budget leader): an opening the
+   * store has not taken yet is not listed, a resolution it has not taken yet leaves the alert listed,
+   * so the enforcer never acts on a change the store may lose.
+   */
   openAlerts(): Alert[] {
-    return Object.values(this.#book.open)
+    return [...this.#stored.values()]
   }
 
   /** Alert changes waiting for the store to accept them. */
@@ -97,6 +104,8 @@ export class AlertRecorder {
     this.#book = this.#keepClearing({
       open: Object.fromEntries([...kept, ...open.map((a) => [a.dedupe_key, a] as const)]),
     })
+    for (const [id, a] of this.#stored) if (isBudgetAlert(a)) this.#stored.delete(id)
+    for (const a of open) this.#stored.set(a.id, a)
     return new Set(open.map((a) => a.dedupe_key))
   }
 
@@ -105,6 +114,7 @@ export class AlertRecorder {
     this.#book = this.#keepClearing({
       open: Object.fromEntries(Object.entries(this.#book.open).filter(([, a]) => !isBudgetAlert(a))),
     })
+    for (const [id, a] of this.#stored) if (isBudgetAlert(a)) this.#stored.delete(id)
   }
 
   /** `next` with the pending resolutions of the alerts it still has open. */
@@ -162,6 +172,9 @@ export class AlertRecorder {
         return
       }
       this.#unsaved.shift()
+      for (const { alert } of batch.changes)
+        if (alert.state === 'firing') this.#stored.set(alert.id, alert)
+        else this.#stored.delete(alert.id)
       await this.#handOn(batch)
     }
   }
