@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'GW_RULE_NOT_FOUND'
   | 'GW_BUDGET_READONLY'
   | 'GW_BUDGET_NOT_FOUND'
+  /** The ingest topic's brokers did not take the events (ingest.via_kafka): retry later. */
+  | 'GW_INGEST_TOPIC_UNAVAILABLE'
   /** An armed failpoint (GATEWARDEN_FAILPOINTS) injected this error; only in fault tests. */
   | 'GW_FAILPOINT'
 

@@ -34,6 +34,9 @@ import { createGatewayTargets } from '../adapters/gateway/target-factory.js'
 import { Enforcer } from './enforce/enforcer.js'
 import { budgetApi } from './detect/budget-api.js'
 import { clickHouseBudgetStore } from '../adapters/clickhouse/budgets-table.js'
+import { createKafkaClient } from '../adapters/kafka/client.js'
+import { IngestProducer } from '../adapters/kafka/ingest-producer.js'
+import { viaKafkaWriter } from './ingest/via-kafka.js'
 
 /** How long a stop may take overall (sources drain, the writer flushes, deliveries finish). */
 export const SHUTDOWN_TIMEOUT_MS = 30_000
@@ -209,7 +212,38 @@ export async function start(
   )
   metrics.gauge('gatewarden_pending_rows', 'Rows accepted and not yet stored', () => writer.pendingRows)
 
-  const sourceDeps = { writer, metrics, retentionDays: config.store.retention_days, now }
+  // ingest.via_kafka: HTTP/OTLP events go to the ingest topic (acked once the brokers have them), the
+  // consumer group below stores them; the config check guarantees `kafka` is set
+  const viaKafka = config.ingest.via_kafka && config.kafka ? config.kafka : undefined
+  const ingestProducer = viaKafka
+    ? new IngestProducer(
+        createKafkaClient(
+          viaKafka,
+          viaKafka.sasl ? process.env[viaKafka.sasl.password_env] : undefined,
+          log.child({ component: 'ingest-topic' }),
+        ),
+        config.ingest.topic,
+        log.child({ component: 'ingest-topic' }),
+      )
+    : undefined
+  const ingestTopicPart: NamedPart[] = ingestProducer
+    ? [
+        {
+          name: 'ingest-topic',
+          part: {
+            start: () => ingestProducer.start(),
+            flush: () => Promise.resolve(),
+            shutdown: (timeoutMs) => within(ingestProducer.shutdown(), timeoutMs).then(() => undefined),
+          },
+        },
+      ]
+    : []
+  const sourceDeps = {
+    writer: ingestProducer ? viaKafkaWriter(ingestProducer, writer) : writer,
+    metrics,
+    retentionDays: config.store.retention_days,
+    now,
+  }
   const ingestLiteLLM = createLiteLLMIngest({
     ...sourceDeps,
     mapper: {
@@ -317,6 +351,7 @@ export async function start(
                 env: process.env,
                 now,
                 failpoints,
+                ...(viaKafka ? { ingestTopic: config.ingest.topic } : {}),
               })
             },
             flush: () => Promise.resolve(),
@@ -337,6 +372,8 @@ export async function start(
     ...(enforcer ? [{ name: 'enforcer', part: enforcer }] : []),
     { name: 'engine', part: engine },
     { name: 'writer', part: writer },
+    // before HTTP (stopped after it): an answer waits for the brokers
+    ...ingestTopicPart,
     httpPart,
     ...kafkaPart,
   ]

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Config } from '../../schemas/config.js'
 import type { KafkaConfig } from '../../schemas/kafka-config.js'
-import type { RequestEvent } from '../../schemas/request-event.js'
+import { RequestEvent } from '../../schemas/request-event.js'
 import { GatewardenError } from '../../core/errors.js'
 import type { Failpoints } from '../../core/failpoints.js'
 import { decodeKafkaValue, type OtlpMapper } from '../../core/ingest/kafka/message.js'
@@ -28,6 +28,11 @@ export interface KafkaIngestDeps {
   mapOtlp?: OtlpMapper
   /** Armed fault points (`kafka.before_commit`, `kafka.after_commit`); none by default. */
   failpoints?: Failpoints
+  /**
+   * The ingest topic (`ingest.via_kafka`): consumed with `kafka.topics`, its messages are this
+   * service's own canonical events (source kept: `litellm_http`, `otlp`), counted as `kafka`.
+   */
+  ingestTopic?: string
 }
 
 /** A running Kafka source. */
@@ -75,6 +80,10 @@ export function createKafkaPipeline(deps: Omit<KafkaIngestDeps, 'log' | 'env'>):
       for (const r of records) {
         const origin = `kafka ${r.topic}/${r.partition}@${r.offset}`
         const at = { topic: r.topic, partition: r.partition, offset: Number(r.offset) }
+        if (r.topic === deps.ingestTopic) {
+          items.push(ingestTopicItem(r.value, { ...at, origin, where: origin }))
+          continue
+        }
         const out = decodeKafkaValue(r.value, {
           format: kafka.formats[r.topic] ?? 'auto',
           maxMessageBytes: kafka.max_message_bytes,
@@ -112,6 +121,28 @@ export function createKafkaPipeline(deps: Omit<KafkaIngestDeps, 'log' | 'env'>):
   }
 }
 
+/** One message of the ingest topic: an event this service accepted and produced (its source kept). */
+function ingestTopicItem(value: Buffer | null, at: MappedItem['at']): MappedItem {
+  let raw: unknown = value?.toString('utf8') ?? null
+  try {
+    raw = JSON.parse(raw as string)
+  } catch {
+    return { at, raw, ok: false, reason: 'ingest topic message is not JSON' }
+  }
+  const parsed = RequestEvent.safeParse(raw)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    return {
+      at,
+      raw,
+      ok: false,
+      reason: `invalid ingest topic event at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+    }
+  }
+  // cut and counted when it was accepted over HTTP/OTLP
+  return { at, raw, ok: true, event: parsed.data, truncated: 0 }
+}
+
 /**
  * Starts the Kafka source (consumer group, lag gauge) and returns how to stop it.
  * Throws GW_CONFIG_INVALID when the SASL password variable is unset; rejects when the brokers stay unreachable.
@@ -134,9 +165,10 @@ export async function startKafkaIngest(deps: KafkaIngestDeps): Promise<KafkaInge
     initialRetryTime: 300,
     maxRetryTime: 1_000,
   })
+  const topics = deps.ingestTopic ? { ...kafka, topics: [...kafka.topics, deps.ingestTopic] } : kafka
   const source = new KafkaSource(
     createKafkaClient(kafka, password, log),
-    kafka,
+    topics,
     createKafkaPipeline(deps),
     log,
     lagClient,
