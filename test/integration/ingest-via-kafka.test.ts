@@ -6,7 +6,8 @@ import { start, type Running } from '../../services/start.js'
 import { createTopic, groupOffsets, useTestBroker, waitFor } from '../support/kafka-broker.js'
 import { assertExactSpend, ExpectedKafkaSpend, storeCounts } from '../support/kafka-spend.js'
 import { kafkaTestConfig, testLog } from '../support/kafka-gatewarden.js'
-import { freshStore } from '../support/store.js'
+import { fixture } from '../support/paths.js'
+import { freshStore, rows } from '../support/store.js'
 
 // Issue 9, "ingest through Kafka": with `ingest.via_kafka`, HTTP ingest writes each accepted event to
 // the ingest topic (keyed by event_id, acks=all) and answers once the brokers have it; the consumer
@@ -112,4 +113,24 @@ test('store down while LiteLLM traffic arrives over HTTP via the ingest topic: n
   ).json<{ s: string[] }>()
   assert.deepEqual(src?.s, ['litellm_http'], 'the events keep the source they entered by')
   assert.ok(maxPending <= MAX_PENDING, `pending rows stayed under max_pending_rows (max seen ${maxPending})`)
+
+  // OTLP takes the same way: produced to the ingest topic, stored by the group with source otlp
+  const before = (await groupOffsets(kx.kafka, groupId, ingestTopic)).high.reduce((a, b) => a + b, 0)
+  const otlp = await gw.app.inject({
+    method: 'POST',
+    url: '/v1/traces',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify(fixture('otlp/litellm-otel-success-user.json')),
+  })
+  assert.equal(otlp.statusCode, 200, otlp.body)
+  const after = (await groupOffsets(kx.kafka, groupId, ingestTopic)).high.reduce((a, b) => a + b, 0)
+  assert.equal(after - before, 1, 'one LLM call, one message on the ingest topic')
+  await waitFor('the OTLP event stored', async () => {
+    const [r] = await rows<{ n: string }>(
+      gw.store,
+      "SELECT toString(count()) AS n FROM {{db}}.requests WHERE source = 'otlp'",
+    )
+    return r?.n === '1'
+  })
+  assert.equal((await storeCounts(gw.store)).rows, ledger.total + 1)
 })
