@@ -18,9 +18,16 @@ const silentLog = pino({ level: 'silent' })
 const T0 = t('2026-11-24T10:00:00Z') // a Tuesday, business hours
 const cfg = detectors({ tick: '1m', allowed_lateness: '0s', zombie: { enabled: false } })
 
-function harness(opts: { budgets?: Budget[]; election?: LeaderElection } = {}) {
+interface Ports {
+  events: MemoryEventReader
+  alerts: MemoryAlertStore
+  spend: MemorySpendReader
+  election: LeaderElection
+}
+
+function harness(opts: { budgets?: Budget[]; election?: LeaderElection; ports?: Ports } = {}) {
   let clock = T0
-  const ports = {
+  const ports: Ports = opts.ports ?? {
     events: new MemoryEventReader(),
     alerts: new MemoryAlertStore(),
     spend: new MemorySpendReader(),
@@ -270,4 +277,40 @@ test('a resolution the store refused leaves the alert listed open (the rule it m
     ],
   )
   await h.engine.shutdown(1_000)
+})
+
+test('a restart while an alert is clearing: no second firing, one resolution once clear for resolve_after', async () => {
+  const h = harness()
+  await h.engine.start()
+  h.ports.events.events.push(...loopEvents(T0 + 10_000)) // what the store has, for the restore
+  await detectLoop(h)
+  const id = firing(h.ports.alerts, 'loop')[0]!.alert.id
+  h.at(T0 + 2 * 60_000)
+  await h.engine.tick() // quiet for a window: clearing, nothing stored
+  assert.equal(h.ports.alerts.changes.length, 1)
+  await h.engine.shutdown(1_000)
+
+  // a new process on the same store: the alert is firing there, the replay finds the loop over
+  const h2 = harness({ ports: h.ports })
+  h2.at(T0 + 3 * 60_000)
+  await h2.engine.start()
+  assert.deepEqual(
+    h2.engine.openAlerts().map((a) => a.id),
+    [id],
+    'restored open',
+  )
+  assert.equal(h.ports.alerts.changes.length, 1, 'the restore neither re-fires nor resolves at once')
+  h2.at(T0 + 7 * 60_000)
+  await h2.engine.tick()
+  assert.equal(h.ports.alerts.changes.length, 1, 'held: the hold restarted at the restore')
+  h2.at(T0 + 8 * 60_000)
+  await h2.engine.tick()
+  assert.deepEqual(
+    h.ports.alerts.changes.map((c) => [c.alert.id, c.alert.state]),
+    [
+      [id, 'firing'],
+      [id, 'resolved'],
+    ],
+  )
+  await h2.engine.shutdown(1_000)
 })
