@@ -165,7 +165,11 @@ export async function startKafkaIngest(deps: KafkaIngestDeps): Promise<KafkaInge
     initialRetryTime: 300,
     maxRetryTime: 1_000,
   })
-  const topics = deps.ingestTopic ? { ...kafka, topics: [...kafka.topics, deps.ingestTopic] } : kafka
+  // the ingest topic is read from its start by a new group: events acked before the group first joined
+  // (the HTTP listener is up before the consumer) must not be skipped as "before latest"
+  const topics = deps.ingestTopic
+    ? { ...kafka, topics: [...kafka.topics, deps.ingestTopic], from_beginning_topics: [deps.ingestTopic] }
+    : kafka
   const source = new KafkaSource(
     createKafkaClient(kafka, password, log),
     topics,

@@ -1,5 +1,6 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { mapLiteLLMPayload } from '../../core/ingest/litellm/mapper.js'
 import { Config } from '../../schemas/config.js'
 import { failpointsFromEnv, processFailpoints } from '../../services/failpoints.js'
 import { start, type Running } from '../../services/start.js'
@@ -52,10 +53,29 @@ test('store down while LiteLLM traffic arrives over HTTP via the ingest topic: n
     brokers: kx.broker.brokers,
     topics: [source],
     groupId,
-    kafka: { max_bytes_per_partition: 8 * 1024 },
+    // a new group that starts at the latest offsets for its source topics still reads the ingest topic
+    // from its start: nothing acked before the group first joined is skipped
+    kafka: { max_bytes_per_partition: 8 * 1024, from_beginning: false },
     writer: { max_pending_rows: MAX_PENDING, store_retry_deadline_ms: 300, max_batch_wait_ms: 20 },
   })
   const cfg = Config.parse({ ...base, ingest: { via_kafka: true, topic: ingestTopic } })
+  // acked by an instance before this group ever joined (a first deploy that died): on the topic only
+  const ledger = new ExpectedKafkaSpend(`via-${run}`)
+  const earlier = Array.from({ length: BATCH }, (_, j) => {
+    const m = mapLiteLLMPayload(ledger.payload(10_000 + j), {
+      source: 'litellm_http',
+      gateway: cfg.gateway,
+      attribution: cfg.attribution,
+      privacy: cfg.privacy,
+    })
+    assert.ok(m.ok)
+    return m.event
+  })
+  await kx.producer.send({
+    topic: ingestTopic,
+    acks: -1,
+    messages: earlier.map((e) => ({ key: e.event_id, value: JSON.stringify(e) })),
+  })
   const log = testLog()
   const fp = processFailpoints(
     failpointsFromEnv({ GATEWARDEN_FAILPOINTS: `store.insert=error(${OUTAGE})` }),
@@ -67,7 +87,6 @@ test('store down while LiteLLM traffic arrives over HTTP via the ingest topic: n
   let maxPending = 0
   const sample = () => (maxPending = Math.max(maxPending, gw.writer.pendingRows))
 
-  const ledger = new ExpectedKafkaSpend(`via-${run}`)
   const batches = Array.from({ length: 30 }, (_, b) =>
     Array.from({ length: BATCH }, (_, j) => ledger.payload(b * BATCH + j)),
   )
@@ -90,7 +109,7 @@ test('store down while LiteLLM traffic arrives over HTTP via the ingest topic: n
   const produced = await groupOffsets(kx.kafka, groupId, ingestTopic)
   assert.equal(
     produced.high.reduce((a, b) => a + b, 0),
-    sends.length * BATCH,
+    BATCH + sends.length * BATCH,
     'each accepted event is on the ingest topic',
   )
 
