@@ -19,6 +19,8 @@ export type ErrorCode =
   | 'GW_BUDGET_NOT_FOUND'
   /** The CLI could not reach a Gatewarden at its --url. */
   | 'GW_UNREACHABLE'
+  /** The ingest topic's brokers did not take the events (ingest.via_kafka): retry later. */
+  | 'GW_INGEST_TOPIC_UNAVAILABLE'
   /** An armed failpoint (GATEWARDEN_FAILPOINTS) injected this error; only in fault tests. */
   | 'GW_FAILPOINT'
 

@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { KafkaConfig } from './kafka-config.js'
+import { IngestConfig, KafkaConfig } from './kafka-config.js'
 import { attributionLists } from './attribution-lists.js'
 import { AlertsConfig, Budget, DetectorsConfig, type EnforcementAction } from './policy.js'
 import { EnforcementConfig } from './enforcement-config.js'
@@ -138,6 +138,8 @@ export const Config = z
     pricing: PricingConfig.default(PricingConfig.parse({})),
     /** Kafka source; absent = none. */
     kafka: KafkaConfig.optional(),
+    /** HTTP/OTLP ingest written to a Kafka topic before it is acknowledged (needs `kafka`). */
+    ingest: IngestConfig.prefault({}),
     /** Spend budgets the burn-rate and exhaustion detectors judge. */
     budgets: z.array(Budget).default([]),
     /** Detector settings; loops and zombie agents work with none. */
@@ -175,6 +177,22 @@ export const Config = z
           code: 'custom',
           path: [...path, 'map'],
           message: `downgrade target(s) ${unknown.join(', ')} not in enforcement.gateway_models`,
+        })
+    }
+    if (c.ingest.via_kafka && !c.kafka) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ingest', 'via_kafka'],
+        message: 'needs a kafka section (brokers) to write the ingest topic to',
+      })
+    }
+    if (c.ingest.via_kafka && c.kafka) {
+      const { topic } = c.ingest
+      if (c.kafka.topics.includes(topic) || c.kafka.dead_letter_topic === topic)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ingest', 'topic'],
+          message: `${topic} must not be in kafka.topics nor be kafka.dead_letter_topic (it is consumed as canonical events on its own)`,
         })
     }
     if (!LOOPBACK.test(c.server.host) && !c.server.auth_token) {

@@ -23,6 +23,17 @@ const Topic = z
   .string()
   .regex(/^[A-Za-z0-9._-]{1,249}$/, 'must be a Kafka topic name ([A-Za-z0-9._-], at most 249)')
 
+/**
+ * HTTP and OTLP ingest through Kafka (`ingest.via_kafka`): each accepted event is produced to `topic`
+ * keyed by `event_id` (acks=all) and acknowledged once the brokers have it; this instance's consumer
+ * group stores it (canonical format). A store outage then delays storing, never refuses ingest.
+ */
+export const IngestConfig = z.strictObject({
+  via_kafka: z.boolean().default(false),
+  topic: Topic.default('gatewarden.ingest'),
+})
+export type IngestConfig = z.infer<typeof IngestConfig>
+
 /** The Kafka source: a consumer group over `topics`. Absent from the config = no Kafka source. */
 export const KafkaConfig = z
   .strictObject({

@@ -111,6 +111,16 @@ export const BusinessHours = z.strictObject({
 })
 export type BusinessHours = z.infer<typeof BusinessHours>
 
+/**
+ * Hysteresis of one detector's alerts, spread into its config (`...resolveAfter('5m')`): an alert
+ * resolves only once its condition has been clear this long; a re-fire before that reopens the same
+ * alert (one incident, one page). `0s` resolves at once. A detector config without the key gets
+ * `DEFAULT_RESOLVE_AFTER` (see core/alerts/resolve-after.ts).
+ */
+export function resolveAfter(fallback: string) {
+  return { resolve_after: Duration.prefault(fallback) }
+}
+
 export const DetectorsConfig = z.strictObject({
   /** How often detectors evaluate besides on each event (bounds detection latency). */
   tick: Duration.prefault('5s'),
@@ -123,6 +133,8 @@ export const DetectorsConfig = z.strictObject({
         .array(BurnRateWindow)
         .min(1)
         .prefault(DEFAULT_BURN_RATE_WINDOWS.map((w) => ({ ...w }))),
+      /** A short window empties between sparse calls: hold the resolution so one incident is one page. */
+      ...resolveAfter('15m'),
     })
     .prefault({}),
   budget_exhaustion: z
@@ -130,6 +142,8 @@ export const DetectorsConfig = z.strictObject({
       enabled: z.boolean().default(true),
       thresholds: z.array(z.number().positive().max(10)).min(1).default([0.5, 0.8, 0.95, 1.0]),
       forecast_horizon: Duration.prefault('24h'),
+      /** Resolutions are final (rollover, raised limit) and lift a block: none held by default. */
+      ...resolveAfter('0s'),
     })
     .prefault({}),
   loop: z
@@ -146,6 +160,7 @@ export const DetectorsConfig = z.strictObject({
       /** Same error type repeated this often within `window` in one scope = an error loop. */
       error_threshold: z.number().int().min(2).default(10),
       action: EnforcementAction.optional(),
+      ...resolveAfter('5m'),
     })
     .prefault({}),
   zombie: z
@@ -164,6 +179,7 @@ export const DetectorsConfig = z.strictObject({
       agent_keys: z.array(z.string().min(1)).default([]),
       /** Gateway rule for the zombie agent (downgrade or block its agent), applied by the enforcer. */
       action: EnforcementAction.optional(),
+      ...resolveAfter('5m'),
     })
     .prefault({}),
 })

@@ -37,6 +37,9 @@ import { budgetApi } from './detect/budget-api.js'
 import { clickHouseBudgetStore } from '../adapters/clickhouse/budgets-table.js'
 import { clickHouseTierStore } from '../adapters/clickhouse/tiers-table.js'
 import { CustomerTiers } from './ingest/customer-tiers.js'
+import { createKafkaClient } from '../adapters/kafka/client.js'
+import { IngestProducer } from '../adapters/kafka/ingest-producer.js'
+import { viaKafkaWriter } from './ingest/via-kafka.js'
 
 /** How long a stop may take overall (sources drain, the writer flushes, deliveries finish). */
 export const SHUTDOWN_TIMEOUT_MS = 30_000
@@ -231,7 +234,39 @@ export async function start(
     log: log.child({ component: 'tiers' }),
     now,
   })
-  const sourceDeps = { writer, metrics, tiers, retentionDays: config.store.retention_days, now }
+  // ingest.via_kafka: HTTP/OTLP events go to the ingest topic (acked once the brokers have them), the
+  // consumer group below stores them; the config check guarantees `kafka` is set
+  const viaKafka = config.ingest.via_kafka && config.kafka ? config.kafka : undefined
+  const ingestProducer = viaKafka
+    ? new IngestProducer(
+        createKafkaClient(
+          viaKafka,
+          viaKafka.sasl ? process.env[viaKafka.sasl.password_env] : undefined,
+          log.child({ component: 'ingest-topic' }),
+        ),
+        config.ingest.topic,
+        log.child({ component: 'ingest-topic' }),
+      )
+    : undefined
+  const ingestTopicPart: NamedPart[] = ingestProducer
+    ? [
+        {
+          name: 'ingest-topic',
+          part: {
+            start: () => ingestProducer.start(),
+            flush: () => Promise.resolve(),
+            shutdown: (timeoutMs) => within(ingestProducer.shutdown(), timeoutMs).then(() => undefined),
+          },
+        },
+      ]
+    : []
+  const sourceDeps = {
+    writer: ingestProducer ? viaKafkaWriter(ingestProducer, writer) : writer,
+    metrics,
+    tiers,
+    retentionDays: config.store.retention_days,
+    now,
+  }
   const ingestLiteLLM = createLiteLLMIngest({
     ...sourceDeps,
     mapper: {
@@ -330,6 +365,7 @@ export async function start(
             now,
             failpoints,
             tiers,
+            ...(viaKafka ? { ingestTopic: config.ingest.topic } : {}),
           }),
         },
       ]
@@ -345,6 +381,8 @@ export async function start(
     { name: 'engine', part: engine },
     { name: 'tiers', part: tiers },
     { name: 'writer', part: writer },
+    // before HTTP (stopped after it): an answer waits for the brokers
+    ...ingestTopicPart,
     httpPart,
     ...kafkaPart,
   ]

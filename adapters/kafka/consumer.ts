@@ -65,7 +65,10 @@ export class KafkaConsumerGroup {
   /** `lagKafka`: the client the lag reader's admin uses (give it a short retry); defaults to `kafka`. */
   constructor(
     kafka: Kafka,
-    private readonly cfg: KafkaConfig,
+    private readonly cfg: KafkaConfig & {
+      /** Topics a group without committed offsets reads from the start whatever `from_beginning` says. */
+      from_beginning_topics?: readonly string[]
+    },
     private readonly handler: KafkaBatchHandler,
     private readonly log: Logger,
     lagKafka: Kafka = kafka,
@@ -111,7 +114,11 @@ export class KafkaConsumerGroup {
   /** Connects, joins the group and starts consuming. Rejects when the brokers stay unreachable (kafkajs retries first). */
   async start(): Promise<void> {
     await this.#consumer.connect()
-    await this.#consumer.subscribe({ topics: this.cfg.topics, fromBeginning: this.cfg.from_beginning })
+    const always = new Set(this.cfg.from_beginning_topics ?? [])
+    const rest = this.cfg.topics.filter((t) => !always.has(t))
+    if (rest.length > 0)
+      await this.#consumer.subscribe({ topics: rest, fromBeginning: this.cfg.from_beginning })
+    if (always.size > 0) await this.#consumer.subscribe({ topics: [...always], fromBeginning: true })
     await this.#consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,

@@ -4,7 +4,8 @@ import type { DetectorType, Scope } from '../detectors/finding.js'
 /**
  * An incident as people see it: opened by a `firing` finding, closed by a `resolved` one, keyed by the
  * finding's `dedupe_key`. Every state change is stored (alerts table); `id` is stable for one incident
- * (dedupe_key + started_at), so a re-fire after resolution is a new alert.
+ * (dedupe_key + started_at), so a re-fire after resolution is a new alert; a re-fire while its
+ * resolution is held (the detector's `resolve_after`, see alert-book.ts) is the same alert.
  */
 export interface Alert {
   id: string

@@ -222,6 +222,7 @@ export function retireBudgetExhaustion(
         at: now,
         summary: `${describeScope({ kind: e.kind, id: e.id })}: budget ${e.budget} is no longer configured`,
         details: { budget: e.budget, reason: 'budget removed' },
+        final: true,
       })
     }
   }

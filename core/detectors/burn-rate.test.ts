@@ -189,8 +189,9 @@ test('burn rate: alerts of a budget removed from the config resolve', () => {
   const { state } = run([snap({ '1h': 20, '5m': 24 })])
   const r = retireBurnRate(state, new Set(['other']), AT + MIN)
   assert.deepEqual(
-    r.findings.map((f) => [f.state, f.dedupe_key, f.details.reason]),
-    [['resolved', 'burn_rate:acme-monthly:page:customer:acme', 'budget removed']],
+    r.findings.map((f) => [f.state, f.dedupe_key, f.details.reason, f.final]),
+    [['resolved', 'burn_rate:acme-monthly:page:customer:acme', 'budget removed', true]],
+    'final: a removed budget does not wait out resolve_after',
   )
   assert.deepEqual(r.state.open, {})
   assert.equal(retireBurnRate(state, new Set(['acme-monthly']), AT).state, state)

@@ -241,6 +241,7 @@ export function retireBurnRate(
       at: now,
       summary: `${describeScope({ kind: e.kind, id: e.id })}: budget ${e.budget} is no longer configured`,
       details: { budget: e.budget, reason: 'budget removed' },
+      final: true,
     })
   }
   return { state: open === state.open ? state : { open }, findings }

@@ -29,6 +29,11 @@ export interface Finding {
   details: Record<string, string | number | boolean | null>
   /** Gateway action the policy attaches (downgrade/block), applied by the enforcement layer. */
   action?: EnforcementAction
+  /**
+   * A resolution that cannot be undone by the next event (its budget was removed): closed at once,
+   * past the detector's `resolve_after` hysteresis.
+   */
+  final?: true
 }
 
 /** A pure detector step's output. */

@@ -99,3 +99,39 @@ test('other scopes and unpriced targets', () => {
   assert.equal(s.unpriced, 3)
   assert.equal(s.saved_usd, 0)
 })
+
+test('with the detectors resolve_after, a loop that pauses and resumes within it is one rule, lifted once clear for that long', () => {
+  const detectors = DetectorsConfig.parse({
+    allowed_lateness: '0s',
+    tick: '1s',
+    loop: { threshold: 5, window: '60s', scope: ['key'], action: { action: 'block' } },
+  })
+  // two bursts of 6 calls, 2 minutes apart: the loop resolves between them (a window with no repeat)
+  const events = [
+    ...Array.from({ length: 6 }, (_, i) => ev(i)),
+    ...Array.from({ length: 6 }, (_, i) => ev(120 + i)),
+  ]
+  const run = (resolveAfter?: () => number) => {
+    const runner = new DetectorRunner({ budgets: [], detectors })
+    const sim = new EnforcementSimulator(policy('enforce'), prices, 0, resolveAfter)
+    for (const e of events) {
+      sim.onFindings(runner.push(e))
+      sim.onEvent(e)
+    }
+    sim.onFindings(runner.flush())
+    const end = T0 + 30 * 60 * S
+    sim.onFindings(runner.tickUntil(end))
+    return sim.report(end)
+  }
+  assert.equal(run().rules.length, 2, 'resolutions at once: two incidents, two rules')
+  const held = run(() => 5 * 60 * S)
+  assert.equal(held.rules.length, 1, 'one incident, one rule')
+  const r = held.rules[0]!
+  assert.equal(r.rule.state, 'lifted')
+  // the second burst's last call at 125 s; the loop clears a window later; lifted 5 minutes after that
+  assert.ok(
+    r.ended_at! >= T0 + (125 + 60 + 300) * S && r.ended_at! <= T0 + (125 + 60 + 300 + 2) * S,
+    `${r.ended_at! - T0}`,
+  )
+  assert.equal(r.blocked, 1 + 6, "the first burst's 6th call, and the whole second burst: the rule stayed")
+})

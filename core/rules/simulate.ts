@@ -1,5 +1,6 @@
 import { alertId, applyFindings, type AlertBook } from '../alerts/alert-book.js'
-import type { Finding } from '../detectors/finding.js'
+import type { Alert } from '../alerts/alert.js'
+import type { DetectorType, Finding } from '../detectors/finding.js'
 import { findPrice, tokenCost, type PriceTable } from '../pricing.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import type { Rule } from '../../schemas/rule.js'
@@ -54,11 +55,16 @@ export class EnforcementSimulator {
   #pending: RequestEvent[] = []
   #maxTs = -Infinity
 
-  /** `lateness`: the detectors' `allowed_lateness` (events are judged behind the same watermark). */
+  /**
+   * `lateness`: the detectors' `allowed_lateness` (events are judged behind the same watermark);
+   * `resolveAfter`: the detectors' hysteresis as live applies it (`resolveAfterOf(detectors)`): a rule is
+   * lifted when its alert resolves, once clear for that long. None = resolutions at once.
+   */
   constructor(
     private readonly policy: RulePolicy,
     private readonly prices: PriceTable,
     private readonly lateness = 0,
+    private readonly resolveAfter?: (type: DetectorType) => number,
   ) {
     if (policy.enforcement.mode === 'off')
       this.policy = { ...policy, enforcement: { ...policy.enforcement, mode: 'dry_run' } }
@@ -71,6 +77,7 @@ export class EnforcementSimulator {
    * (the call that completes a loop is not itself caught).
    */
   onEvent(e: RequestEvent): void {
+    this.#settle(e.ts - this.lateness)
     this.#pending.push(e)
     this.#maxTs = Math.max(this.#maxTs, e.ts)
     if (this.#pending.length >= 1024 || this.#pending[0]!.ts <= this.#maxTs - this.lateness)
@@ -113,28 +120,47 @@ export class EnforcementSimulator {
   /** Findings of the detectors, in order. */
   onFindings(findings: readonly Finding[]): void {
     for (const f of findings) {
-      this.#expire(f.at)
-      const r = applyFindings(this.#book, [f], (x) => ({ page: `#${alertId(x.dedupe_key, x.at)}` }))
-      this.#book = r.book
-      const plan = planFromAlerts(this.#rules, r.changes, this.policy, [], f.at)
-      this.#skipped += plan.skipped.length
-      for (const c of plan.changes) {
-        this.#rules.set(c.rule.id, c.rule)
-        if (!this.#counters.has(c.rule.id))
-          this.#counters.set(c.rule.id, {
-            calls: 0,
-            downgraded: 0,
-            blocked: 0,
-            spend_usd: 0,
-            saved_usd: 0,
-            unpriced: 0,
-          })
-      }
+      this.#settle(f.at)
+      this.#apply([f], f.at)
+    }
+  }
+
+  /** Held resolutions due by `now`, each at its own instant (as live ticks would release them). */
+  #settle(now: number): void {
+    const clearing = this.#book.clearing
+    if (!clearing || !this.resolveAfter) return
+    const due = Object.entries(clearing)
+      .map(([key, c]) => c.since + this.resolveAfter!(this.#book.open[key]?.type ?? c.finding.type))
+      .filter((at) => at <= now)
+      .sort((a, b) => a - b)
+    for (const at of new Set(due)) this.#apply([], at)
+  }
+
+  /** Applies findings (or only time) at `at`: the alert book, then the rules its changes make or lift. */
+  #apply(findings: readonly Finding[], at: number): void {
+    this.#expire(at)
+    const hold = this.resolveAfter ? { now: at, resolveAfter: this.resolveAfter } : undefined
+    const r = applyFindings(this.#book, findings, links, hold)
+    this.#book = r.book
+    const plan = planFromAlerts(this.#rules, r.changes, this.policy, [], at)
+    this.#skipped += plan.skipped.length
+    for (const c of plan.changes) {
+      this.#rules.set(c.rule.id, c.rule)
+      if (!this.#counters.has(c.rule.id))
+        this.#counters.set(c.rule.id, {
+          calls: 0,
+          downgraded: 0,
+          blocked: 0,
+          spend_usd: 0,
+          saved_usd: 0,
+          unpriced: 0,
+        })
     }
   }
 
   /** The report at `end` (the last instant replayed). */
   report(end: number): EnforcementReport {
+    this.#settle(end)
     this.#judgeUntil(Infinity)
     this.#expire(end)
     const rules: SimulatedRule[] = [...this.#rules.values()].map((rule) => {
@@ -168,5 +194,7 @@ export class EnforcementSimulator {
       this.#rules.set(r.id, expired(r, r.expires_at).rule)
   }
 }
+
+const links = (x: Pick<Alert, 'dedupe_key'> & { at: number }) => ({ page: `#${alertId(x.dedupe_key, x.at)}` })
 
 const round = (x: number) => Math.round(x * 1e8) / 1e8

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { alertId, applyFindings, type AlertBook } from '../../core/alerts/alert-book.js'
 import type { Alert } from '../../core/alerts/alert.js'
+import { DEFAULT_RESOLVE_AFTER } from '../../core/alerts/resolve-after.js'
 import { silencedBy } from '../../core/alerts/silences.js'
-import type { Finding } from '../../core/detectors/finding.js'
+import type { DetectorType, Finding } from '../../core/detectors/finding.js'
 import type { AlertChange, AlertStore } from '../../core/ports/alert-store.js'
 import type { AlertsConfig } from '../../schemas/policy.js'
 import type { Silence } from '../../schemas/silence.js'
@@ -16,6 +17,8 @@ export interface AlertHandOff {
 export interface AlertRecorderDeps {
   store: AlertStore
   alerts: AlertsConfig
+  /** Hysteresis: how long (ms) an alert of each detector must stay clear before it resolves. */
+  resolveAfter?: (type: DetectorType) => number
   handOff: AlertHandOff
   log: Logger
   /** This process's name in the alert rows. */
@@ -44,10 +47,14 @@ const isBudgetAlert = (a: Alert) => a.type === 'burn_rate' || a.type === 'budget
  *   handed on in the order they were found;
  * - a change the store refused is neither lost nor stored twice: it waits, with its insert token, and is
  *   written again (same token) before any later change, on the next `record` or `retryUnsaved`;
- * - silences are judged when a change is found (`silenced` is stored with it).
+ * - silences are judged when a change is found (`silenced` is stored with it);
+ * - hysteresis is here, for every detector: a resolution waits until the condition has been clear for
+ *   `resolveAfter(type)`; a re-fire before that reopens the same alert (nothing stored, nothing sent).
  */
 export class AlertRecorder {
   #book: AlertBook = { open: {} }
+  /** Open alerts as the store has them (by id): what others may act on (persist before memory). */
+  #stored = new Map<string, Alert>()
   #silences: Silence[] = []
   readonly #unsaved: Unsaved[] = []
 
@@ -57,13 +64,23 @@ export class AlertRecorder {
   async restore(now: number): Promise<Set<string>> {
     const open = await this.deps.store.listAlerts({ state: 'firing', limit: 100_000 })
     this.#book = { open: Object.fromEntries(open.map((a) => [a.dedupe_key, a])) }
+    this.#stored = new Map(open.map((a) => [a.id, a]))
     this.#silences = await this.deps.store.listSilences(now)
     return new Set(Object.keys(this.#book.open))
   }
 
-  /** The alerts open now (as this instance knows them: budget alerts only on the budget leader). */
+  /** Open alerts whose condition has cleared, waiting out their `resolve_after`. */
+  get clearing(): number {
+    return Object.keys(this.#book.clearing ?? {}).length
+  }
+
+  /**
+   * The alerts open now as the store has them (budget alerts only on the budget leader): an opening the
+   * store has not taken yet is not listed, a resolution it has not taken yet leaves the alert listed,
+   * so the enforcer never acts on a change the store may lose.
+   */
   openAlerts(): Alert[] {
-    return Object.values(this.#book.open)
+    return [...this.#stored.values()]
   }
 
   /** Alert changes waiting for the store to accept them. */
@@ -84,17 +101,28 @@ export class AlertRecorder {
   async adoptBudgetAlerts(): Promise<Set<string>> {
     const open = (await this.deps.store.listAlerts({ state: 'firing', limit: 100_000 })).filter(isBudgetAlert)
     const kept = Object.entries(this.#book.open).filter(([, a]) => !isBudgetAlert(a))
-    this.#book = {
+    this.#book = this.#keepClearing({
       open: Object.fromEntries([...kept, ...open.map((a) => [a.dedupe_key, a] as const)]),
-    }
+    })
+    for (const [id, a] of this.#stored) if (isBudgetAlert(a)) this.#stored.delete(id)
+    for (const a of open) this.#stored.set(a.id, a)
     return new Set(open.map((a) => a.dedupe_key))
   }
 
   /** Leadership moved: the budget alerts are the new leader's (dropped from the book, not resolved). */
   dropBudgetAlerts(): void {
-    this.#book = {
+    this.#book = this.#keepClearing({
       open: Object.fromEntries(Object.entries(this.#book.open).filter(([, a]) => !isBudgetAlert(a))),
-    }
+    })
+    for (const [id, a] of this.#stored) if (isBudgetAlert(a)) this.#stored.delete(id)
+  }
+
+  /** `next` with the pending resolutions of the alerts it still has open. */
+  #keepClearing(next: AlertBook): AlertBook {
+    const clearing = Object.entries(this.#book.clearing ?? {}).filter(
+      ([key]) => next.open[key] !== undefined && !isBudgetAlert(next.open[key]),
+    )
+    return clearing.length > 0 ? { ...next, clearing: Object.fromEntries(clearing) } : next
   }
 
   /**
@@ -104,13 +132,17 @@ export class AlertRecorder {
   async record(findings: readonly Finding[], now: number): Promise<Alert[]> {
     const { alerts } = this.deps
     let changes: Alert[] = []
-    if (findings.length > 0) {
-      const r = applyFindings(this.#book, findings, (f) => ({
+    if (findings.length > 0 || this.clearing > 0) {
+      const links = (f: Finding) => ({
         ...(alerts.public_url
           ? { page: `${alerts.public_url.replace(/\/$/, '')}/alerts#${alertId(f.dedupe_key, f.at)}` }
           : {}),
         ...(alerts.grafana_url ? { grafana: alerts.grafana_url } : {}),
-      }))
+      })
+      const r = applyFindings(this.#book, findings, links, {
+        now,
+        resolveAfter: this.deps.resolveAfter ?? (() => DEFAULT_RESOLVE_AFTER),
+      })
       this.#book = r.book
       changes = r.changes
     }
@@ -140,6 +172,9 @@ export class AlertRecorder {
         return
       }
       this.#unsaved.shift()
+      for (const { alert } of batch.changes)
+        if (alert.state === 'firing') this.#stored.set(alert.id, alert)
+        else this.#stored.delete(alert.id)
       await this.#handOn(batch)
     }
   }

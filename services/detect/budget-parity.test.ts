@@ -2,6 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { pino } from 'pino'
 import { applyFindings, type AlertBook } from '../../core/alerts/alert-book.js'
+import { resolveAfterOf } from '../../core/alerts/resolve-after.js'
 import type { Alert } from '../../core/alerts/alert.js'
 import { budget, detectors, ev, HOUR, MIN, t } from '../../test/support/detector-fixtures.js'
 import { AlertsConfig, type Budget, type DetectorsConfig } from '../../schemas/policy.js'
@@ -102,14 +103,18 @@ async function replay(events: readonly RequestEvent[], cfg: DetectorsConfig): Pr
   const run = await replayEvents(source(), { budgets, detectors: cfg }, { until: UNTIL })
   let book: AlertBook = { open: {} }
   const out: Seen[] = []
-  // live books each tick's findings in one go: so does this (grouped by instant, in order)
+  // live books each tick's findings in one go, with the detectors' resolve_after, on every tick (held
+  // resolutions are released by time): so does this (grouped by instant, in order)
   const byTick = new Map<number, typeof run.findings>()
   for (const f of run.findings) byTick.set(f.at, [...(byTick.get(f.at) ?? []), f])
-  for (const fs of byTick.values()) {
-    const r = applyFindings(book, fs, () => ({}))
+  const resolveAfter = resolveAfterOf(cfg)
+  for (let at = FROM + cfg.tick; at <= UNTIL; at += cfg.tick) {
+    const r = applyFindings(book, byTick.get(at) ?? [], () => ({}), { now: at, resolveAfter })
+    byTick.delete(at)
     book = r.book
     out.push(...r.changes.map(seen))
   }
+  assert.equal(byTick.size, 0, 'every finding fell on a tick')
   return out
 }
 

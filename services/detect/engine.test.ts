@@ -18,9 +18,16 @@ const silentLog = pino({ level: 'silent' })
 const T0 = t('2026-11-24T10:00:00Z') // a Tuesday, business hours
 const cfg = detectors({ tick: '1m', allowed_lateness: '0s', zombie: { enabled: false } })
 
-function harness(opts: { budgets?: Budget[]; election?: LeaderElection } = {}) {
+interface Ports {
+  events: MemoryEventReader
+  alerts: MemoryAlertStore
+  spend: MemorySpendReader
+  election: LeaderElection
+}
+
+function harness(opts: { budgets?: Budget[]; election?: LeaderElection; ports?: Ports } = {}) {
   let clock = T0
-  const ports = {
+  const ports: Ports = opts.ports ?? {
     events: new MemoryEventReader(),
     alerts: new MemoryAlertStore(),
     spend: new MemorySpendReader(),
@@ -102,7 +109,7 @@ test('the store refuses an alert change: nothing is handed on; once the store is
   await h.engine.onStored(loopEvents(T0 + 10_000), T0 + 10_000) // the 5th repeat fires: the store refuses it
   assert.equal(h.ports.alerts.changes.length, 0, 'the store has nothing')
   assert.equal(h.handed.length, 0, 'nothing handed on before the store has it')
-  assert.equal(h.engine.openAlerts().length, 1, 'the book keeps it open: no second firing later')
+  assert.equal(h.engine.openAlerts().length, 0, 'persist before memory: not listed for the enforcer yet')
 
   h.at(T0 + 60_000)
   await h.engine.tick()
@@ -114,6 +121,7 @@ test('the store refuses an alert change: nothing is handed on; once the store is
       ['dispatcher', true],
     ],
   )
+  assert.equal(h.engine.openAlerts().length, 1, 'listed once stored')
   h.at(T0 + 70_000) // the loop is still going on (resolves a window after its last repeat)
   await h.engine.tick()
   assert.equal(firing(h.ports.alerts, 'loop').length, 1, 'not stored twice')
@@ -224,4 +232,85 @@ test('shutdown is bounded: a step stuck on the store does not hold it past its t
   await h.engine.shutdown(50)
   // resolved although the tick never ends; a new tick is refused
   await h.engine.tick()
+})
+
+test('a resolution the store refused leaves the alert listed open (the rule it made stays) until the store has it', async () => {
+  const h = harness()
+  await h.engine.start()
+  await detectLoop(h)
+  const id = firing(h.ports.alerts, 'loop')[0]!.alert.id
+  // quiet for a window (resolved), then held for loop.resolve_after (5m by default)
+  h.at(T0 + 2 * 60_000)
+  await h.engine.tick()
+  assert.deepEqual(
+    h.engine.openAlerts().map((a) => a.id),
+    [id],
+    'clearing: still open',
+  )
+  h.ports.alerts.faults.failNext(1)
+  h.at(T0 + 8 * 60_000)
+  await h.engine.tick() // the hold is over: the resolution is found, the store refuses it
+  assert.equal(h.ports.alerts.changes.filter((c) => c.alert.state === 'resolved').length, 0)
+  assert.deepEqual(
+    h.engine.openAlerts().map((a) => a.id),
+    [id],
+    'the store still says firing: still listed',
+  )
+  h.at(T0 + 9 * 60_000)
+  await h.engine.tick()
+  assert.deepEqual(
+    h.ports.alerts.changes.map((c) => [c.alert.id, c.alert.state]),
+    [
+      [id, 'firing'],
+      [id, 'resolved'],
+    ],
+    'stored once, in order',
+  )
+  assert.deepEqual(h.engine.openAlerts(), [])
+  assert.deepEqual(
+    h.handed.map((x) => [x.to, x.stored]),
+    [
+      ['enforcer', true],
+      ['dispatcher', true],
+      ['enforcer', true],
+      ['dispatcher', true],
+    ],
+  )
+  await h.engine.shutdown(1_000)
+})
+
+test('a restart while an alert is clearing: no second firing, one resolution once clear for resolve_after', async () => {
+  const h = harness()
+  await h.engine.start()
+  h.ports.events.events.push(...loopEvents(T0 + 10_000)) // what the store has, for the restore
+  await detectLoop(h)
+  const id = firing(h.ports.alerts, 'loop')[0]!.alert.id
+  h.at(T0 + 2 * 60_000)
+  await h.engine.tick() // quiet for a window: clearing, nothing stored
+  assert.equal(h.ports.alerts.changes.length, 1)
+  await h.engine.shutdown(1_000)
+
+  // a new process on the same store: the alert is firing there, the replay finds the loop over
+  const h2 = harness({ ports: h.ports })
+  h2.at(T0 + 3 * 60_000)
+  await h2.engine.start()
+  assert.deepEqual(
+    h2.engine.openAlerts().map((a) => a.id),
+    [id],
+    'restored open',
+  )
+  assert.equal(h.ports.alerts.changes.length, 1, 'the restore neither re-fires nor resolves at once')
+  h2.at(T0 + 7 * 60_000)
+  await h2.engine.tick()
+  assert.equal(h.ports.alerts.changes.length, 1, 'held: the hold restarted at the restore')
+  h2.at(T0 + 8 * 60_000)
+  await h2.engine.tick()
+  assert.deepEqual(
+    h.ports.alerts.changes.map((c) => [c.alert.id, c.alert.state]),
+    [
+      [id, 'firing'],
+      [id, 'resolved'],
+    ],
+  )
+  await h2.engine.shutdown(1_000)
 })

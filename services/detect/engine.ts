@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import type { Alert } from '../../core/alerts/alert.js'
+import { resolveAfterOf } from '../../core/alerts/resolve-after.js'
 import type { Finding } from '../../core/detectors/finding.js'
 import type { Lifecycle } from '../../core/lifecycle.js'
 import type { AlertStore } from '../../core/ports/alert-store.js'
@@ -61,7 +62,8 @@ export interface EngineDeps {
  * - `BudgetLeadership` + `BudgetTick`: burn rate and budget exhaustion on each tick from GLOBAL sums in
  *   the store, on ONE instance (the budget leader, heartbeats), through the same core evaluation as
  *   replay (`evaluateBudgetRound`); a new leader adopts the open alerts from the store;
- * - `AlertRecorder`: the alert book, the store, then the enforcer hook and the dispatcher, in order;
+ * - `AlertRecorder`: the alert book (with each detector's `resolve_after` hysteresis), the store, then
+ *   the enforcer hook and the dispatcher, in order;
  * - `DetectionQueue`: one step at a time, bounded (coalesced events, one tick at most).
  * After a restart the open alerts come back from the store, so an incident is neither lost nor re-fired.
  */
@@ -83,6 +85,7 @@ export class DetectionEngine implements Lifecycle {
     this.#recorder = new AlertRecorder({
       store: deps.ports.alerts,
       alerts: deps.alerts,
+      resolveAfter: resolveAfterOf(deps.detectors),
       handOff: deps.dispatcher,
       log: deps.log,
       instance,
@@ -112,6 +115,11 @@ export class DetectionEngine implements Lifecycle {
     await this.#recorder.record(restored.findings, now)
     log.info({ openAlerts: open.size, replayedEvents: restored.replayed }, 'detection restored')
     metrics.gauge('gatewarden_alerts_firing', 'Alerts firing now', () => this.#recorder.openAlerts().length)
+    metrics.gauge(
+      'gatewarden_alerts_clearing',
+      'Firing alerts whose condition has cleared, resolved once clear for their resolve_after',
+      () => this.#recorder.clearing,
+    )
     metrics.gauge(
       'gatewarden_alert_changes_unsaved',
       'Alert changes waiting for the store',

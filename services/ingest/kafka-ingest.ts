@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Config } from '../../schemas/config.js'
 import type { KafkaConfig } from '../../schemas/kafka-config.js'
-import type { RequestEvent } from '../../schemas/request-event.js'
+import { RequestEvent } from '../../schemas/request-event.js'
 import { GatewardenError } from '../../core/errors.js'
 import type { Failpoints } from '../../core/failpoints.js'
 import { decodeKafkaValue, type OtlpMapper } from '../../core/ingest/kafka/message.js'
@@ -38,6 +38,11 @@ export interface KafkaIngestDeps {
   failpoints?: Failpoints
   /** Customer tiers set through the API. */
   tiers?: TierLookup
+  /**
+   * The ingest topic (`ingest.via_kafka`): consumed with `kafka.topics`, its messages are this
+   * service's own canonical events (source kept: `litellm_http`, `otlp`), counted as `kafka`.
+   */
+  ingestTopic?: string
 }
 
 /** OTLP JSON on a topic is mapped exactly as on POST /v1/traces (only the event source differs). */
@@ -78,6 +83,10 @@ export function kafkaBatchHandler(deps: Omit<KafkaIngestDeps, 'log' | 'env'>): K
       for (const r of records) {
         const origin = `kafka ${r.topic}/${r.partition}@${r.offset}`
         const at = { topic: r.topic, partition: r.partition, offset: Number(r.offset) }
+        if (r.topic === deps.ingestTopic) {
+          items.push(ingestTopicItem(r.value, { ...at, origin, where: origin }))
+          continue
+        }
         const out = decodeKafkaValue(r.value, {
           format: kafka.formats[r.topic] ?? 'auto',
           maxMessageBytes: kafka.max_message_bytes,
@@ -122,6 +131,29 @@ export function kafkaBatchHandler(deps: Omit<KafkaIngestDeps, 'log' | 'env'>): K
   }
 }
 
+/** One message of the ingest topic: an event this service accepted and produced (its source kept). */
+function ingestTopicItem(value: Buffer | null, at: MappedItem['at']): MappedItem {
+  let raw: unknown = value?.toString('utf8') ?? null
+  try {
+    raw = JSON.parse(raw as string)
+  } catch {
+    return { at, raw, ok: false, code: 'GW_DL_NOT_JSON', reason: 'ingest topic message is not JSON' }
+  }
+  const parsed = RequestEvent.safeParse(raw)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    return {
+      at,
+      raw,
+      ok: false,
+      code: 'GW_DL_INVALID',
+      reason: `invalid ingest topic event at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+    }
+  }
+  // cut and counted when it was accepted over HTTP/OTLP
+  return { at, raw, ok: true, event: parsed.data, truncated: 0 }
+}
+
 /**
  * The Kafka source as one part of the service (core/lifecycle.ts): a consumer group
  * (`adapters/kafka/consumer.ts` `KafkaConsumerGroup`) whose batches go through `kafkaBatchHandler`, with
@@ -153,9 +185,15 @@ export class KafkaIngest implements Lifecycle {
       initialRetryTime: 300,
       maxRetryTime: 1_000,
     })
+    // the ingest topic is read from its start by a new group: events acked before the group first
+    // joined (the HTTP listener is up before the consumer) must not be skipped as "before latest"
+    const ingestTopic = this.deps.ingestTopic
+    const topics = ingestTopic
+      ? { ...kafka, topics: [...kafka.topics, ingestTopic], from_beginning_topics: [ingestTopic] }
+      : kafka
     const group = new KafkaConsumerGroup(
       createKafkaClient(kafka, password, log),
-      kafka,
+      topics,
       kafkaBatchHandler(this.deps),
       log,
       lagClient,

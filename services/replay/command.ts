@@ -1,3 +1,4 @@
+import { resolveAfterOf } from '../../core/alerts/resolve-after.js'
 import { SingleBar } from 'cli-progress'
 import type { Command } from 'commander'
 import { GatewardenError } from '../../core/errors.js'
@@ -18,6 +19,7 @@ const simulator = (config: Config, on: boolean | undefined) =>
         { enforcement: config.enforcement, zombieAction: config.detectors.zombie.action },
         loadPriceTable(config.pricing),
         config.detectors.allowed_lateness,
+        resolveAfterOf(config.detectors),
       )
     : undefined
 const withEnforcement = (report: ReplayReport, sim: EnforcementSimulator | undefined, end: number | null) =>

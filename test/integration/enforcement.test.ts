@@ -167,7 +167,14 @@ test('the rule is lifted when its loop resolves; a manual rule expires at its ti
     'blocks first',
   )
 
-  c.advance(2 * MIN) // the loop is quiet for a whole window: it resolves
+  c.advance(2 * MIN) // the loop is quiet for a whole window: it clears, held for loop.resolve_after (5m)
+  await settle(gw)
+  assert.deepEqual(
+    (await active(gw)).json<ActiveRules>().rules.map((r) => r.id),
+    [manualId, loopRule.id],
+    'one incident: the rule stays while the alert waits out its hold',
+  )
+  c.advance(5 * MIN) // clear for 5 minutes: it resolves
   await settle(gw)
   const ids = (await active(gw)).json<ActiveRules>().rules.map((r) => r.id)
   assert.deepEqual(ids, [manualId])
@@ -176,7 +183,7 @@ test('the rule is lifted when its loop resolves; a manual rule expires at its ti
   }>()
   assert.deepEqual([lifted.rule.state, lifted.rule.ended_by], ['lifted', 'alert_resolved'])
 
-  c.advance(9 * MIN) // 11 min after the manual rule: past its expiry
+  c.advance(4 * MIN) // 11 min after the manual rule: past its expiry
   assert.deepEqual((await active(gw)).json<ActiveRules>().rules, [], 'never served past expires_at')
   await settle(gw)
   const exp = (await gw.app.inject({ method: 'GET', url: `/api/rules/${manualId}` })).json<{
