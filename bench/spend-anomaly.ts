@@ -12,17 +12,11 @@
 import { parseArgs } from 'node:util'
 import type { Finding } from '../core/detectors/finding.js'
 import { runDetectors } from '../core/detectors/run-detectors.js'
-import {
-  initSpendAnomalyState,
-  readSpendAnomaly,
-  stepSpendAnomaly,
-  type SpendAnomalyConfig,
-} from '../core/detectors/spend-anomaly.js'
 import { DetectorsConfig } from '../schemas/policy.js'
 import type { RequestEvent } from '../schemas/request-event.js'
 import { cleanStream, cleanStreamBudgets, type CleanStreamOptions } from '../test/support/clean-stream.js'
 import { plantedSpikes } from '../test/support/planted-spikes.js'
-import { mergeByTime, oracleCrossing, spikeEvents } from '../test/support/spend-spikes.js'
+import { mergeByTime, oracleCrossing, spikeEvents, worstReadings } from '../test/support/spend-spikes.js'
 
 const { values } = parseArgs({
   options: {
@@ -38,45 +32,15 @@ const n = (x: number) => x.toLocaleString('en-US')
 
 function calibrate(): void {
   const detectors = DetectorsConfig.parse({})
-  const cfg: SpendAnomalyConfig = detectors.spend_anomaly
-  const tick = detectors.tick
-  const state = initSpendAnomalyState()
-  type Worst = { ratio: number; excess: number; readings: number; at: string; worstExcessAt: string }
-  const worst = new Map<string, Worst>()
-  let nextTick: number | null = null
-  const judge = (t: number) => {
-    for (const key of state.dirty) {
-      const s = state.series.get(key)!
-      const r = readSpendAnomaly(s, cfg, t)
-      if (!r.base || r.requests < cfg.min_requests || r.spend < cfg.min_spend_usd) continue
-      const w = worst.get(s.kind) ?? { ratio: 0, excess: -Infinity, readings: 0, at: '', worstExcessAt: '' }
-      w.readings++
-      const ratio = r.base.rate > 0 ? r.rate / r.base.rate : Infinity
-      const label = `${s.kind} ${s.id} at ${new Date(t).toISOString()}: $${r.rate.toFixed(2)}/h vs ${r.base.kind} $${r.base.rate.toFixed(2)}/h`
-      if (ratio > w.ratio) {
-        w.ratio = ratio
-        w.at = label
-      }
-      if (r.rate - r.base.rate > w.excess) {
-        w.excess = r.rate - r.base.rate
-        w.worstExcessAt = label
-      }
-      worst.set(s.kind, w)
-    }
-    state.dirty.clear()
-  }
-  for (const e of cleanStream(opts)) {
-    nextTick ??= Math.floor(e.ts / tick) * tick + tick
-    while (nextTick <= e.ts) {
-      judge(nextTick)
-      nextTick += tick
-    }
-    stepSpendAnomaly(state, e, cfg, e.ts)
-  }
-  out(`calibrate: ${n(opts.events)} clean events over ${opts.days} days, window ${cfg.window / 60_000}m, minimums $${cfg.min_spend_usd} and ${cfg.min_requests} requests in the window`)
-  for (const [kind, w] of [...worst].sort()) {
-    out(`  ${kind}: ${n(w.readings)} readings; highest ratio ${w.ratio.toFixed(2)}x (${w.at}); highest excess $${w.excess.toFixed(2)}/h (${w.worstExcessAt})`)
-  }
+  const cfg = detectors.spend_anomaly
+  const worst = worstReadings(cleanStream(opts), cfg, detectors.tick)
+  out(
+    `calibrate: ${n(opts.events)} clean events over ${opts.days} days, window ${cfg.window / 60_000}m, readings with a baseline and the minimums ($${cfg.min_spend_usd}, ${cfg.min_requests} requests in the window)`,
+  )
+  for (const [kind, w] of [...worst].sort())
+    out(
+      `  ${kind}: ${n(w.readings)} readings; highest ratio ${w.ratio.toFixed(2)}x (${w.ratioAt}); highest excess $${w.excess.toFixed(2)}/h (${w.excessAt})`,
+    )
 }
 
 function clean(): void {

@@ -1,6 +1,11 @@
 // Planted spend spikes for the spend anomaly tests and benchmark, and an independent oracle of when each
 // one becomes significant (brute force over raw events, no buckets, no cache). Not used by production code.
-import type { SpendAnomalyConfig } from '../../core/detectors/spend-anomaly.js'
+import {
+  initSpendAnomalyState,
+  readSpendAnomaly,
+  stepSpendAnomaly,
+  type SpendAnomalyConfig,
+} from '../../core/detectors/spend-anomaly.js'
 import { eventDefaults, type RequestEvent } from '../../schemas/request-event.js'
 import { prng } from './prng.js'
 
@@ -18,7 +23,7 @@ export interface Spike {
   perMinute: number
 }
 
-/** The spike's events: its own key and endpoint (new scopes, too young to judge), so only `scope` fires. */
+/** The spike's events: their own key, endpoint and (for a customer) model, new scopes too young to judge, so only `scope` fires. */
 export function spikeEvents(s: Spike, seed = 7): RequestEvent[] {
   const rnd = prng(seed)
   const n = Math.round((s.duration / 60_000) * s.perMinute)
@@ -36,8 +41,8 @@ export function spikeEvents(s: Spike, seed = 7): RequestEvent[] {
       endpoint: `${s.name}/chat/completions`,
       provider: 'openai',
       call_type: 'acompletion',
-      model_requested: s.scope.kind === 'model' ? s.scope.id : 'gpt-4o',
-      model: s.scope.kind === 'model' ? s.scope.id : 'gpt-4o',
+      model_requested: s.scope.kind === 'model' ? s.scope.id : `${s.name}-model`,
+      model: s.scope.kind === 'model' ? s.scope.id : `${s.name}-model`,
       customer: s.scope.kind === 'customer' ? s.scope.id : '',
       api_key_hash: `${s.name}-key`,
       cost_usd: Math.round(cost * (0.5 + rnd()) * 1e6) / 1e6,
@@ -93,6 +98,7 @@ export function oracleCrossing(
     byHour.set(h, (byHour.get(h) ?? 0) + e.cost_usd)
   }
   const spendAt = (h: number) => byHour.get(h) ?? 0
+  const near = events.filter((e) => e.ts >= from - cfg.window && e.ts < to)
   const seasonal = (h: number, period: number, n: number, min: number) => {
     const at = (x: number) => {
       const xs: number[] = []
@@ -120,7 +126,7 @@ export function oracleCrossing(
     }
     let spend = 0
     let requests = 0
-    for (const e of events)
+    for (const e of near)
       if (e.ts >= t - cfg.window && e.ts < t) {
         spend += e.cost_usd
         requests++
@@ -134,4 +140,55 @@ export function oracleCrossing(
     if (spend >= cfg.min_spend_usd && requests >= cfg.min_requests && rate >= threshold) return t
   }
   return null
+}
+
+/** The highest reading of one scope kind: how far above its baseline clean traffic got. */
+export interface WorstReading {
+  readings: number
+  ratio: number
+  ratioAt: string
+  excess: number
+  excessAt: string
+}
+
+/**
+ * Every reading the detector takes of `events` (each tick, each scope with spend since the last tick) that
+ * has a baseline and meets the window minimums, reduced to the highest ratio and excess per scope kind:
+ * how close clean traffic comes to the thresholds (the calibration of the defaults).
+ */
+export function worstReadings(
+  events: Iterable<RequestEvent>,
+  cfg: SpendAnomalyConfig,
+  tick: number,
+): Map<string, WorstReading> {
+  const state = initSpendAnomalyState()
+  const worst = new Map<string, WorstReading>()
+  let nextTick: number | null = null
+  const judge = (t: number) => {
+    for (const key of state.dirty) {
+      const s = state.series.get(key)!
+      const r = readSpendAnomaly(s, cfg, t)
+      if (!r.base || r.requests < cfg.min_requests || r.spend < cfg.min_spend_usd) continue
+      const w = worst.get(s.kind) ?? { readings: 0, ratio: 0, ratioAt: '', excess: -Infinity, excessAt: '' }
+      w.readings++
+      const ratio = r.base.rate > 0 ? r.rate / r.base.rate : Infinity
+      const label = `${s.kind} ${s.id} at ${new Date(t).toISOString()}: $${r.rate.toFixed(2)}/h vs ${r.base.kind} $${r.base.rate.toFixed(2)}/h`
+      if (ratio > w.ratio) {
+        w.ratio = ratio
+        w.ratioAt = label
+      }
+      if (r.rate - r.base.rate > w.excess) {
+        w.excess = r.rate - r.base.rate
+        w.excessAt = label
+      }
+      worst.set(s.kind, w)
+    }
+    state.dirty.clear()
+  }
+  for (const e of events) {
+    nextTick ??= Math.floor(e.ts / tick) * tick + tick
+    for (; nextTick <= e.ts; nextTick += tick) judge(nextTick)
+    stepSpendAnomaly(state, e, cfg, e.ts)
+  }
+  return worst
 }
