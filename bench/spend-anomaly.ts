@@ -49,8 +49,12 @@ function clean(): void {
   const findings = runDetectors(cleanStream(opts), policy)
   const secs = (performance.now() - t0) / 1000
   const anomalies = findings.filter((f) => f.type === 'spend_anomaly')
-  out(`clean: ${n(opts.events)} clean events over ${opts.days} days from Mon 2026-11-02 (5,000 customers Zipf, 60 agents Mon-Fri 08-19 UTC), every detector at its defaults, ${secs.toFixed(1)} s`)
-  out(`  spend_anomaly findings: ${anomalies.length}${anomalies.length === 0 ? ' (no false alert)' : ''}; all findings: ${findings.length}`)
+  out(
+    `clean: ${n(opts.events)} clean events over ${opts.days} days from Mon 2026-11-02 (5,000 customers Zipf, 60 agents Mon-Fri 08-19 UTC), every detector at its defaults, ${secs.toFixed(1)} s`,
+  )
+  out(
+    `  spend_anomaly findings: ${anomalies.length}${anomalies.length === 0 ? ' (no false alert)' : ''}; all findings: ${findings.length}`,
+  )
   for (const f of anomalies.slice(0, 20)) out(`    ${new Date(f.at).toISOString()} ${f.state} ${f.summary}`)
 }
 
@@ -68,19 +72,38 @@ function planted(): void {
   for (const e of mergeByTime(cleanStream(opts), ...spiky)) {
     for (const k of [`customer:${e.customer}`, `model:${e.model}`]) byScope.get(k)?.push(e)
   }
-  out(`planted: ${spikes.length} spikes in ${n(opts.events)} clean events (${secs.toFixed(1)} s through runDetectors; tick ${detectors.tick / 1000}s)`)
+  out(
+    `planted: ${spikes.length} spikes in ${n(opts.events)} clean events (${secs.toFixed(1)} s through runDetectors; tick ${detectors.tick / 1000}s)`,
+  )
   const delays: number[] = []
   for (const s of spikes) {
     const key = `${s.scope.kind}:${s.scope.id}`
-    const cross = oracleCrossing(byScope.get(key)!, detectors.spend_anomaly, detectors.tick, s.start, s.start + s.duration)
-    const f = firing.find((x: Finding) => `${x.scope.kind}:${x.scope.id}` === key && x.at >= s.start && x.at <= s.start + s.duration + detectors.tick)
+    const cross = oracleCrossing(
+      byScope.get(key)!,
+      detectors.spend_anomaly,
+      detectors.tick,
+      s.start,
+      s.start + s.duration,
+    )
+    const f = firing.find(
+      (x: Finding) =>
+        `${x.scope.kind}:${x.scope.id}` === key &&
+        x.at >= s.start &&
+        x.at <= s.start + s.duration + detectors.tick,
+    )
     const delay = f && cross !== null ? f.at - cross : null
     if (delay !== null) delays.push(delay)
-    out(`  ${s.name} ${key} +$${s.usdPerHour}/h from ${new Date(s.start).toISOString()}: crosses ${cross === null ? 'never' : new Date(cross).toISOString()}, fired ${f ? new Date(f.at).toISOString() : 'NO'}${delay === null ? '' : `, delay ${delay / 1000}s`}`)
+    out(
+      `  ${s.name} ${key} +$${s.usdPerHour}/h from ${new Date(s.start).toISOString()}: crosses ${cross === null ? 'never' : new Date(cross).toISOString()}, fired ${f ? new Date(f.at).toISOString() : 'NO'}${delay === null ? '' : `, delay ${delay / 1000}s`}`,
+    )
     if (f) out(`      ${f.summary}`)
   }
-  const others = firing.filter((f) => !spikes.some((s) => s.scope.kind === f.scope.kind && s.scope.id === f.scope.id))
-  out(`  caught ${delays.length}/${spikes.length}; delay after crossing: max ${Math.max(...delays) / 1000}s, min ${Math.min(...delays) / 1000}s; other anomaly firings: ${others.length}`)
+  const others = firing.filter(
+    (f) => !spikes.some((s) => s.scope.kind === f.scope.kind && s.scope.id === f.scope.id),
+  )
+  out(
+    `  caught ${delays.length}/${spikes.length}; delay after crossing: max ${Math.max(...delays) / 1000}s, min ${Math.min(...delays) / 1000}s; other anomaly firings: ${others.length}`,
+  )
   for (const f of others.slice(0, 10)) out(`    other: ${new Date(f.at).toISOString()} ${f.summary}`)
 }
 

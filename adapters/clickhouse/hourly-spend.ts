@@ -47,7 +47,12 @@ ORDER BY s_hour, s_id`,
     query_params: { from: fromMs, to: toMs, value },
     format: 'JSONEachRow',
   })
-  const rows = await rs.json<{ s_id: string; s_hour: string | number; s_cost: number; s_requests: string | number }>()
+  const rows = await rs.json<{
+    s_id: string
+    s_hour: string | number
+    s_cost: number
+    s_requests: string | number
+  }>()
   return rows.map((r) => ({
     kind,
     id: String(r.s_id),

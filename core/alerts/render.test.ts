@@ -450,7 +450,10 @@ const anomaly: Alert = {
 test('render: a spend anomaly alert goes out by email, Slack, webhook and PagerDuty with its numbers', () => {
   const n = notif('firing', [anomaly])
   const email = renderEmail(n)
-  assert.match(email.subject, /^\[Gatewarden\] FIRING \[page\] spend_anomaly customer acme: customer acme: \$42\.10\/h over the last 15m, 11\.4x its usual \$3\.70\/h for Thursdays 15:00 UTC/)
+  assert.match(
+    email.subject,
+    /^\[Gatewarden\] FIRING \[page\] spend_anomaly customer acme: customer acme: \$42\.10\/h over the last 15m, 11\.4x its usual \$3\.70\/h for Thursdays 15:00 UTC/,
+  )
   assert.match(email.text, /type: spend_anomaly/)
   assert.match(email.text, /baseline_usd_per_hour: 3\.7/)
   assert.match(email.text, /peak_usd_per_hour: -/)
@@ -463,6 +466,8 @@ test('render: a spend anomaly alert goes out by email, Slack, webhook and PagerD
   const [pd] = renderPagerDutyEvents(n)
   assert.equal(pd!.event_action, 'trigger')
   assert.match(JSON.stringify(pd), /spend_anomaly/)
-  const resolved = renderEmail(notif('resolved', [{ ...anomaly, state: 'resolved', resolved_at: t0 + 3_600_000 }]))
+  const resolved = renderEmail(
+    notif('resolved', [{ ...anomaly, state: 'resolved', resolved_at: t0 + 3_600_000 }]),
+  )
   assert.match(resolved.subject, /^\[Gatewarden\] RESOLVED \[page\] spend_anomaly customer acme/)
 })

@@ -28,7 +28,8 @@ test('spend anomaly on clean traffic: every reading that meets the minimums stay
   const cfg = detectors.spend_anomaly
   const worst = worstReadings(cleanStream(OPTS), cfg, detectors.tick)
   assert.ok((worst.get('model')?.readings ?? 0) > 1000, 'models are judged')
-  for (const [kind, w] of worst) assert.ok(w.ratio < cfg.factor, `${kind}: ${w.ratio.toFixed(2)}x at ${w.ratioAt}`)
+  for (const [kind, w] of worst)
+    assert.ok(w.ratio < cfg.factor, `${kind}: ${w.ratio.toFixed(2)}x at ${w.ratioAt}`)
 })
 
 test('spend anomaly: planted spikes in clean traffic are all caught within one tick of crossing, nothing else fires', () => {
@@ -44,9 +45,14 @@ test('spend anomaly: planted spikes in clean traffic are all caught within one t
     const own = events.filter((e) => (s.scope.kind === 'customer' ? e.customer : e.model) === s.scope.id)
     const cross = oracleCrossing(own, detectors.spend_anomaly, detectors.tick, s.start, s.start + s.duration)
     assert.ok(cross !== null, `${s.name} crosses the threshold`)
-    const f = firing.find((x) => key(x.scope) === key(s.scope) && x.at >= s.start && x.at <= s.start + s.duration)
+    const f = firing.find(
+      (x) => key(x.scope) === key(s.scope) && x.at >= s.start && x.at <= s.start + s.duration,
+    )
     assert.ok(f, `${s.name} fires: ${firing.map(brief).join('\n')}`)
-    assert.ok(Math.abs(f.at - cross) <= detectors.tick, `${s.name} fired ${(f.at - cross) / 1000}s after crossing`)
+    assert.ok(
+      Math.abs(f.at - cross) <= detectors.tick,
+      `${s.name} fired ${(f.at - cross) / 1000}s after crossing`,
+    )
   }
   assert.equal(firing.length, spikes.length, firing.map(brief).join('\n'))
 })

@@ -81,7 +81,12 @@ function traffic(
 /** `n` requests of `cost` each, evenly over `[from, from + span)`. */
 function burst(customer: string, from: number, span: number, n: number, cost: number): RequestEvent[] {
   return Array.from({ length: n }, (_, i) =>
-    ev({ event_id: `${customer}-burst-${from}-${i}`, ts: from + Math.floor((i * span) / n), customer, cost_usd: cost }),
+    ev({
+      event_id: `${customer}-burst-${from}-${i}`,
+      ts: from + Math.floor((i * span) / n),
+      customer,
+      cost_usd: cost,
+    }),
   )
 }
 
@@ -109,9 +114,13 @@ const cases: Case[] = [
   {
     name: 'the usual Monday ramp (a batch at 08:00 every Monday, 900 requests/h, 3.75x the busiest usual hour) is not caught once it is usual',
     events: () =>
-      traffic('acme', MONDAY, MONDAY + 2 * WEEK + DAY, (ts) =>
-        dowOf(ts) === 0 && hourOf(ts) >= 8 && hourOf(ts) < 11 ? 900 : business(ts),
-      0.025),
+      traffic(
+        'acme',
+        MONDAY,
+        MONDAY + 2 * WEEK + DAY,
+        (ts) => (dowOf(ts) === 0 && hourOf(ts) >= 8 && hourOf(ts) < 11 ? 900 : business(ts)),
+        0.025,
+      ),
     // the first Monday is the customer's first day (not judged); the second Monday is not usual yet (one
     // Monday of history: the daily baseline of the last 7 days judges it); from the third on it is usual
     fires: [{ customer: 'acme', from: MONDAY + WEEK + 8 * HOUR, to: MONDAY + WEEK + 11 * HOUR }],
@@ -161,7 +170,10 @@ for (const c of cases) {
     assert.equal(fired.length, c.fires.length, brief(findings).join('\n'))
     for (const want of c.fires) {
       const f = fired.find((x) => x.scope.id === want.customer && x.at >= want.from && x.at <= want.to)
-      assert.ok(f, `${want.customer} should fire in [${new Date(want.from).toISOString()}, ${new Date(want.to).toISOString()}]: ${brief(findings).join('\n')}`)
+      assert.ok(
+        f,
+        `${want.customer} should fire in [${new Date(want.from).toISOString()}, ${new Date(want.to).toISOString()}]: ${brief(findings).join('\n')}`,
+      )
       // within one tick of the instant an independent brute-force reading says the rule holds
       const own = events.filter((e) => e.customer === want.customer)
       const cross = oracleCrossing(own, p.detectors.spend_anomaly, p.detectors.tick, want.from, want.to)
@@ -329,9 +341,15 @@ test('spend anomaly: state is bounded (series cap evicts the least recently seen
   const cfg = detectors({ spend_anomaly: { scopes: [{ customer: '*' }] } }).spend_anomaly
   let state = initSpendAnomalyState()
   for (let i = 0; i < 1000; i++) {
-    state = stepSpendAnomaly(state, ev({ ts: MONDAY + i, customer: `c${i}`, cost_usd: 0.01 }), cfg, MONDAY + i, {
-      maxSeries: 100,
-    }).state
+    state = stepSpendAnomaly(
+      state,
+      ev({ ts: MONDAY + i, customer: `c${i}`, cost_usd: 0.01 }),
+      cfg,
+      MONDAY + i,
+      {
+        maxSeries: 100,
+      },
+    ).state
   }
   assert.ok(state.series.size <= 100)
   assert.ok(state.evicted >= 900)
@@ -341,7 +359,13 @@ test('spend anomaly: state is bounded (series cap evicts the least recently seen
 
 test('spend anomaly: config defaults and checks', () => {
   const cfg = detectors().spend_anomaly
-  assert.deepEqual(cfg.scopes, [{ customer: '*' }, { endpoint: '*' }, { agent: '*' }, { key: '*' }, { model: '*' }])
+  assert.deepEqual(cfg.scopes, [
+    { customer: '*' },
+    { endpoint: '*' },
+    { agent: '*' },
+    { key: '*' },
+    { model: '*' },
+  ])
   assert.equal(cfg.window, 15 * MIN)
   assert.equal(cfg.clear_for, 30 * MIN)
   assert.throws(() => detectors({ spend_anomaly: { window: '2h' } }), /window must be between 1m and 1h/)

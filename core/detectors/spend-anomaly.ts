@@ -80,7 +80,13 @@ export function initSpendAnomalyState(): SpendAnomalyState {
 }
 
 export function spendAnomalyStateToJSON(s: SpendAnomalyState): SpendAnomalyStateJSON {
-  return { clock: s.clock, series: [...s.series], dirty: [...s.dirty], lastSweep: s.lastSweep, evicted: s.evicted }
+  return {
+    clock: s.clock,
+    series: [...s.series],
+    dirty: [...s.dirty],
+    lastSweep: s.lastSweep,
+    evicted: s.evicted,
+  }
 }
 
 export function spendAnomalyStateFromJSON(j: SpendAnomalyStateJSON): SpendAnomalyState {
@@ -92,7 +98,13 @@ export function spendAnomalyStateFromJSON(j: SpendAnomalyStateJSON): SpendAnomal
 /** `spend_anomaly:<scope kind>:<scope id>`. */
 export const spendAnomalyKey = (kind: string, id: string): string => dedupeKey('spend_anomaly', kind, id)
 
-function touch(state: SpendAnomalyState, key: string, kind: string, id: string, first: number): AnomalySeries {
+function touch(
+  state: SpendAnomalyState,
+  key: string,
+  kind: string,
+  id: string,
+  first: number,
+): AnomalySeries {
   let s = state.series.get(key)
   if (s) state.series.delete(key)
   else

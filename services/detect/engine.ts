@@ -58,7 +58,7 @@ export interface EngineDeps {
 /**
  * Live detection: the four detectors over the stored event stream, alerts stored and dispatched. The
  * jobs, one file each:
- * - `EventDetectors`: loops and zombie agents on every stored event (duplicates never reach them) and on
+ * - `EventDetectors`: loops, zombie agents and spend anomalies on every stored event (duplicates never reach them) and on
  *   ticks, in event time; state rebuilt from the store's recent events at start;
  * - `BudgetLeadership` + `BudgetTick`: burn rate and budget exhaustion on each tick from GLOBAL sums in
  *   the store, on ONE instance (the budget leader, heartbeats), through the same core evaluation as

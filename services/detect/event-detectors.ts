@@ -63,7 +63,11 @@ export class EventDetectors {
     const restored = DetectorRunner.restore({ budgets: [], detectors }, { events, open, now, history })
     this.#runner = restored.runner
     this.#restoredAt = now
-    return { findings: eventFindings(restored.findings), replayed: events.length, historyHours: history.length }
+    return {
+      findings: eventFindings(restored.findings),
+      replayed: events.length,
+      historyHours: history.length,
+    }
   }
 
   /**
