@@ -7,14 +7,17 @@
  *   budgets): spend anomaly findings must be 0;
  * - planted: the same stream with planted spikes: each must fire within one tick of the instant an
  *   independent oracle (raw events, brute force) says it crossed the threshold.
+ * - ndjson: the clean stream as LiteLLM payloads (`--out`), to run `gatewarden replay` over it.
  * Usage: npm run build && node dist/bench/spend-anomaly.js [--events 1000000 --days 28 --part all]
  */
+import { createWriteStream } from 'node:fs'
 import { parseArgs } from 'node:util'
 import type { Finding } from '../core/detectors/finding.js'
 import { runDetectors } from '../core/detectors/run-detectors.js'
 import { DetectorsConfig } from '../schemas/policy.js'
 import type { RequestEvent } from '../schemas/request-event.js'
 import { cleanStream, cleanStreamBudgets, type CleanStreamOptions } from '../test/support/clean-stream.js'
+import { litellmPayload } from '../test/support/events.js'
 import { plantedSpikes } from '../test/support/planted-spikes.js'
 import { mergeByTime, oracleCrossing, spikeEvents, worstReadings } from '../test/support/spend-spikes.js'
 
@@ -23,6 +26,8 @@ const { values } = parseArgs({
     events: { type: 'string', default: '1000000' },
     days: { type: 'string', default: '28' },
     part: { type: 'string', default: 'all' },
+    /** `--part ndjson`: where to write the clean stream as LiteLLM payloads, for `gatewarden replay`. */
+    out: { type: 'string', default: 'clean-history.ndjson' },
   },
 })
 const opts: CleanStreamOptions = { events: Number(values.events), days: Number(values.days) }
@@ -107,6 +112,32 @@ function planted(): void {
   for (const f of others.slice(0, 10)) out(`    other: ${new Date(f.at).toISOString()} ${f.summary}`)
 }
 
+/** The clean stream as LiteLLM payloads (prompts left out: pair the replay with `detectors.loop.enabled: false`). */
+async function ndjson(): Promise<void> {
+  const w = createWriteStream(values.out)
+  for (const e of cleanStream(opts)) {
+    const p = litellmPayload({
+      id: e.event_id,
+      customer: e.customer,
+      cost: e.cost_usd,
+      ts: e.ts,
+      model: e.model,
+      key: e.api_key_hash,
+      tokens: [e.input_tokens, e.output_tokens],
+    })
+    delete p.messages
+    delete p.response
+    const meta = p.metadata as Record<string, unknown>
+    meta.spend_logs_metadata = { endpoint: e.endpoint, ...(e.agent ? { agent: e.agent } : {}) }
+    delete meta.requester_custom_headers
+    p.request_tags = []
+    if (!w.write(`${JSON.stringify(p)}\n`)) await new Promise<void>((r) => w.once('drain', () => r()))
+  }
+  await new Promise<void>((r) => w.end(() => r()))
+  out(`ndjson: ${n(opts.events)} clean events over ${opts.days} days written to ${values.out}`)
+}
+
+if (part === 'ndjson') await ndjson()
 if (part === 'calibrate' || part === 'all') calibrate()
 if (part === 'clean' || part === 'all') clean()
 if (part === 'planted' || part === 'all') planted()
