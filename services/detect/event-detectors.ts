@@ -12,7 +12,7 @@ import type { HourlySpendReader } from '../../core/ports/hourly-spend-reader.js'
 import type { DetectorsConfig } from '../../schemas/policy.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 
-/** The runner here judges loops and zombies only; budget alerts belong to the budget leader. */
+/** The runner here judges loops, zombies and spend anomalies; budget alerts belong to the budget leader. */
 const eventFindings = (fs: readonly Finding[]): Finding[] =>
   fs.filter((f) => f.type === 'loop' || f.type === 'zombie_agent' || f.type === 'spend_anomaly')
 
@@ -57,8 +57,9 @@ export class EventDetectors {
     const history: HourlySpendRow[] = []
     if (this.hourly && detectors.spend_anomaly.enabled) {
       const { from, to } = spendAnomalyHistoryRange(detectors.spend_anomaly, now)
+      // a loop, not push(...rows): millions of rows would overflow the call stack
       for (const scope of detectors.spend_anomaly.scopes)
-        history.push(...(await this.hourly.hourlySpend(scope, from, to)))
+        for (const row of await this.hourly.hourlySpend(scope, from, to)) history.push(row)
     }
     const restored = DetectorRunner.restore({ budgets: [], detectors }, { events, open, now, history })
     this.#runner = restored.runner
