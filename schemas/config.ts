@@ -164,6 +164,7 @@ export const Config = z
     const actions: Array<[EnforcementAction | undefined, (string | number)[]]> = [
       [c.detectors.loop.action, ['detectors', 'loop', 'action']],
       [c.detectors.zombie.action, ['detectors', 'zombie', 'action']],
+      [c.detectors.spend_anomaly.action, ['detectors', 'spend_anomaly', 'action']],
       ...c.budgets.map((b, i): [EnforcementAction | undefined, (string | number)[]] => [
         b.on_exhausted,
         ['budgets', i, 'on_exhausted'],

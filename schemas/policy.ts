@@ -121,6 +121,58 @@ export function resolveAfter(fallback: string) {
   return { resolve_after: Duration.prefault(fallback) }
 }
 
+/** Each value of these five dimensions separately: the spend anomaly detector's default scopes. */
+export const DEFAULT_SPEND_ANOMALY_SCOPES = [
+  { customer: '*' },
+  { endpoint: '*' },
+  { agent: '*' },
+  { key: '*' },
+  { model: '*' },
+] as const
+
+/**
+ * Spend anomaly detector: a scope's spend rate over `window` against its usual rate for that hour of the
+ * week (core/detectors/spend-anomaly.ts). Defaults measured on the benchmark's clean traffic (README).
+ */
+export const SpendAnomalyConfig = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** What is judged: `{ customer: "*" }` = each customer separately, `{ model: gpt-4o }` = one value, `{}` = global. */
+    scopes: z
+      .array(BudgetScope)
+      .min(1)
+      .prefault(DEFAULT_SPEND_ANOMALY_SCOPES.map((s) => ({ ...s }))),
+    /** The recent spend judged (a rate per hour over this trailing window). */
+    window: Duration.prefault('15m'),
+    /** Weeks of the same hour-of-week the baseline is the median of. */
+    weeks: z.number().int().min(2).max(8).default(4),
+    /** A scope seen for less than this is not judged (no baseline yet; budgets cover new scopes). */
+    min_history: Duration.prefault('1d'),
+    /** Relative threshold: the window's rate must be at least this many times the baseline. */
+    factor: z.number().min(1).default(3),
+    /** Absolute threshold: and at least this many USD per hour above the baseline. */
+    min_excess_usd_per_hour: z.number().min(0).default(2),
+    /** And this many robust standard deviations (1.4826 MAD) above it, for scopes that vary a lot. */
+    mad_factor: z.number().min(0).default(5),
+    /** Below this spend in the window nothing fires (USD). */
+    min_spend_usd: z.number().min(0).default(0.5),
+    /** Below this many requests in the window nothing fires. */
+    min_requests: z.number().int().min(0).default(20),
+    /** An anomaly resolves once its condition has been clear this long (hysteresis). */
+    clear_for: Duration.prefault('30m'),
+    severity: Severity.default('page'),
+    /** Gateway rule for the scope (downgrade or block), applied by the enforcer. */
+    action: EnforcementAction.optional(),
+    // its own `clear_for` is its hysteresis: no second hold on top of it by default
+    ...resolveAfter('0s'),
+  })
+  .refine((c) => c.window >= 60_000 && c.window <= 3_600_000, {
+    message: 'window must be between 1m and 1h',
+    path: ['window'],
+  })
+  .refine((c) => c.window % 60_000 === 0, { message: 'window must be whole minutes', path: ['window'] })
+export type SpendAnomalyConfig = z.infer<typeof SpendAnomalyConfig>
+
 export const DetectorsConfig = z.strictObject({
   /** How often detectors evaluate besides on each event (bounds detection latency). */
   tick: Duration.prefault('5s'),
@@ -182,6 +234,7 @@ export const DetectorsConfig = z.strictObject({
       ...resolveAfter('5m'),
     })
     .prefault({}),
+  spend_anomaly: SpendAnomalyConfig.prefault({}),
 })
 export type DetectorsConfig = z.infer<typeof DetectorsConfig>
 

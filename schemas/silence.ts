@@ -4,7 +4,7 @@ import { ScopeKind, Severity } from './policy.js'
 /** Which alerts a silence mutes: every given field must match. */
 export const SilenceMatcher = z
   .strictObject({
-    type: z.enum(['burn_rate', 'budget_exhaustion', 'loop', 'zombie_agent']).optional(),
+    type: z.enum(['burn_rate', 'budget_exhaustion', 'loop', 'zombie_agent', 'spend_anomaly']).optional(),
     severity: Severity.optional(),
     scope_kind: z.union([ScopeKind, z.enum(['trace', 'session'])]).optional(),
     scope_id: z.string().max(1024).optional(),

@@ -9,6 +9,7 @@ import { repairRollups, type RollupRepairReport } from '../adapters/clickhouse/r
 import { clickHouseEventStore } from '../adapters/clickhouse/store.js'
 import { clickHouseAlertStore } from '../adapters/clickhouse/alerts-table.js'
 import { clickHouseSpendReader } from '../adapters/clickhouse/budget-spend.js'
+import { clickHouseHourlySpendReader } from '../adapters/clickhouse/hourly-spend.js'
 import { clickHouseLeaderElection } from '../adapters/clickhouse/heartbeats-table.js'
 import { clickHouseOutbox } from '../adapters/clickhouse/outbox-table.js'
 import { clickHouseEventReader } from '../adapters/clickhouse/requests-table.js'
@@ -184,6 +185,7 @@ export async function start(
       events: clickHouseEventReader(store),
       alerts: alertStore,
       spend: clickHouseSpendReader(store),
+      hourly: clickHouseHourlySpendReader(store),
       election: clickHouseLeaderElection(store),
     },
     budgets: config.budgets,

@@ -419,3 +419,55 @@ test('pagerduty: info -> info, summary capped at 1024, long dedupe keys hashed s
     ev.dedup_key,
   )
 })
+
+/** A spend anomaly alert as the alert book makes it from the detector's finding. */
+const anomaly: Alert = {
+  id: 'sa1',
+  dedupe_key: 'spend_anomaly:customer:acme',
+  type: 'spend_anomaly',
+  severity: 'page',
+  state: 'firing',
+  scope: { kind: 'customer', id: 'acme' },
+  started_at: t0,
+  resolved_at: null,
+  updated_at: t0,
+  summary:
+    'customer acme: $42.10/h over the last 15m, 11.4x its usual $3.70/h for Thursdays 15:00 UTC, since Nov 26 at 15:07 UTC',
+  details: {
+    rate_usd_per_hour: 42.1,
+    window: '15m',
+    baseline: 'weekly',
+    baseline_usd_per_hour: 3.7,
+    baseline_for: 'for Thursdays 15:00 UTC',
+    ratio: 11.38,
+    since: '2026-11-26T15:07:00.000Z',
+    peak_usd_per_hour: null,
+    action: '{"action":"block"}',
+  },
+  links: { page: 'https://gw.example.com/alerts#sa1' },
+}
+
+test('render: a spend anomaly alert goes out by email, Slack, webhook and PagerDuty with its numbers', () => {
+  const n = notif('firing', [anomaly])
+  const email = renderEmail(n)
+  assert.match(
+    email.subject,
+    /^\[Gatewarden\] FIRING \[page\] spend_anomaly customer acme: customer acme: \$42\.10\/h over the last 15m, 11\.4x its usual \$3\.70\/h for Thursdays 15:00 UTC/,
+  )
+  assert.match(email.text, /type: spend_anomaly/)
+  assert.match(email.text, /baseline_usd_per_hour: 3\.7/)
+  assert.match(email.text, /peak_usd_per_hour: -/)
+  assert.match(email.html, /for Thursdays 15:00 UTC/)
+  const slack = JSON.stringify(renderSlack(n))
+  assert.match(slack, /spend_anomaly/)
+  assert.match(slack, /11\.4x its usual \$3\.70\/h for Thursdays 15:00 UTC/)
+  const body = WebhookBody.parse(renderWebhookBody(n))
+  assert.equal(body.alerts[0]!.type, 'spend_anomaly')
+  const [pd] = renderPagerDutyEvents(n)
+  assert.equal(pd!.event_action, 'trigger')
+  assert.match(JSON.stringify(pd), /spend_anomaly/)
+  const resolved = renderEmail(
+    notif('resolved', [{ ...anomaly, state: 'resolved', resolved_at: t0 + 3_600_000 }]),
+  )
+  assert.match(resolved.subject, /^\[Gatewarden\] RESOLVED \[page\] spend_anomaly customer acme/)
+})

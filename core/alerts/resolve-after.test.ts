@@ -22,7 +22,9 @@ test('resolve_after per detector: documented defaults, set per detector, zombie_
 
 test('a detector whose config section has no resolve_after (a new one) gets the default hold', () => {
   const of = resolveAfterOf(DetectorsConfig.parse({}))
-  assert.equal(of('spend_anomaly' as DetectorType), DEFAULT_RESOLVE_AFTER)
+  assert.equal(of('cost_drift' as DetectorType), DEFAULT_RESOLVE_AFTER)
+  // spend_anomaly's own clear_for is its hold: no second one by default
+  assert.equal(of('spend_anomaly'), 0)
 })
 
 test('a resolve_after that is not a duration is refused at start, naming the key', () => {

@@ -8,7 +8,7 @@ const DetailValue = z.union([z.string(), z.number(), z.boolean(), z.null()])
 export const WebhookAlert = z.strictObject({
   id: z.string(),
   dedupe_key: z.string(),
-  type: z.enum(['burn_rate', 'budget_exhaustion', 'loop', 'zombie_agent']),
+  type: z.enum(['burn_rate', 'budget_exhaustion', 'loop', 'zombie_agent', 'spend_anomaly']),
   severity: z.enum(['page', 'ticket', 'info']),
   state: z.enum(['firing', 'resolved']),
   scope: z.strictObject({ kind: z.string(), id: z.string() }),

@@ -1,7 +1,7 @@
 import type { EnforcementAction, ScopeKind, Severity } from '../../schemas/policy.js'
 
-/** The four detectors. */
-export type DetectorType = 'burn_rate' | 'budget_exhaustion' | 'loop' | 'zombie_agent'
+/** The detectors. */
+export type DetectorType = 'burn_rate' | 'budget_exhaustion' | 'loop' | 'zombie_agent' | 'spend_anomaly'
 
 /** What a finding is about: a dimension and its value (`global` has id ''). */
 export interface Scope {

@@ -40,6 +40,18 @@ import {
   type ReorderBuffer,
 } from './watermark.js'
 import {
+  initSpendAnomalyState,
+  rebuildSpendAnomalyState,
+  spendAnomalyStateFromJSON,
+  spendAnomalyStateToJSON,
+  stepSpendAnomaly,
+  tickSpendAnomaly,
+  type HourlySpendRow,
+  type SpendAnomalyLimits,
+  type SpendAnomalyState,
+  type SpendAnomalyStateJSON,
+} from './spend-anomaly.js'
+import {
   initZombieState,
   rebuildZombieState,
   stepZombie,
@@ -61,6 +73,7 @@ export interface RunnerOptions {
   ledger?: BudgetSpendLedgerOptions
   loop?: LoopLimits
   zombie?: ZombieLimits
+  anomaly?: SpendAnomalyLimits
   /** Most events waiting behind the watermark; beyond, the oldest leave early (default 200 000). */
   maxPending?: number
 }
@@ -82,6 +95,8 @@ export interface RunnerJSON {
   ledger: BudgetSpendLedgerJSON
   loop: LoopStateJSON
   zombie: ZombieStateJSON
+  /** Absent in runners saved before the spend anomaly detector. */
+  anomaly?: SpendAnomalyStateJSON
   burn: BurnRateState
   exhaustion: BudgetExhaustionState
   stats: RunnerStats
@@ -110,6 +125,7 @@ export class DetectorRunner {
   private ledger: BudgetSpendLedger
   private loop: LoopState = initLoopState()
   private zombie: ZombieState = initZombieState()
+  private anomaly: SpendAnomalyState = initSpendAnomalyState()
   private budgetState: BudgetAlertState = initBudgetAlertState()
   private readonly budgetSlot = new Map<Budget, number>()
   private lastSweep = -Infinity
@@ -188,6 +204,7 @@ export class DetectorRunner {
   /** True when no tick can produce a finding: no open incident, no budget entry, no new spend. */
   private idle(): boolean {
     if (this.dirty.size > 0 || this.loop.open.size > 0 || this.zombie.open.size > 0) return false
+    if (this.anomaly.dirty.size > 0 || this.anomaly.open.size > 0) return false
     return isBudgetStateEmpty(this.budgetState)
   }
 
@@ -202,7 +219,9 @@ export class DetectorRunner {
     this.loop = l.state
     const z = stepZombie(this.zombie, e, cfg.zombie, now, this.opts.zombie)
     this.zombie = z.state
-    this.emit(out, l.findings, z.findings)
+    const a = stepSpendAnomaly(this.anomaly, e, cfg.spend_anomaly, now, this.opts.anomaly)
+    this.anomaly = a.state
+    this.emit(out, l.findings, z.findings, a.findings)
     for (const t of this.ledger.add(e)) this.dirty.add(`${this.budgetSlot.get(t.budget)}\u0000${t.scopeId}`)
   }
 
@@ -214,7 +233,9 @@ export class DetectorRunner {
     this.loop = l.state
     const z = tickZombie(this.zombie, cfg.zombie, t)
     this.zombie = z.state
-    this.emit(out, l.findings, z.findings)
+    const a = tickSpendAnomaly(this.anomaly, cfg.spend_anomaly, t)
+    this.anomaly = a.state
+    this.emit(out, l.findings, z.findings, a.findings)
     this.evaluateBudgets(t, out)
     if (t - this.lastSweep >= SWEEP_EVERY_MS) {
       this.ledger.sweep(t)
@@ -256,13 +277,21 @@ export class DetectorRunner {
   }
 
   /** Sizes of the bounded parts (for tests and metrics). */
-  sizes(): { pending: number; ledgerScopes: number; loopEntries: number; agents: number; sessions: number } {
+  sizes(): {
+    pending: number
+    ledgerScopes: number
+    loopEntries: number
+    agents: number
+    sessions: number
+    anomalySeries: number
+  } {
     return {
       pending: this.buffer.heap.length,
       ledgerScopes: this.ledger.size,
       loopEntries: this.loop.entries.size,
       agents: this.zombie.agents.size,
       sessions: this.zombie.sessions.size,
+      anomalySeries: this.anomaly.series.size,
     }
   }
 
@@ -275,6 +304,7 @@ export class DetectorRunner {
       ledger: this.ledger.toJSON(),
       loop: loopStateToJSON(this.loop),
       zombie: zombieStateToJSON(this.zombie),
+      anomaly: spendAnomalyStateToJSON(this.anomaly),
       burn: this.budgetState.burn,
       exhaustion: this.budgetState.exhaustion,
       stats: this.stats,
@@ -291,6 +321,7 @@ export class DetectorRunner {
     r.ledger = BudgetSpendLedger.fromJSON(json.ledger, policy.budgets, r.plan.windows, opts.ledger)
     r.loop = loopStateFromJSON(json.loop)
     r.zombie = zombieStateFromJSON(json.zombie)
+    if (json.anomaly) r.anomaly = spendAnomalyStateFromJSON(json.anomaly)
     r.budgetState = { burn: json.burn, exhaustion: json.exhaustion }
     Object.assign(r.stats, json.stats)
     return r
@@ -310,6 +341,8 @@ export class DetectorRunner {
       open: ReadonlySet<string>
       now: number
       lastSeen?: Iterable<[string, number]>
+      /** Hourly spend per scope from the store's rollup, for the spend anomaly baselines. */
+      history?: Iterable<HourlySpendRow>
     },
     opts: RunnerOptions = {},
   ): { runner: DetectorRunner; findings: Finding[] } {
@@ -326,8 +359,14 @@ export class DetectorRunner {
       lastSeen: input.lastSeen,
       limits: opts.zombie,
     })
+    const anomaly = rebuildSpendAnomalyState(input.history ?? [], input.events, cfg.spend_anomaly, {
+      open: input.open,
+      now: input.now,
+      limits: opts.anomaly,
+    })
     r.loop = loop.state
     r.zombie = zombie.state
+    r.anomaly = anomaly.state
     const names = new Set(policy.budgets.map((b) => b.name))
     const budgets = retireBudgets(restoreBudgetAlertState(input.open), names, input.now)
     r.budgetState = budgets.state
@@ -337,7 +376,7 @@ export class DetectorRunner {
     r.buffer.maxTs = input.now
     return {
       runner: r,
-      findings: [...loop.findings, ...zombie.findings, ...budgets.findings],
+      findings: [...loop.findings, ...zombie.findings, ...anomaly.findings, ...budgets.findings],
     }
   }
 }

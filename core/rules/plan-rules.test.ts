@@ -216,3 +216,35 @@ test('dueToExpire: rules in force whose time is up', () => {
   )
   assert.deepEqual(dueToExpire([{ ...r!, state: 'lifted' }], T0 + 60 * MIN), [])
 })
+
+test('a spend anomaly with detectors.spend_anomaly.action blocks its scope; lifted when it resolves', () => {
+  const block = { action: 'block' as const }
+  const anomaly = alert({
+    id: 'sa1',
+    dedupe_key: 'spend_anomaly:customer:acme',
+    type: 'spend_anomaly',
+    scope: { kind: 'customer', id: 'acme' },
+    summary: 'customer acme: $42.10/h over the last 15m, 11.4x its usual $3.70/h for Thursdays 15:00 UTC',
+    action: block,
+  })
+  const { changes } = plan([anomaly])
+  assert.equal(changes.length, 1)
+  const r = changes[0]!.rule
+  assert.deepEqual(r.scope, { kind: 'customer', id: 'acme' })
+  assert.deepEqual(r.action, block)
+  assert.equal(r.expires_at, T0 + 15 * MIN)
+  assert.equal(r.reason.kind === 'alert' && r.reason.alert_type, 'spend_anomaly')
+  const lifted = planFromAlerts(
+    asMap([r]),
+    [{ ...anomaly, state: 'resolved', resolved_at: T0 + 5 * MIN }],
+    policy(),
+    [],
+    T0 + 5 * MIN,
+  )
+  assert.deepEqual(
+    lifted.changes.map((c) => [c.rule.state, c.rule.ended_by]),
+    [['lifted', 'alert_resolved']],
+  )
+  // without an action configured, an anomaly only alerts
+  assert.deepEqual(plan([{ ...anomaly, details: {} }]).changes, [])
+})

@@ -7,6 +7,7 @@ import type { Finding } from '../../core/detectors/finding.js'
 import type { Lifecycle } from '../../core/lifecycle.js'
 import type { AlertStore } from '../../core/ports/alert-store.js'
 import type { EventReader } from '../../core/ports/event-reader.js'
+import type { HourlySpendReader } from '../../core/ports/hourly-spend-reader.js'
 import type { LeaderElection } from '../../core/ports/leader-election.js'
 import type { SpendReader } from '../../core/ports/spend-reader.js'
 import type { Budget, DetectorsConfig, AlertsConfig } from '../../schemas/policy.js'
@@ -25,6 +26,8 @@ export interface DetectionPorts {
   alerts: AlertStore
   spend: SpendReader
   election: LeaderElection
+  /** Hourly rollup, for the spend anomaly baselines at start (without it they start from recent events). */
+  hourly?: HourlySpendReader
 }
 
 export interface EngineDeps {
@@ -57,7 +60,7 @@ export interface EngineDeps {
 /**
  * Live detection: the four detectors over the stored event stream, alerts stored and dispatched. The
  * jobs, one file each:
- * - `EventDetectors`: loops and zombie agents on every stored event (duplicates never reach them) and on
+ * - `EventDetectors`: loops, zombie agents and spend anomalies on every stored event (duplicates never reach them) and on
  *   ticks, in event time; state rebuilt from the store's recent events at start;
  * - `BudgetLeadership` + `BudgetTick`: burn rate and budget exhaustion on each tick from GLOBAL sums in
  *   the store, on ONE instance (the budget leader, heartbeats), through the same core evaluation as
@@ -79,7 +82,7 @@ export class DetectionEngine implements Lifecycle {
 
   constructor(private readonly deps: EngineDeps) {
     const instance = deps.instance ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
-    this.#detectors = new EventDetectors(deps.ports.events, deps.detectors)
+    this.#detectors = new EventDetectors(deps.ports.events, deps.detectors, deps.ports.hourly)
     this.#leadership = new BudgetLeadership(deps.ports.election, instance, 3 * deps.detectors.tick)
     this.#budgets = new BudgetTick(deps.ports.spend, { budgets: deps.budgets, detectors: deps.detectors })
     this.#recorder = new AlertRecorder({
@@ -113,7 +116,10 @@ export class DetectionEngine implements Lifecycle {
     const open = await this.#recorder.restore(now)
     const restored = await this.#detectors.restore(open, now)
     await this.#recorder.record(restored.findings, now)
-    log.info({ openAlerts: open.size, replayedEvents: restored.replayed }, 'detection restored')
+    log.info(
+      { openAlerts: open.size, replayedEvents: restored.replayed, historyHours: restored.historyHours },
+      'detection restored',
+    )
     metrics.gauge('gatewarden_alerts_firing', 'Alerts firing now', () => this.#recorder.openAlerts().length)
     metrics.gauge(
       'gatewarden_alerts_clearing',

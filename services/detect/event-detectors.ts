@@ -1,22 +1,29 @@
 import type { Finding } from '../../core/detectors/finding.js'
 import { loopReplaySince } from '../../core/detectors/loop.js'
 import { DetectorRunner } from '../../core/detectors/runner.js'
+import {
+  spendAnomalyHistoryRange,
+  spendAnomalyReplaySince,
+  type HourlySpendRow,
+} from '../../core/detectors/spend-anomaly.js'
 import { zombieReplaySince } from '../../core/detectors/zombie.js'
 import type { EventReader } from '../../core/ports/event-reader.js'
+import type { HourlySpendReader } from '../../core/ports/hourly-spend-reader.js'
 import type { DetectorsConfig } from '../../schemas/policy.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 
-/** The runner here judges loops and zombies only; budget alerts belong to the budget leader. */
+/** The runner here judges loops, zombies and spend anomalies; budget alerts belong to the budget leader. */
 const eventFindings = (fs: readonly Finding[]): Finding[] =>
-  fs.filter((f) => f.type === 'loop' || f.type === 'zombie_agent')
+  fs.filter((f) => f.type === 'loop' || f.type === 'zombie_agent' || f.type === 'spend_anomaly')
 
 /** Most recent events replayed into loop/zombie state at start. */
 const MAX_RESTORE_EVENTS = 500_000
 
 /**
- * Loops and zombie agents on every stored event, in a `DetectorRunner` (event time, watermark
+ * Loops, zombie agents and spend anomalies on every stored event, in a `DetectorRunner` (event time, watermark
  * `allowed_lateness`). Their per-key state lives in this process, like the Kafka partitions that feed it;
- * after a restart it is rebuilt from the recent events in the store (`EventReader` port).
+ * after a restart it is rebuilt from the recent events in the store (`EventReader` port), the spend
+ * anomaly baselines from the hourly rollup (`HourlySpendReader` port, when given).
  */
 export class EventDetectors {
   #runner: DetectorRunner
@@ -26,26 +33,42 @@ export class EventDetectors {
   constructor(
     private readonly events: EventReader,
     private readonly detectors: DetectorsConfig,
+    private readonly hourly?: HourlySpendReader,
   ) {
     this.#runner = new DetectorRunner({ budgets: [], detectors })
   }
 
   /** Rebuilds state from the store's recent events, reconciled with the open alert keys. */
-  async restore(open: ReadonlySet<string>, now: number): Promise<{ findings: Finding[]; replayed: number }> {
+  async restore(
+    open: ReadonlySet<string>,
+    now: number,
+  ): Promise<{ findings: Finding[]; replayed: number; historyHours: number }> {
     const { detectors } = this
     const since = Math.min(
       loopReplaySince(detectors.loop, detectors.allowed_lateness, now),
       zombieReplaySince(detectors.zombie, now),
+      detectors.spend_anomaly.enabled ? spendAnomalyReplaySince(now) : now,
     )
     const events: RequestEvent[] = []
     for await (const page of this.events.readEvents(since, now + 1)) {
       events.push(...page)
       if (events.length > MAX_RESTORE_EVENTS) events.splice(0, events.length - MAX_RESTORE_EVENTS)
     }
-    const restored = DetectorRunner.restore({ budgets: [], detectors }, { events, open, now })
+    const history: HourlySpendRow[] = []
+    if (this.hourly && detectors.spend_anomaly.enabled) {
+      const { from, to } = spendAnomalyHistoryRange(detectors.spend_anomaly, now)
+      // a loop, not push(...rows): millions of rows would overflow the call stack
+      for (const scope of detectors.spend_anomaly.scopes)
+        for (const row of await this.hourly.hourlySpend(scope, from, to)) history.push(row)
+    }
+    const restored = DetectorRunner.restore({ budgets: [], detectors }, { events, open, now, history })
     this.#runner = restored.runner
     this.#restoredAt = now
-    return { findings: eventFindings(restored.findings), replayed: events.length }
+    return {
+      findings: eventFindings(restored.findings),
+      replayed: events.length,
+      historyHours: history.length,
+    }
   }
 
   /**

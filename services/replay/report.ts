@@ -2,7 +2,13 @@ import type { EnforcementReport } from '../../core/rules/simulate.js'
 import type { DetectorType, Finding } from '../../core/detectors/finding.js'
 import type { InvalidItem } from './file-source.js'
 
-const TYPES: readonly DetectorType[] = ['burn_rate', 'budget_exhaustion', 'loop', 'zombie_agent']
+const TYPES: readonly DetectorType[] = [
+  'burn_rate',
+  'budget_exhaustion',
+  'loop',
+  'zombie_agent',
+  'spend_anomaly',
+]
 
 /** Where the replayed events came from. */
 export type ReplaySource =

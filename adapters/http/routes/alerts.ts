@@ -13,7 +13,7 @@ export const AlertsQuery = z.strictObject({
     .refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO-8601 date or date-time')
     .transform((s) => Date.parse(s))
     .optional(),
-  type: z.enum(['burn_rate', 'budget_exhaustion', 'loop', 'zombie_agent']).optional(),
+  type: z.enum(['burn_rate', 'budget_exhaustion', 'loop', 'zombie_agent', 'spend_anomaly']).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(500),
 })
 export type AlertsQuery = z.infer<typeof AlertsQuery>

@@ -1,0 +1,373 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { RequestEvent } from '../../schemas/request-event.js'
+import type { Finding } from './finding.js'
+import { DetectorRunner, type DetectorPolicy } from './runner.js'
+import { runDetectors } from './run-detectors.js'
+import { byEventTime } from './restore.js'
+import {
+  initSpendAnomalyState,
+  spendAnomalyKey,
+  spendAnomalyReplaySince,
+  stepSpendAnomaly,
+  tickSpendAnomaly,
+  type HourlySpendRow,
+} from './spend-anomaly.js'
+import { ev, DAY, HOUR, MIN, prng, t, detectors } from '../../test/support/detector-fixtures.js'
+import { oracleCrossing } from '../../test/support/spend-spikes.js'
+
+const MONDAY = t('2026-11-02T00:00:00Z')
+const WEEK = 7 * DAY
+
+/** Only the spend anomaly detector, at its defaults unless `over` says otherwise. */
+function policy(over: Record<string, unknown> = {}): DetectorPolicy {
+  return {
+    budgets: [],
+    detectors: detectors({
+      loop: { enabled: false },
+      zombie: { enabled: false },
+      spend_anomaly: { scopes: [{ customer: '*' }], ...over },
+    }),
+  }
+}
+
+/** Requests per hour of a traffic shape at `ts`. */
+type Shape = (ts: number) => number
+
+const hourOf = (ts: number) => Math.floor((ts % DAY) / HOUR)
+const dowOf = (ts: number) => (Math.floor(ts / DAY) + 3) % 7 // 0 = Monday
+/** A daily wave: `low` requests/h at night, `high` from 09:00 to 18:00, half-way in between. */
+const diurnal =
+  (low: number, high: number): Shape =>
+  (ts) => {
+    const h = hourOf(ts)
+    return h >= 9 && h < 18 ? high : h >= 7 && h < 21 ? (low + high) / 2 : low
+  }
+/** Weekdays as `weekday`, weekends at `share` of it. */
+const weekly =
+  (weekday: Shape, share: number): Shape =>
+  (ts) =>
+    weekday(ts) * (dowOf(ts) >= 5 ? share : 1)
+
+/** Poisson arrivals per minute for `shape`, each costing `cost` (+-50%), for one customer. */
+function traffic(
+  customer: string,
+  from: number,
+  to: number,
+  shape: Shape,
+  cost: number,
+  seed = 1,
+): RequestEvent[] {
+  const rnd = prng(seed)
+  const out: RequestEvent[] = []
+  for (let m = from; m < to; m += MIN) {
+    const lambda = shape(m) / 60
+    // Knuth's Poisson draw (lambda is small)
+    let k = 0
+    for (let p = rnd(), l = Math.exp(-lambda); p > l; p *= rnd()) k++
+    for (let i = 0; i < k; i++)
+      out.push(
+        ev({
+          event_id: `${customer}-${seed}-${m}-${i}`,
+          ts: m + Math.floor(rnd() * MIN),
+          customer,
+          cost_usd: Math.round(cost * (0.5 + rnd()) * 1e6) / 1e6,
+        }),
+      )
+  }
+  return out.sort(byEventTime)
+}
+
+/** `n` requests of `cost` each, evenly over `[from, from + span)`. */
+function burst(customer: string, from: number, span: number, n: number, cost: number): RequestEvent[] {
+  return Array.from({ length: n }, (_, i) =>
+    ev({
+      event_id: `${customer}-burst-${from}-${i}`,
+      ts: from + Math.floor((i * span) / n),
+      customer,
+      cost_usd: cost,
+    }),
+  )
+}
+
+const anomalies = (fs: Finding[]) => fs.filter((f) => f.type === 'spend_anomaly')
+const firings = (fs: Finding[]) => anomalies(fs).filter((f) => f.state === 'firing')
+const brief = (fs: Finding[]) => fs.map((f) => `${new Date(f.at).toISOString()} ${f.state} ${f.summary}`)
+
+// A business customer: 240 requests/h (about $6/h) 09-18 on weekdays, 24/h at night, weekends at 30%.
+const business = weekly(diurnal(24, 240), 0.3)
+
+interface Case {
+  name: string
+  events: () => RequestEvent[]
+  over?: Record<string, unknown>
+  /** Expected firings: the scope and the window in which it must fire (nothing else may fire). */
+  fires: Array<{ customer: string; from: number; to: number }>
+}
+
+const cases: Case[] = [
+  {
+    name: 'diurnal and weekly patterns (10x day/night, weekends at 30%) over 4 weeks: no alert',
+    events: () => traffic('acme', MONDAY, MONDAY + 4 * WEEK, business, 0.025),
+    fires: [],
+  },
+  {
+    name: 'the usual Monday ramp (a batch at 08:00 every Monday, 900 requests/h, 3.75x the busiest usual hour) is not caught once it is usual',
+    events: () =>
+      traffic(
+        'acme',
+        MONDAY,
+        MONDAY + 2 * WEEK + DAY,
+        (ts) => (dowOf(ts) === 0 && hourOf(ts) >= 8 && hourOf(ts) < 11 ? 900 : business(ts)),
+        0.025,
+      ),
+    // the first Monday is the customer's first day (not judged); the second Monday is not usual yet (one
+    // Monday of history: the daily baseline of the last 7 days judges it); from the third on it is usual
+    fires: [{ customer: 'acme', from: MONDAY + WEEK + 8 * HOUR, to: MONDAY + WEEK + 11 * HOUR }],
+  },
+  {
+    name: 'a spike at a quiet hour (Saturday 03:00, +$12/h for 30 min) is caught',
+    events: () => [
+      ...traffic('acme', MONDAY, MONDAY + 3 * WEEK, business, 0.025),
+      ...burst('acme', MONDAY + 2 * WEEK + 5 * DAY + 3 * HOUR, 30 * MIN, 300, 0.02),
+    ],
+    fires: [
+      {
+        customer: 'acme',
+        from: MONDAY + 2 * WEEK + 5 * DAY + 3 * HOUR,
+        to: MONDAY + 2 * WEEK + 5 * DAY + 3 * HOUR + 30 * MIN,
+      },
+    ],
+  },
+  {
+    name: 'sparse scopes under the minimums are ignored ($0.01/h -> $0.10/h; 10 requests of $2)',
+    events: () => [
+      ...traffic('tiny', MONDAY, MONDAY + 2 * WEEK, () => 4, 0.0025),
+      // 40 requests in 15 minutes at $0.10/h: 10x its usual, $0.09/h over it
+      ...burst('tiny', MONDAY + 10 * DAY + 3 * HOUR, 15 * MIN, 40, 0.000625),
+      ...traffic('rare', MONDAY, MONDAY + 2 * WEEK, () => 1, 0.01, 2),
+      // $20 in 15 minutes, but only 10 requests
+      ...burst('rare', MONDAY + 11 * DAY + 4 * HOUR, 15 * MIN, 10, 2),
+    ],
+    fires: [],
+  },
+  {
+    name: 'a scope with no history spending $50/h from its first minute is not judged (budgets cover it)',
+    events: () => [
+      ...traffic('acme', MONDAY, MONDAY + 2 * DAY, business, 0.025),
+      ...traffic('newco', MONDAY + DAY + 10 * HOUR, MONDAY + DAY + 20 * HOUR, () => 1000, 0.05, 3),
+    ],
+    fires: [],
+  },
+]
+
+for (const c of cases) {
+  test(`spend anomaly: ${c.name}`, () => {
+    const p = policy(c.over)
+    const events = c.events().sort(byEventTime)
+    const findings = anomalies(runDetectors(events, p, { until: events.at(-1)!.ts + 2 * HOUR }))
+    const fired = firings(findings)
+    assert.equal(fired.length, c.fires.length, brief(findings).join('\n'))
+    for (const want of c.fires) {
+      const f = fired.find((x) => x.scope.id === want.customer && x.at >= want.from && x.at <= want.to)
+      assert.ok(
+        f,
+        `${want.customer} should fire in [${new Date(want.from).toISOString()}, ${new Date(want.to).toISOString()}]: ${brief(findings).join('\n')}`,
+      )
+      // within one tick of the instant an independent brute-force reading says the rule holds
+      const own = events.filter((e) => e.customer === want.customer)
+      const cross = oracleCrossing(own, p.detectors.spend_anomaly, p.detectors.tick, want.from, want.to)
+      assert.ok(cross !== null)
+      assert.ok(Math.abs(f.at - cross) <= p.detectors.tick, `fired ${f.at - cross} ms after crossing`)
+    }
+    // every firing resolves once, after its condition has been clear for clear_for
+    for (const f of fired) {
+      const r = findings.filter((x) => x.dedupe_key === f.dedupe_key && x.state === 'resolved' && x.at > f.at)
+      assert.ok(r.length >= 1, `${f.dedupe_key} resolves`)
+    }
+  })
+}
+
+test('spend anomaly: the finding says how far above the baseline, since when, and carries the action', () => {
+  const p = policy({ action: { action: 'block' } })
+  const spikeAt = MONDAY + 2 * WEEK + 3 * DAY + 15 * HOUR + 7 * MIN // a Thursday, 15:07
+  const events = [
+    ...traffic('acme', MONDAY, MONDAY + 3 * WEEK, business, 0.025),
+    ...burst('acme', spikeAt, 40 * MIN, 1200, 0.03),
+  ].sort(byEventTime)
+  const findings = anomalies(runDetectors(events, p, { until: MONDAY + 3 * WEEK }))
+  assert.deepEqual(
+    findings.map((f) => f.state),
+    ['firing', 'resolved'],
+  )
+  const [f, r] = findings as [Finding, Finding]
+  assert.equal(f.dedupe_key, spendAnomalyKey('customer', 'acme'))
+  assert.equal(f.severity, 'page')
+  assert.deepEqual(f.scope, { kind: 'customer', id: 'acme' })
+  assert.deepEqual(f.action, { action: 'block' })
+  assert.equal(f.details.baseline, 'weekly')
+  assert.equal(f.details.baseline_for, 'for Thursdays 15:00 UTC')
+  assert.equal(f.details.baseline_samples, 2)
+  const base = f.details.baseline_usd_per_hour as number
+  const rate = f.details.rate_usd_per_hour as number
+  assert.ok(base > 4 && base < 8, `baseline ${base}`)
+  assert.ok(rate >= 3 * base && rate - base >= 2)
+  assert.match(
+    f.summary,
+    /^customer acme: \$\d+\.\d\d\/h over the last 15m, \d+(\.\d)?x its usual \$\d\.\d\d\/h for Thursdays 15:00 UTC, since Nov 19 at 15:(0[7-9]|1\d) UTC$/,
+  )
+  assert.ok(Date.parse(f.details.since as string) >= spikeAt)
+  // resolves only after clear_for (30m) of clear readings, and no sooner than the spike ended + 30m
+  assert.ok(r.at >= spikeAt + 40 * MIN + 30 * MIN, `resolved at ${new Date(r.at).toISOString()}`)
+  assert.ok(r.at <= spikeAt + 40 * MIN + 30 * MIN + 15 * MIN + 5000)
+  assert.match(r.summary, /^customer acme: spend back to usual .* the anomaly ran from Nov 19 at 15:\d\d UTC/)
+  assert.equal(r.action, undefined)
+})
+
+test('spend anomaly: a condition that flaps inside clear_for stays one alert (hysteresis of its own)', () => {
+  const p = policy({ clear_for: '30m' })
+  const start = MONDAY + 2 * WEEK + 2 * DAY + 3 * HOUR
+  const events = [
+    ...traffic('acme', MONDAY, MONDAY + 3 * WEEK, business, 0.025),
+    // three 15-minute bursts 20 minutes apart: clear between them, never for 30 minutes
+    ...burst('acme', start, 15 * MIN, 300, 0.03),
+    ...burst('acme', start + 35 * MIN, 15 * MIN, 300, 0.03),
+    ...burst('acme', start + 70 * MIN, 15 * MIN, 300, 0.03),
+  ].sort(byEventTime)
+  const findings = anomalies(runDetectors(events, p, { until: MONDAY + 3 * WEEK }))
+  assert.deepEqual(
+    findings.map((f) => f.state),
+    ['firing', 'resolved'],
+    brief(findings).join('\n'),
+  )
+  assert.ok(findings[1]!.at >= start + 85 * MIN + 30 * MIN)
+})
+
+/** The hourly rollup of `events` for hours before `to`, as the store would answer it at a restart. */
+function rollup(events: readonly RequestEvent[], to: number): HourlySpendRow[] {
+  const rows = new Map<string, HourlySpendRow>()
+  for (const e of events) {
+    if (e.ts >= to || e.customer === '') continue
+    const hour = Math.floor(e.ts / HOUR) * HOUR
+    const k = `${e.customer}\u0000${hour}`
+    const r = rows.get(k) ?? { kind: 'customer', id: e.customer, hour, cost_usd: 0, requests: 0 }
+    r.cost_usd += e.cost_usd
+    r.requests++
+    rows.set(k, r)
+  }
+  return [...rows.values()]
+}
+
+test('spend anomaly: a restart mid-spike (state rebuilt from the hourly rollup and recent events) does not re-fire', () => {
+  const p = policy()
+  const spikeAt = MONDAY + 2 * WEEK + 5 * DAY + 3 * HOUR
+  const events = [
+    ...traffic('acme', MONDAY, MONDAY + 3 * WEEK, business, 0.025),
+    ...burst('acme', spikeAt, 60 * MIN, 1200, 0.02),
+  ].sort(byEventTime)
+  const whole = anomalies(runDetectors(events, p, { until: MONDAY + 3 * WEEK }))
+  assert.deepEqual(
+    whole.map((f) => f.state),
+    ['firing', 'resolved'],
+  )
+  // first life: up to 30 minutes into the spike
+  const crash = spikeAt + 30 * MIN
+  const before = events.filter((e) => e.ts < crash)
+  const first = new DetectorRunner(p)
+  const seen: Finding[] = []
+  for (const e of before) seen.push(...first.push(e))
+  seen.push(...first.tickUntil(crash))
+  assert.deepEqual(
+    anomalies(seen).map((f) => f.state),
+    ['firing'],
+  )
+  const open = new Set(anomalies(seen).map((f) => f.dedupe_key))
+  // second life: the store's rollup for older hours, the recent events, the open alert
+  const since = spendAnomalyReplaySince(crash)
+  const restored = DetectorRunner.restore(p, {
+    events: before.filter((e) => e.ts >= since),
+    open,
+    now: crash,
+    history: rollup(before, since),
+  })
+  assert.deepEqual(anomalies(restored.findings), [])
+  const after: Finding[] = []
+  for (const e of events.filter((x) => x.ts >= crash)) after.push(...restored.runner.push(e))
+  after.push(...restored.runner.tickUntil(MONDAY + 3 * WEEK))
+  assert.deepEqual(
+    anomalies(after).map((f) => f.state),
+    ['resolved'],
+    brief(after).join('\n'),
+  )
+  const resolvedWhole = whole[1]!
+  assert.ok(Math.abs(anomalies(after)[0]!.at - resolvedWhole.at) <= 5 * MIN)
+
+  // and an anomaly going on that the store never got (crash between detection and store) fires once
+  const lost = DetectorRunner.restore(p, {
+    events: before.filter((e) => e.ts >= since),
+    open: new Set(),
+    now: crash,
+    history: rollup(before, since),
+  })
+  const again: Finding[] = []
+  for (const e of events.filter((x) => x.ts >= crash)) again.push(...lost.runner.push(e))
+  again.push(...lost.runner.tickUntil(MONDAY + 3 * WEEK))
+  assert.deepEqual(
+    anomalies(again).map((f) => f.state),
+    ['firing', 'resolved'],
+  )
+})
+
+test('spend anomaly: toJSON/fromJSON mid-spike continues identically', () => {
+  const p = policy()
+  const spikeAt = MONDAY + 8 * DAY + 2 * HOUR
+  const events = [
+    ...traffic('acme', MONDAY, MONDAY + 10 * DAY, business, 0.025),
+    ...burst('acme', spikeAt, 40 * MIN, 800, 0.02),
+  ].sort(byEventTime)
+  const whole = runDetectors(events, p, { until: MONDAY + 10 * DAY })
+  const cut = events.findIndex((e) => e.ts >= spikeAt + 20 * MIN)
+  const a = new DetectorRunner(p)
+  const out: Finding[] = []
+  for (const e of events.slice(0, cut)) out.push(...a.push(e))
+  const b = DetectorRunner.fromJSON(JSON.parse(JSON.stringify(a.toJSON())), p)
+  for (const e of events.slice(cut)) out.push(...b.push(e))
+  out.push(...b.flush(), ...b.tickUntil(MONDAY + 10 * DAY))
+  assert.deepEqual(out, whole)
+  assert.equal(firings(whole).length, 1)
+})
+
+test('spend anomaly: state is bounded (series cap evicts the least recently seen, an open one resolves)', () => {
+  const cfg = detectors({ spend_anomaly: { scopes: [{ customer: '*' }] } }).spend_anomaly
+  let state = initSpendAnomalyState()
+  for (let i = 0; i < 1000; i++) {
+    state = stepSpendAnomaly(
+      state,
+      ev({ ts: MONDAY + i, customer: `c${i}`, cost_usd: 0.01 }),
+      cfg,
+      MONDAY + i,
+      {
+        maxSeries: 100,
+      },
+    ).state
+  }
+  assert.ok(state.series.size <= 100)
+  assert.ok(state.evicted >= 900)
+  state = tickSpendAnomaly(state, cfg, MONDAY + 10 * WEEK).state
+  assert.equal(state.series.size, 0, 'idle series past the baseline reach are dropped')
+})
+
+test('spend anomaly: config defaults and checks', () => {
+  const cfg = detectors().spend_anomaly
+  assert.deepEqual(cfg.scopes, [
+    { customer: '*' },
+    { endpoint: '*' },
+    { agent: '*' },
+    { key: '*' },
+    { model: '*' },
+  ])
+  assert.equal(cfg.window, 15 * MIN)
+  assert.equal(cfg.clear_for, 30 * MIN)
+  assert.throws(() => detectors({ spend_anomaly: { window: '2h' } }), /window must be between 1m and 1h/)
+  assert.throws(() => detectors({ spend_anomaly: { weeks: 1 } }))
+})

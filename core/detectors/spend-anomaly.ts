@@ -1,0 +1,372 @@
+import type { DetectorsConfig } from '../../schemas/policy.js'
+import type { RequestEvent } from '../../schemas/request-event.js'
+import { budgetScopeId, budgetScopeKind } from './budget-scope.js'
+import { dedupeKey, parseDedupeKey } from './dedupe-key.js'
+import type { Finding, Step } from './finding.js'
+import { evictOver } from './lru.js'
+import { byEventTime } from './restore.js'
+import { anomalyFinding, type AnomalyReading } from './spend-anomaly-findings.js'
+import { baselineAt, HOUR, MAD_SIGMA, type Baseline } from './spend-baseline.js'
+import { newTier, tierAdd, tierSum, tierTrim, type BucketTier } from './spend-buckets.js'
+
+export type SpendAnomalyConfig = DetectorsConfig['spend_anomaly']
+
+const MINUTE = 60_000
+const WEEK = 7 * 24 * HOUR
+const SWEEP_EVERY_MS = HOUR
+
+export interface SpendAnomalyLimits {
+  /** Most scope series kept; beyond, the least recently seen 10% go (default 20 000). */
+  maxSeries?: number
+}
+
+/** An open anomaly. */
+export interface AnomalyIncident {
+  /** Start of the excess: the first minute of the trailing stretch that ran above the threshold. */
+  since: number
+  firedAt: number
+  /** Highest window rate seen while open (USD/h). */
+  peakRate: number
+  /** Spend of the scope while open (USD). */
+  cost: number
+  /** Since when the condition has been clear (null while it holds). */
+  clearSince: number | null
+  /** Baseline at firing (USD/h). */
+  baseRate: number
+  /** Taken over from the store at a restart (the numbers before it are unknown). */
+  restored: boolean
+}
+
+/** One scope value's spend: hourly for the baseline, per minute for the window. Plain JSON. */
+export interface AnomalySeries {
+  kind: string
+  id: string
+  /** First event time (or first stored hour) of this series. */
+  first: number
+  lastTs: number
+  /** Spend per hour, the last `weeks` weeks. */
+  hours: BucketTier
+  /** Spend and requests per minute, the last `window`. */
+  minutes: BucketTier
+  counts: BucketTier
+  /** Baseline of `base.hour`, kept until the hour changes or a late event lands in a past hour. */
+  base: Baseline | null
+  incident: AnomalyIncident | null
+}
+
+/** Detector state. Owned: steps update it in place and return it; callers MUST use the returned state. */
+export interface SpendAnomalyState {
+  clock: number
+  /** By `kind\0id`, least recently seen first. */
+  series: Map<string, AnomalySeries>
+  /** Series with an open incident. */
+  open: Set<string>
+  /** Series with spend since the last tick. */
+  dirty: Set<string>
+  lastSweep: number
+  evicted: number
+}
+
+export interface SpendAnomalyStateJSON {
+  clock: number
+  series: Array<[string, AnomalySeries]>
+  dirty: string[]
+  lastSweep: number
+  evicted: number
+}
+
+export function initSpendAnomalyState(): SpendAnomalyState {
+  return { clock: -1, series: new Map(), open: new Set(), dirty: new Set(), lastSweep: -1, evicted: 0 }
+}
+
+export function spendAnomalyStateToJSON(s: SpendAnomalyState): SpendAnomalyStateJSON {
+  return {
+    clock: s.clock,
+    series: [...s.series],
+    dirty: [...s.dirty],
+    lastSweep: s.lastSweep,
+    evicted: s.evicted,
+  }
+}
+
+export function spendAnomalyStateFromJSON(j: SpendAnomalyStateJSON): SpendAnomalyState {
+  const series = new Map(j.series)
+  const open = new Set([...series].filter(([, s]) => s.incident !== null).map(([k]) => k))
+  return { clock: j.clock, series, open, dirty: new Set(j.dirty), lastSweep: j.lastSweep, evicted: j.evicted }
+}
+
+/** `spend_anomaly:<scope kind>:<scope id>`. */
+export const spendAnomalyKey = (kind: string, id: string): string => dedupeKey('spend_anomaly', kind, id)
+
+function touch(
+  state: SpendAnomalyState,
+  key: string,
+  kind: string,
+  id: string,
+  first: number,
+): AnomalySeries {
+  let s = state.series.get(key)
+  if (s) state.series.delete(key)
+  else
+    s = {
+      kind,
+      id,
+      first,
+      lastTs: first,
+      hours: newTier(HOUR),
+      minutes: newTier(MINUTE),
+      counts: newTier(MINUTE),
+      base: null,
+      incident: null,
+    }
+  state.series.set(key, s)
+  return s
+}
+
+type Holder = { scope: SpendAnomalyConfig['scopes'][number]; kind: string }
+const holderCache = new WeakMap<SpendAnomalyConfig['scopes'], Holder[]>()
+
+/** The configured scopes with their kind, built once per config. */
+function holders(scopes: SpendAnomalyConfig['scopes']): Holder[] {
+  let h = holderCache.get(scopes)
+  if (!h) holderCache.set(scopes, (h = scopes.map((scope) => ({ scope, kind: budgetScopeKind({ scope }) }))))
+  return h
+}
+
+/**
+ * Counts one event's spend toward every configured scope it falls in (event-time order; `now` =
+ * `max(clock, event.ts)`). Judging happens on ticks. A late event is counted (a later tick sees it).
+ */
+export function stepSpendAnomaly(
+  state: SpendAnomalyState,
+  e: RequestEvent,
+  cfg: SpendAnomalyConfig,
+  now: number,
+  limits: SpendAnomalyLimits = {},
+): Step<SpendAnomalyState> {
+  const findings: Finding[] = []
+  if (!cfg.enabled) return { state, findings }
+  state.clock = Math.max(state.clock, now, e.ts)
+  let done: string[] | null = null
+  for (const holder of holders(cfg.scopes)) {
+    const id = budgetScopeId(holder, e)
+    if (id === null) continue
+    const kind = holder.kind
+    const key = `${kind}\u0000${id}`
+    // two configured scopes can name the same series ({ customer: "*" } and { customer: acme })
+    if (done?.includes(key)) continue
+    ;(done ??= []).push(key)
+    const s = touch(state, key, kind, id, e.ts)
+    tierAdd(s.hours, e.ts, e.cost_usd)
+    tierAdd(s.minutes, e.ts, e.cost_usd)
+    tierAdd(s.counts, e.ts, 1)
+    s.first = Math.min(s.first, e.ts)
+    s.lastTs = Math.max(s.lastTs, e.ts)
+    if (s.base && Math.floor(e.ts / HOUR) < s.base.hour) s.base = null
+    if (s.incident) s.incident.cost += e.cost_usd
+    state.dirty.add(key)
+  }
+  state.evicted += evictOver(state.series, limits.maxSeries ?? 20_000, (key, s) => {
+    if (s.incident) findings.push(resolvedEvicted(s, cfg, state.clock))
+    state.open.delete(key)
+    state.dirty.delete(key)
+  })
+  return { state, findings }
+}
+
+/** What a series reads at `t`: window spend and rate, baseline, threshold, and whether it is an anomaly. */
+export function readSpendAnomaly(s: AnomalySeries, cfg: SpendAnomalyConfig, t: number): AnomalyReading {
+  const w = cfg.window
+  tierTrim(s.minutes, t - w - MINUTE)
+  tierTrim(s.counts, t - w - MINUTE)
+  const h = Math.floor(t / HOUR)
+  if (!s.base || s.base.hour !== h) {
+    tierTrim(s.hours, (h - cfg.weeks * 168 - 2) * HOUR)
+    s.base = baselineAt(s.hours, Math.ceil(s.first / HOUR), h, cfg.weeks)
+  }
+  const spend = tierSum(s.minutes, t - w, t)
+  const requests = Math.round(tierSum(s.counts, t - w, t))
+  const rate = spend / (w / HOUR)
+  const base = t - s.first >= cfg.min_history ? s.base : null
+  const threshold = base
+    ? Math.max(
+        base.rate * cfg.factor,
+        base.rate + cfg.min_excess_usd_per_hour,
+        base.rate + cfg.mad_factor * MAD_SIGMA * base.mad,
+      )
+    : Infinity
+  const above =
+    base !== null && spend >= cfg.min_spend_usd && requests >= cfg.min_requests && rate >= threshold
+  return { spend, requests, rate, base, threshold, above }
+}
+
+/**
+ * Start of the excess: the earliest minute of the window that ran above `threshold` on its own and from
+ * which on the spend rate stayed above it (a quiet minute inside a spike does not cut it short).
+ */
+function excessStart(s: AnomalySeries, t: number, threshold: number, window: number): number {
+  let since = t
+  let acc = 0
+  const { starts, sums } = s.minutes
+  for (let i = starts.length - 1; i >= 0 && starts[i]! >= t - window; i--) {
+    const m = starts[i]!
+    if (m >= t) continue
+    acc += sums[i]!
+    if (acc / ((t - m) / HOUR) < threshold) break
+    if (sums[i]! / (MINUTE / HOUR) >= threshold) since = m
+  }
+  return since === t ? t - window : since
+}
+
+/**
+ * Judges, at `t`, the series that got spend since the last tick and the open ones: fires when the window
+ * rate is at least `factor` times the baseline, `min_excess_usd_per_hour` above it and `mad_factor`
+ * robust deviations above it, with at least `min_spend_usd` and `min_requests` in the window; resolves
+ * once that has been false for `clear_for`. Hourly, drops series idle past the baseline's reach.
+ */
+export function tickSpendAnomaly(
+  state: SpendAnomalyState,
+  cfg: SpendAnomalyConfig,
+  now: number,
+): Step<SpendAnomalyState> {
+  const findings: Finding[] = []
+  state.clock = Math.max(state.clock, now)
+  if (!cfg.enabled) return { state, findings }
+  const keys = state.open.size === 0 ? state.dirty : new Set([...state.dirty, ...state.open])
+  state.dirty = new Set()
+  for (const key of keys) {
+    const s = state.series.get(key)
+    if (!s) {
+      state.open.delete(key)
+      continue
+    }
+    const r = readSpendAnomaly(s, cfg, now)
+    const inc = s.incident
+    if (!inc) {
+      if (!r.above) continue
+      s.incident = {
+        since: excessStart(s, now, r.threshold, cfg.window),
+        firedAt: now,
+        peakRate: r.rate,
+        cost: r.spend,
+        clearSince: null,
+        baseRate: r.base!.rate,
+        restored: false,
+      }
+      state.open.add(key)
+      findings.push(anomalyFinding(s, s.incident, r, 'firing', cfg, now))
+    } else if (r.above) {
+      inc.clearSince = null
+      inc.peakRate = Math.max(inc.peakRate, r.rate)
+    } else {
+      inc.clearSince ??= now
+      if (now - inc.clearSince >= cfg.clear_for) {
+        findings.push(anomalyFinding(s, inc, r, 'resolved', cfg, now))
+        s.incident = null
+        state.open.delete(key)
+      }
+    }
+  }
+  if (now - state.lastSweep >= SWEEP_EVERY_MS) {
+    state.lastSweep = now
+    const idle = now - cfg.weeks * WEEK - 2 * HOUR
+    for (const [key, s] of state.series) {
+      if (s.lastTs >= idle) break
+      if (s.incident) continue
+      state.series.delete(key)
+    }
+  }
+  return { state, findings }
+}
+
+function resolvedEvicted(s: AnomalySeries, cfg: SpendAnomalyConfig, at: number): Finding {
+  const f = anomalyFinding(
+    s,
+    s.incident!,
+    { spend: 0, requests: 0, rate: 0, base: null, threshold: Infinity, above: false },
+    'resolved',
+    cfg,
+    at,
+  )
+  f.details.reason = 'evicted (state cap)'
+  return f
+}
+
+/** Open anomaly alert keys (dedupe keys). */
+export function openSpendAnomalyKeys(state: SpendAnomalyState): string[] {
+  return [...state.open].map((k) => {
+    const s = state.series.get(k)!
+    return spendAnomalyKey(s.kind, s.id)
+  })
+}
+
+/** One hour of one scope value's spend, as the store's hourly rollup answers it (restore). */
+export interface HourlySpendRow {
+  kind: string
+  id: string
+  /** Hour start (epoch ms). */
+  hour: number
+  cost_usd: number
+  requests: number
+}
+
+/** From when recent events must be replayed at a restart (the rest comes from the hourly rollup). */
+export function spendAnomalyReplaySince(now: number): number {
+  return Math.floor(now / HOUR) * HOUR - HOUR
+}
+
+/** The hours `[from, to)` the hourly rollup must answer at a restart at `now`. */
+export function spendAnomalyHistoryRange(cfg: SpendAnomalyConfig, now: number): { from: number; to: number } {
+  const to = spendAnomalyReplaySince(now)
+  return { from: to - cfg.weeks * WEEK - 2 * HOUR, to }
+}
+
+/**
+ * Rebuilds the state after a restart: hourly history from the store's rollup (`history`, hours before
+ * `spendAnomalyReplaySince(now)`), then the recent events from there on, silently. The alerts the store has
+ * open (`open`) are taken over as open incidents without a new firing; the next ticks judge them (one
+ * still above stays open, one over resolves after `clear_for`). An anomaly going on that the store does not
+ * have (lost in a crash) fires on the next tick.
+ */
+export function rebuildSpendAnomalyState(
+  history: Iterable<HourlySpendRow>,
+  events: Iterable<RequestEvent>,
+  cfg: SpendAnomalyConfig,
+  opts: { open: ReadonlySet<string>; now: number; limits?: SpendAnomalyLimits },
+): Step<SpendAnomalyState> {
+  const state = initSpendAnomalyState()
+  const findings: Finding[] = []
+  if (!cfg.enabled) return { state, findings }
+  const since = spendAnomalyReplaySince(opts.now)
+  for (const row of [...history].sort((a, b) => a.hour - b.hour)) {
+    if (row.hour >= since) continue
+    const key = `${row.kind}\u0000${row.id}`
+    const s = touch(state, key, row.kind, row.id, row.hour)
+    tierAdd(s.hours, row.hour, row.cost_usd)
+    s.lastTs = Math.max(s.lastTs, row.hour + HOUR - 1)
+  }
+  for (const e of [...events].sort(byEventTime)) {
+    if (e.ts < since) continue
+    findings.push(...stepSpendAnomaly(state, e, cfg, Math.max(state.clock, e.ts), opts.limits).findings)
+  }
+  for (const key of opts.open) {
+    const k = parseDedupeKey(key)
+    if (k?.type !== 'spend_anomaly' || k.parts.length !== 2) continue
+    const [kind, id] = k.parts as [string, string]
+    const skey = `${kind}\u0000${id}`
+    const s = state.series.get(skey) ?? touch(state, skey, kind, id, opts.now)
+    s.incident = {
+      since: opts.now,
+      firedAt: opts.now,
+      peakRate: 0,
+      cost: 0,
+      clearSince: null,
+      baseRate: 0,
+      restored: true,
+    }
+    state.open.add(skey)
+  }
+  state.clock = Math.max(state.clock, opts.now)
+  for (const [key, s] of state.series) if (s.lastTs >= opts.now - cfg.window) state.dirty.add(key)
+  return { state, findings }
+}
