@@ -60,11 +60,9 @@ function planted(): RequestEvent[] {
 const brief = (fs: Finding[]) => fs.map((f) => `${f.state} ${f.dedupe_key}`)
 
 test('runner: a clean synthetic stream of 200k events raises nothing', () => {
-  const started = performance.now()
+  // its speed is measured by `npm run bench`, never asserted here (a loaded CI machine would flake)
   const findings = runDetectors(syntheticCleanStream({ events: 200_000 }), syntheticPolicy())
-  const ms = performance.now() - started
   assert.deepEqual(brief(findings), [])
-  assert.ok(ms < 60_000, `took ${Math.round(ms)} ms`)
 })
 
 test('runner: planted incidents fire, with the right numbers, and nothing else does', () => {
@@ -299,9 +297,8 @@ test('runner: a timestamp far ahead does not make it tick through the years', ()
   const out: Finding[] = []
   for (const e of events) out.push(...r.push(e))
   assert.deepEqual(brief(out), []) // the loop is behind the watermark still
-  const started = performance.now()
   out.push(...r.push(ev({ ts: t('2099-01-01T00:00:00Z'), customer: 'skewed' })))
-  assert.ok(performance.now() - started < 5000)
+  // what it did, not how long it took: a bounded number of ticks across the jump
   assert.ok(r.stats.ticks < 20_000, `${r.stats.ticks} ticks`)
   // the loop still fires and resolves at its own instants
   assert.deepEqual(
