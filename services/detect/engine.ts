@@ -57,6 +57,19 @@ export interface EngineDeps {
   maxWaitingEvents?: number
 }
 
+/** The shortest budget-leader lease, whatever the tick. */
+export const MIN_LEADER_LEASE_MS = 10_000
+
+/**
+ * How long a leader's last heartbeat keeps it leader: 3 ticks, and never under MIN_LEADER_LEASE_MS. A
+ * lease as short as a few small ticks lets one slow store round (a busy embedded engine, a GC pause)
+ * make a live leader look gone, and two leaders each open the same budget alert; a longer lease only
+ * delays the takeover after a crash (a leader that stops cleanly is replaced once its lease runs out).
+ */
+export function leaderLease(tickMs: number): number {
+  return Math.max(3 * tickMs, MIN_LEADER_LEASE_MS)
+}
+
 /**
  * Live detection: the four detectors over the stored event stream, alerts stored and dispatched. The
  * jobs, one file each:
@@ -83,7 +96,7 @@ export class DetectionEngine implements Lifecycle {
   constructor(private readonly deps: EngineDeps) {
     const instance = deps.instance ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
     this.#detectors = new EventDetectors(deps.ports.events, deps.detectors, deps.ports.hourly)
-    this.#leadership = new BudgetLeadership(deps.ports.election, instance, 3 * deps.detectors.tick)
+    this.#leadership = new BudgetLeadership(deps.ports.election, instance, leaderLease(deps.detectors.tick))
     this.#budgets = new BudgetTick(deps.ports.spend, { budgets: deps.budgets, detectors: deps.detectors })
     this.#recorder = new AlertRecorder({
       store: deps.ports.alerts,
