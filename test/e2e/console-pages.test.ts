@@ -5,6 +5,8 @@ import { launchBrowser, type TestBrowser } from '../support/browser.js'
 import { startConsoleGatewarden, type ConsoleGatewarden } from '../support/console-gatewarden.js'
 import { getJson, postJson, seedConsole } from '../support/console-seed.js'
 import { until } from '../support/until.js'
+import { runCli } from '../support/cli-run.js'
+import type { CostAnswer } from '../../schemas/api.js'
 
 // The web console in headless Chromium against a real `gatewarden start` seeded through its ingest API:
 // each page's numbers are read from the DOM and compared with what the API answers for the same query.
@@ -96,7 +98,7 @@ test('the Spend page draws spend per day stacked by model, with the top customer
   await page.close()
 })
 
-test("a customer's total on the Customer page equals /api/cost's, and both equal the seeded calls", async () => {
+test("a customer's total on the Customer page equals /api/cost's and the CLI's, and all equal the seeded calls", async () => {
   for (const customer of ['acme', 'tenant/eu-west']) {
     const page = await browser.page()
     await page.goto(`${gw.url}/#/customer/${encodeURIComponent(customer)}/last_30d`)
@@ -106,6 +108,13 @@ test("a customer's total on the Customer page equals /api/cost's, and both equal
     const [row] = await costApi({ group_by: 'customer', customer, ...range })
     assert.ok(row && row.cost_usd > 0, customer)
     assert.equal(Number(await total.getAttribute('data-value')), row.cost_usd)
+    // the CLI over the same range: the same number (one function answers both)
+    const cli = await runCli(
+      ['cost', '--customer', customer, '--from', range.from, '--to', range.to, '--json', '--url', gw.url],
+      { GATEWARDEN_AUTH_TOKEN: undefined },
+    )
+    assert.equal(cli.code, 0, cli.stderr)
+    assert.equal((JSON.parse(cli.stdout) as CostAnswer).total.cost_usd, row.cost_usd)
     // the store keeps 10 decimals per event
     assert.ok(
       Math.abs(row.cost_usd - seeded.costOf(customer)) < 1e-7,
