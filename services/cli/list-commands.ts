@@ -1,22 +1,13 @@
 import type { Command } from 'commander'
 import { withClient, withSource, type SourceOptions } from './connect.js'
+import type { ReportAlert } from './report-data.js'
 import { renderTable } from './table.js'
 
 interface ListOptions extends SourceOptions {
   json?: boolean
 }
 
-interface AlertView {
-  id: string
-  type: string
-  severity: string
-  state: string
-  scope: { kind: string; id: string }
-  started_at: string
-  resolved_at: string | null
-  summary: string
-  silenced: boolean
-}
+type AlertView = ReportAlert & { silenced: boolean }
 interface RuleView {
   id: string
   scope: { kind: string; id: string }

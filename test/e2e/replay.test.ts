@@ -1,6 +1,5 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,7 +11,7 @@ import {
   killHard,
   type GatewardenProcess,
 } from '../support/gatewarden-process.js'
-import { REPO_ROOT } from '../support/paths.js'
+import { runCli } from '../support/cli-run.js'
 import { cleanPayload, replayScenario } from '../support/replay-traffic.js'
 
 // `gatewarden replay` as users run it (the built CLI as a child process): on a generated file with a
@@ -72,30 +71,8 @@ function env(): Record<string, string> {
   }
 }
 
-/** Runs `node dist/services/cli.js <args>` to its end. */
-function cli(
-  args: string[],
-  timeoutMs = 120_000,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/services/cli.js'), ...args], {
-      env: { ...process.env, ...env() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`gatewarden ${args.join(' ')} did not finish in ${timeoutMs} ms\n${stderr}`))
-    }, timeoutMs)
-    child.once('exit', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
+/** Runs `node dist/services/cli.js <args>` to its end (test/support/cli-run.ts). */
+const cli = (args: string[]) => runCli(args, env(), 120_000)
 
 async function replayJson(args: string[]): Promise<ReplayReport> {
   const r = await cli(['replay', ...args, '--json'])
