@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { BudgetEvent, BudgetStore } from '../../core/ports/budget-store.js'
 import { Budget } from '../../schemas/policy.js'
-import { insertSettings } from './settings.js'
-
-let seq = 0
+import { writeAudited } from './audited-write.js'
 
 /** Runtime budgets in ClickHouse (`budgets` read with FINAL, `budget_events`). */
 export function clickHouseBudgetStore(client: ClickHouseClient, database: string): BudgetStore {
@@ -17,22 +14,16 @@ WHERE {name:String} = '' OR name = {name:String} ORDER BY name`,
     })
     return rs.json<{ name: string; body: string; deleted: boolean | number }>()
   }
-  const write = async (name: string, body: string, deleted: boolean, e: BudgetEvent) => {
-    const token = randomUUID()
-    seq = (seq + 1) % 1000
-    await client.insert({
-      table: `${database}.budgets`,
-      values: [{ name, body, deleted, updated_at: e.at, updated_by: e.actor, version: e.at * 1000 + seq }],
-      format: 'JSONEachRow',
-      clickhouse_settings: insertSettings(`${token}-b`),
-    })
-    await client.insert({
-      table: `${database}.budget_events`,
-      values: [e],
-      format: 'JSONEachRow',
-      clickhouse_settings: insertSettings(`${token}-e`),
-    })
-  }
+  const write = (name: string, body: string, deleted: boolean, e: BudgetEvent) =>
+    writeAudited(
+      client,
+      {
+        table: `${database}.budgets`,
+        row: { name, body, deleted, updated_at: e.at, updated_by: e.actor },
+        at: e.at,
+      },
+      { table: `${database}.budget_events`, row: e },
+    )
   return {
     async list() {
       return (await current()).filter((r) => !r.deleted).map((r) => Budget.parse(JSON.parse(r.body)))

@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto'
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { TierStore } from '../../core/ports/tier-store.js'
 import type { CustomerTier, CustomerTierEvent } from '../../schemas/customer-tier.js'
-import { insertSettings } from './settings.js'
-
-let seq = 0
+import { writeAudited } from './audited-write.js'
 
 interface Row {
   customer: string
@@ -31,24 +28,16 @@ WHERE NOT deleted AND ({customer:String} = '' OR customer = {customer:String}) O
       updated_by: r.updated_by,
     }))
   }
-  const write = async (customer: string, tier: string, deleted: boolean, e: CustomerTierEvent) => {
-    const token = randomUUID()
-    seq = (seq + 1) % 1000
-    await client.insert({
-      table: `${database}.customer_tiers`,
-      values: [
-        { customer, tier, deleted, updated_at: e.at, updated_by: e.actor, version: e.at * 1000 + seq },
-      ],
-      format: 'JSONEachRow',
-      clickhouse_settings: insertSettings(`${token}-t`),
-    })
-    await client.insert({
-      table: `${database}.customer_tier_events`,
-      values: [e],
-      format: 'JSONEachRow',
-      clickhouse_settings: insertSettings(`${token}-e`),
-    })
-  }
+  const write = (customer: string, tier: string, deleted: boolean, e: CustomerTierEvent) =>
+    writeAudited(
+      client,
+      {
+        table: `${database}.customer_tiers`,
+        row: { customer, tier, deleted, updated_at: e.at, updated_by: e.actor },
+        at: e.at,
+      },
+      { table: `${database}.customer_tier_events`, row: e },
+    )
   return {
     list: () => current(),
     async set(customer, tier, actor, now) {
