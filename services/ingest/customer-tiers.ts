@@ -17,6 +17,8 @@ const MAX_CUSTOMER = 1024
  */
 export class CustomerTiers implements TierLookup, Lifecycle {
   #tiers = new Map<string, CustomerTier>()
+  /** Changes made here so far: a reload that began before one of them read the store before it. */
+  #writes = 0
   #timer: NodeJS.Timeout | undefined
   #loading: Promise<void> | undefined
 
@@ -42,10 +44,13 @@ export class CustomerTiers implements TierLookup, Lifecycle {
 
   /** Reads every tier from the store (one reload at a time). */
   reload(): Promise<void> {
+    const writes = this.#writes
     return (this.#loading ??= this.store
       .list()
       .then((list) => {
-        this.#tiers = new Map(list.map((t) => [t.customer, t]))
+        // a change made here while the store was read may be missing from `list`: keep what memory has
+        // (the next reload reads it back)
+        if (this.#writes === writes) this.#tiers = new Map(list.map((t) => [t.customer, t]))
       })
       .finally(() => {
         this.#loading = undefined
@@ -91,6 +96,7 @@ export class CustomerTiers implements TierLookup, Lifecycle {
     }
     const event = await this.store.set(customer, parsed.data.tier, actor, this.opts.now())
     const tier: CustomerTier = { customer, tier: parsed.data.tier, updated_at: event.at, updated_by: actor }
+    this.#writes++
     this.#tiers.set(customer, tier)
     return { tier, event }
   }
@@ -98,6 +104,7 @@ export class CustomerTiers implements TierLookup, Lifecycle {
   async clear(customer: string, actor: string): Promise<CustomerTierEvent | undefined> {
     checkCustomer(customer)
     const event = await this.store.clear(customer, actor, this.opts.now())
+    this.#writes++
     this.#tiers.delete(customer)
     return event
   }
