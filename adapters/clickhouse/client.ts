@@ -52,5 +52,11 @@ export function createStoreClient(cfg: StoreConfig): StoreClient {
     Parameters<typeof createClient>[0]
   >['connection']
   const client = createClient({ connection })
-  return { client, database: cfg.database, kind: 'embedded', location: dir, scratchDir: scratchDirOf(dir) }
+  return {
+    client,
+    database: cfg.database,
+    kind: 'embedded',
+    location: dir,
+    ...(cfg.insert_format === 'auto' ? { scratchDir: scratchDirOf(dir) } : {}),
+  }
 }
