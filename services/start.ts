@@ -286,8 +286,9 @@ export async function start(
           {
             name: 'parse-workers',
             part: {
-              start: async () => {
+              start: () => {
                 parsePool = new ParsePool(workers, litellmMapper, log.child({ component: 'parse' }))
+                return Promise.resolve()
               },
               flush: () => Promise.resolve(),
               shutdown: async () => void (await parsePool?.close()),

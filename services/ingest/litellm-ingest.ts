@@ -72,7 +72,15 @@ export function createLiteLLMIngest(
   deps: SourceDeps<MapperOptions> & { bodyLimitBytes: number; prepare?: BodyPreparer },
 ): (body: LiteLLMBody, origin: string) => Promise<IngestOutcome> {
   const { mapper, retentionDays, bodyLimitBytes, now = Date.now } = deps
-  const prepare: BodyPreparer = deps.prepare ?? (async (body, ctx) => prepareLiteLLMBody(body, ctx, mapper))
+  const prepare: BodyPreparer =
+    deps.prepare ??
+    ((body, ctx) => {
+      try {
+        return Promise.resolve(prepareLiteLLMBody(body, ctx, mapper))
+      } catch (err) {
+        return Promise.reject(err as Error)
+      }
+    })
   const sink = sinkOf(deps)
   return async (body, origin) => {
     const batch = await prepare(body, { origin, receivedAt: now(), retentionDays, bodyLimitBytes })
