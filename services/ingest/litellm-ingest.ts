@@ -78,7 +78,7 @@ export function createLiteLLMIngest(
       try {
         return Promise.resolve(prepareLiteLLMBody(body, ctx, mapper))
       } catch (err) {
-        return Promise.reject(err as Error)
+        return Promise.reject(err)
       }
     })
   const sink = sinkOf(deps)
