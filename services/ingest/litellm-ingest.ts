@@ -73,14 +73,7 @@ export function createLiteLLMIngest(
 ): (body: LiteLLMBody, origin: string) => Promise<IngestOutcome> {
   const { mapper, retentionDays, bodyLimitBytes, now = Date.now } = deps
   const prepare: BodyPreparer =
-    deps.prepare ??
-    ((body, ctx) => {
-      try {
-        return Promise.resolve(prepareLiteLLMBody(body, ctx, mapper))
-      } catch (err) {
-        return Promise.reject(err)
-      }
-    })
+    deps.prepare ?? ((body, ctx) => new Promise((resolve) => resolve(prepareLiteLLMBody(body, ctx, mapper))))
   const sink = sinkOf(deps)
   return async (body, origin) => {
     const batch = await prepare(body, { origin, receivedAt: now(), retentionDays, bodyLimitBytes })
