@@ -79,9 +79,7 @@ const Service = z.object({
   command: z.array(z.string()).nullable().optional(),
   environment: z.record(z.string(), z.string().nullable()).optional(),
   volumes: z.array(Volume).optional(),
-  healthcheck: z
-    .object({ test: z.array(z.string()).optional(), disable: z.boolean().optional() })
-    .optional(),
+  healthcheck: z.object({ test: z.array(z.string()).optional(), disable: z.boolean().optional() }).optional(),
   ports: z.array(z.object({ target: z.number(), published: z.string().optional() })).optional(),
   profiles: z.array(z.string()).optional(),
 })
@@ -179,11 +177,15 @@ test('every long-running service has a health check; state lives on named volume
     assert.notEqual(s.healthcheck.test[0], 'NONE', name)
     assert.notEqual(s.healthcheck.disable, true, name)
     for (const v of s.volumes ?? []) {
-      if (v.type === 'volume') assert.ok(v.source && r.volumes?.[v.source], `${name}: volume ${v.source} declared`)
+      if (v.type === 'volume')
+        assert.ok(v.source && r.volumes?.[v.source], `${name}: volume ${v.source} declared`)
       else {
         assert.equal(v.type, 'bind', `${name}: ${v.target}`)
         assert.equal(v.read_only, true, `${name}: ${v.source} is mounted read-only`)
-        assert.ok(v.source && !relative(REPO_ROOT, v.source).startsWith('..'), `${name}: ${v.source} in the repo`)
+        assert.ok(
+          v.source && !relative(REPO_ROOT, v.source).startsWith('..'),
+          `${name}: ${v.source} in the repo`,
+        )
         assert.ok(existsSync(v.source), `${name}: ${v.source} exists`)
       }
     }
@@ -311,11 +313,12 @@ test('the OpenTelemetry Collector: its config is whole, takes OTLP from Gateward
   }
 
   // the health check asks the health_check extension, with the busybox the collector's image adds
-  const health = z
-    .object({ endpoint: z.string() })
-    .parse((cfg.extensions as Record<string, unknown>).health_check)
+  const health = z.object({ endpoint: z.string() }).parse(cfg.extensions.health_check)
   const probe = col.healthcheck!.test!
-  assert.ok(probe.some((a) => a.includes(`:${health.endpoint.split(':')[1]}`)), probe.join(' '))
+  assert.ok(
+    probe.some((a) => a.includes(`:${health.endpoint.split(':')[1]}`)),
+    probe.join(' '),
+  )
   const stages = dockerfile(relative(REPO_ROOT, join(col.build!.context, col.build!.dockerfile)))
   assert.match(stages.at(-1)![0]!.args, /^otel\/opentelemetry-collector-contrib:\d+\.\d+\.\d+$/)
   assert.ok(stages.at(-1)!.some((i) => i.op === 'COPY' && i.args.endsWith(` ${probe[1]}`)))
@@ -396,7 +399,9 @@ test('Prometheus scrapes Gatewarden; LiteLLM runs the generic_api logger, the gu
         z.object({ static_configs: z.array(z.object({ targets: z.array(z.string()) })) }),
       ),
     })
-    .parse(parseYaml(readFileSync(boundFile(service('prometheus'), '/etc/prometheus/prometheus.yml'), 'utf8')))
+    .parse(
+      parseYaml(readFileSync(boundFile(service('prometheus'), '/etc/prometheus/prometheus.yml'), 'utf8')),
+    )
   assert.deepEqual(
     scrape.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets)),
     ['gatewarden:4318'],
@@ -438,7 +443,11 @@ test('the Dockerfile installs and builds with the commands CI runs, on the Node 
     .object({ scripts: z.record(z.string(), z.string()), engines: z.object({ node: z.string() }) })
     .parse(JSON.parse(read('package.json')))
   assert.equal(pkg.scripts['test:all'], 'bash scripts/test-all.sh')
-  const normal = (cmd: string) => cmd.replace(/\s+/g, ' ').replace(/^npm run -s /, 'npm run ').trim()
+  const normal = (cmd: string) =>
+    cmd
+      .replace(/\s+/g, ' ')
+      .replace(/^npm run -s /, 'npm run ')
+      .trim()
   const ci = read('scripts/test-all.sh')
     .split('\n')
     .map((l) => l.trim())
