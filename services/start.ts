@@ -108,12 +108,12 @@ export async function start(
     return report
   }
   metrics.gauge(
-    'gatewarden_rollup_hours_repaired',
+    'gatewarden_rollup_repaired_hour_slots',
     'Rollup hours rebuilt by the last repair',
     () => lastRepair.repaired,
   )
   metrics.gauge(
-    'gatewarden_rollup_hours_unrepaired',
+    'gatewarden_rollup_unrepaired_hour_slots',
     'Rollup hours still differing from raw rows after the last repair (1 when it could not run)',
     () => lastRepair.unrepaired,
   )
