@@ -287,7 +287,29 @@ export async function start(
             name: 'parse-workers',
             part: {
               start: () => {
-                parsePool = new ParsePool(workers, litellmMapper, log.child({ component: 'parse' }))
+                parsePool = new ParsePool(
+                  workers,
+                  {
+                    litellm: litellmMapper,
+                    ...(config.kafka
+                      ? {
+                          kafka: {
+                            formats: config.kafka.formats,
+                            maxMessageBytes: config.kafka.max_message_bytes,
+                            mapper: { ...litellmMapper, source: 'kafka' as const },
+                            otlp: {
+                              source: 'kafka' as const,
+                              gateway: config.gateway,
+                              attribution: config.attribution.otel,
+                              privacy: config.privacy,
+                            },
+                            pricing: config.pricing,
+                          },
+                        }
+                      : {}),
+                  },
+                  log.child({ component: 'parse' }),
+                )
                 return Promise.resolve()
               },
               flush: () => Promise.resolve(),
@@ -304,7 +326,7 @@ export async function start(
       ? {
           prepare: (body, ctx) =>
             parsePool
-              ? parsePool.prepare(body, ctx)
+              ? parsePool.prepareBody(body, ctx)
               : Promise.reject(new GatewardenError('GW_SHUTTING_DOWN', 'not started', true)),
         }
       : {}),
@@ -399,6 +421,14 @@ export async function start(
             failpoints,
             tiers,
             ...(viaKafka ? { ingestTopic: config.ingest.topic } : {}),
+            ...(workers > 0
+              ? {
+                  prepare: (records, ctx) =>
+                    parsePool
+                      ? parsePool.prepareRecords(records, ctx)
+                      : Promise.reject(new GatewardenError('GW_SHUTTING_DOWN', 'not started', true)),
+                }
+              : {}),
           }),
         },
       ]
