@@ -45,7 +45,7 @@ test('config: ingest.via_kafka needs kafka, and its topic is not one of kafka.to
   assert.deepEqual(clash.error?.issues[0]?.path, ['ingest', 'topic'])
 })
 
-test('store down while LiteLLM traffic arrives over HTTP via the ingest topic: nothing refused, lost or counted twice; memory bounded', async () => {
+test('store down for 60 s while LiteLLM traffic arrives over HTTP via the ingest topic: nothing refused, lost or counted twice; memory bounded', async () => {
   const source = `via-src-${run}`
   const ingestTopic = `via-ingest-${run}`
   await createTopic(kx.kafka, source, 1)
