@@ -156,7 +156,8 @@ test('shutdown() drains the in-flight batch and commits it', async () => {
       return real.insertRequests(...a)
     },
   }
-  // kafkajs logs (debug) when its stop waits for the batch in flight: the moment to let that batch finish
+  // kafkajs logs (debug) 'Stopping fetchers...' when its stop starts waiting for the fetchers, one of them
+  // holding the batch in flight: the moment to let that batch finish
   const logLines: string[] = []
   const log = pino({ level: 'debug' }, { write: (l: string) => void logLines.push(l) })
   const writer = new BatchWriter(slow, WriterConfig.parse({ max_batch_wait_ms: 20 }), log)
@@ -179,7 +180,7 @@ test('shutdown() drains the in-flight batch and commits it', async () => {
   let stopped = false
   void stopping.then(() => (stopped = true))
   await waitFor('the stop waits for the batch in flight', () =>
-    logLines.some((l) => l.includes('waiting for consumer to finish')),
+    logLines.some((l) => l.includes('"msg":"Stopping fetchers..."')),
   )
   assert.equal(stopped, false, 'shutdown does not end while its batch is being stored')
   release()
