@@ -29,8 +29,9 @@ after(async () => {
 /** How long the store is held down (wall time): the issue's scenario, not a wait before an assertion. */
 const OUTAGE_MS = 60_000
 /** Pace of the senders during the outage (a LiteLLM proxy flushing its batches). */
-const SEND_EVERY_MS = 100
-const MAX_PENDING = 40
+const SEND_EVERY_MS = 150
+/** The writer's bound on rows in memory; a fetch (32 KiB per partition) holds fewer rows than this. */
+const MAX_PENDING = 200
 const BATCH = 10
 const okBody = { accepted: BATCH, rejected: 0, duplicates: 0 }
 
@@ -61,7 +62,7 @@ test('store down for 60 s while LiteLLM traffic arrives over HTTP via the ingest
     groupId,
     // a new group that starts at the latest offsets for its source topics still reads the ingest topic
     // from its start: nothing acked before the group first joined is skipped
-    kafka: { max_bytes_per_partition: 8 * 1024, from_beginning: false },
+    kafka: { max_bytes_per_partition: 32 * 1024, from_beginning: false },
     writer: { max_pending_rows: MAX_PENDING, store_retry_deadline_ms: 300, max_batch_wait_ms: 20 },
   })
   const cfg = Config.parse({ ...base, ingest: { via_kafka: true, topic: ingestTopic } })
@@ -146,10 +147,20 @@ test('store down for 60 s while LiteLLM traffic arrives over HTTP via the ingest
 
   // the store comes back: the paused partitions resume and store everything once
   fp.clear('store.insert')
+  let seen = ''
   await waitFor(
-    `${ledger.total} rows`,
-    async () => (await sample(), (await storeCounts(gw.store)).rows >= ledger.total),
-    120_000,
+    () => `${ledger.total} rows (${seen})`,
+    async () => {
+      await sample()
+      const [n, m, o] = [
+        await storeCounts(gw.store),
+        await metrics(),
+        await groupOffsets(kx.kafka, groupId, ingestTopic),
+      ]
+      seen = `rows ${n.rows}, pending ${m.pending}, paused ${m.paused}, committed ${o.committed.join()} of ${o.high.join()}, store.insert hits ${fp.hits('store.insert')}`
+      return n.rows >= ledger.total
+    },
+    300_000,
   )
   await waitFor('the ingest topic fully committed', async () => {
     const { committed, high } = await groupOffsets(kx.kafka, groupId, ingestTopic)
