@@ -289,5 +289,11 @@ export const AlertsConfig = z.strictObject({
   public_url: z.url().optional(),
   /** Grafana dashboard URL, for links in alerts. */
   grafana_url: z.url().optional(),
+  /**
+   * Alert changes held in memory while the store refuses them: past this many, the changes not yet tried
+   * are coalesced (the latest state of each alert; an incident that came and went while a newer one of
+   * the same scope followed is dropped), so memory is bounded by the alerts, not the outage's length.
+   */
+  max_unsaved_changes: z.number().int().min(1).default(1_000),
 })
 export type AlertsConfig = z.infer<typeof AlertsConfig>

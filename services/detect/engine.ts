@@ -145,6 +145,11 @@ export class DetectionEngine implements Lifecycle {
       () => this.#recorder.unsaved,
     )
     metrics.gauge(
+      'gatewarden_alert_changes_coalesced',
+      'Alert changes waiting for the store folded into a later state of their alert since start (alerts.max_unsaved_changes)',
+      () => this.#recorder.coalesced,
+    )
+    metrics.gauge(
       'gatewarden_detection_events_waiting',
       'Stored events waiting for detection',
       () => this.#queue.waiting,
