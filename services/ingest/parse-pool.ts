@@ -90,7 +90,7 @@ export class ParsePool {
     const id = this.#nextId++
     return new Promise<PortableBatch>((resolve, reject) => {
       slot.jobs.set(id, { resolve, reject })
-      slot.worker.postMessage({ ...job, id } as ParseJob)
+      slot.worker.postMessage({ ...job, id })
     })
   }
 
