@@ -189,6 +189,85 @@ function count(
   }
 }
 
+/** One (scope, fingerprint or error) entry an event counts toward: the state's key and its parts. */
+export interface LoopTarget {
+  key: string
+  kind: LoopScope
+  id: string
+  what: 'fp' | 'error'
+  sig: string
+  cap: number
+}
+
+/** The entries `e` counts toward (what `stepLoop` touches), in `stepLoop`'s order. */
+export function loopTargets(e: RequestEvent, cfg: LoopConfig): LoopTarget[] {
+  const out: LoopTarget[] = []
+  if (!cfg.enabled) return out
+  for (const kind of cfg.scope) {
+    const id = scopeValue(kind, e)
+    if (id === '') continue
+    if (e.fingerprint !== '')
+      out.push({
+        key: entryKey(kind, id, 'fp', e.fingerprint),
+        kind,
+        id,
+        what: 'fp',
+        sig: e.fingerprint,
+        cap: cfg.threshold,
+      })
+    if (e.status === 'failure') {
+      const sig = errorSignature(e)
+      out.push({
+        key: entryKey(kind, id, 'error', sig),
+        kind,
+        id,
+        what: 'error',
+        sig,
+        cap: cfg.error_threshold,
+      })
+    }
+  }
+  return out
+}
+
+/** True when the entry `key` has an open incident (its alert is firing). */
+export function loopOpen(state: LoopState, key: string): boolean {
+  return state.open.has(key)
+}
+
+/**
+ * Fire on arrival: the first firing `stepLoop` will make for `target` once `pending` (events not yet
+ * delivered, sorted by event time, all counting toward `target`) are delivered after what `state` has
+ * seen, computed on a copy of the one entry (the state is not touched). Exact for those events: events
+ * arriving later can only add repeats, so the loop still fires (or is already open) when they come.
+ */
+export function previewLoop(
+  state: LoopState,
+  target: LoopTarget,
+  pending: readonly RequestEvent[],
+  cfg: LoopConfig,
+): Finding | null {
+  const auth = state.entries.get(target.key)
+  if (auth?.incident) return null
+  const copy: LoopEntry | undefined = auth && {
+    ...auth,
+    ts: [...auth.ts],
+    cost: [...auth.cost],
+    incident: null,
+  }
+  const mini: LoopState = { clock: state.clock, entries: new Map(), open: new Set(), evicted: 0 }
+  if (copy) mini.entries.set(target.key, copy)
+  const findings: Finding[] = []
+  for (const e of pending) {
+    const late = e.ts < mini.clock
+    mini.clock = Math.max(mini.clock, e.ts)
+    count(mini, e, cfg, target.kind, target.id, target.what, target.sig, target.cap, late, findings)
+    const fired = findings.find((f) => f.state === 'firing')
+    if (fired) return fired
+  }
+  return null
+}
+
 /** Resolves loops quiet for a whole window and drops entries idle longer than the window. */
 export function tickLoop(state: LoopState, cfg: LoopConfig, now: number): Step<LoopState> {
   const findings: Finding[] = []
