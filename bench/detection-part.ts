@@ -5,7 +5,7 @@
  * `detection.loop.latency_ms.p50/p99` and `detection.zombie.latency_ms.p50/p99` (arrival of the event
  * that completes the pattern -> alert stored, engine side) with the client-side figures beside them.
  * Budget latency is not measured here (budgets are judged on the leader's tick from store sums).
- * `quick`: 100k clean events and 20 loops (about a minute).
+ * `quick`: 140k clean events (2 days) and 20 loops (about a minute).
  */
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
