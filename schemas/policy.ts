@@ -211,6 +211,12 @@ export const DetectorsConfig = z.strictObject({
         .default(['key', 'trace']),
       /** Same error type repeated this often within `window` in one scope = an error loop. */
       error_threshold: z.number().int().min(2).default(10),
+      /**
+       * Most (scope, fingerprint or error) entries held (each active fingerprint is one per scope); beyond,
+       * the least recently seen 10% are evicted at once (counted; an evicted open loop resolves). About
+       * 200-300 bytes each: the default bounds the loop state to roughly 0.5 GB.
+       */
+      max_entries: z.number().int().min(1000).default(2_000_000),
       action: EnforcementAction.optional(),
       ...resolveAfter('5m'),
     })
