@@ -13,8 +13,13 @@ const DETECTOR_TYPES: readonly DetectorType[] = [
  * (scope ids with `:`) and a key can be parsed back after a restart (the engine passes open keys).
  */
 export function dedupeKey(type: DetectorType, ...parts: readonly string[]): string {
-  return [type, ...parts.map((p) => encodeURIComponent(p))].join(':')
+  let key: string = type
+  for (const p of parts) key += `:${UNRESERVED.test(p) ? p : encodeURIComponent(p)}`
+  return key
 }
+
+/** What `encodeURIComponent` leaves as it is: a part made only of these is its own encoding (the hot path). */
+const UNRESERVED = /^[\w.!~*'()-]*$/
 
 /** Inverse of `dedupeKey`; null when the key is not one of ours. */
 export function parseDedupeKey(key: string): { type: DetectorType; parts: string[] } | null {

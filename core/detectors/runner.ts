@@ -241,9 +241,10 @@ export class DetectorRunner {
     }
     if (cfg.zombie.enabled) {
       const agent = agentIdentity(e, cfg.zombie)
-      const list = agent === '' ? null : waiting(`Z\u0000${agent}`)
-      if (list)
-        for (const f of previewZombie(this.zombie, agent, list, cfg.zombie))
+      // the list is sorted only when the arriving event passes the detector's cheap gates
+      const list = () => (agent === '' ? null : waiting(`Z\u0000${agent}`)) ?? []
+      if (agent !== '' && (this.pendingBy.get(`Z\u0000${agent}`)?.length ?? 0) <= PREVIEW_MAX_PENDING)
+        for (const f of previewZombie(this.zombie, agent, e, list, cfg.zombie))
           if (!this.announced.has(f.dedupe_key)) this.announce(f, out)
     }
   }

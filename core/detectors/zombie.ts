@@ -195,30 +195,33 @@ function sessionKeyOf(e: RequestEvent): string | null {
 export function previewZombie(
   state: ZombieState,
   agent: string,
-  pending: readonly RequestEvent[],
+  arriving: RequestEvent,
+  waiting: () => readonly RequestEvent[],
   cfg: ZombieConfig,
 ): Finding[] {
-  if (!cfg.enabled || pending.length === 0) return []
+  if (!cfg.enabled) return []
+  // the gates look at the arriving event only (O(1) per event: an agent's waiting list can hold all of a
+  // busy agent's last seconds); an earlier waiting event passed its own gates when it arrived
   const a = state.agents.get(agent)
   let possible = false
-  if (!state.open.has(offHoursKey(agent)) && pending.some((e) => !businessAt(state, cfg, e.ts)))
-    possible = true
-  if (!possible && a && !a.dormant && pending[pending.length - 1]!.ts - a.lastSeen >= cfg.dormant_after)
-    possible = true
+  if (!businessAt(state, cfg, arriving.ts) && !state.open.has(offHoursKey(agent))) possible = true
+  if (!possible && a && !a.dormant && arriving.ts - a.lastSeen >= cfg.dormant_after) possible = true
+  if (!possible) {
+    const key = sessionKeyOf(arriving)
+    const s = key === null ? undefined : state.sessions.get(key)
+    // a session made only of waiting events spans less than the lateness: far below any max_session
+    if (key !== null && s && !state.open.has(key) && arriving.ts - s.first >= cfg.max_session) possible = true
+  }
+  if (!possible) return []
+  const pending = waiting()
+  if (pending.length === 0) return []
   const sessions = new Map<string, SessionEntry>()
-  const span = new Map<string, [number, number]>()
   for (const e of pending) {
     const key = sessionKeyOf(e)
     if (key === null) continue
     const s = state.sessions.get(key)
     if (s && !sessions.has(key)) sessions.set(key, { ...s, gaps: [...s.gaps] })
-    const r = span.get(key) ?? [s ? s.first : e.ts, e.ts]
-    span.set(key, [Math.min(r[0], e.ts), Math.max(r[1], e.ts)])
   }
-  if (!possible)
-    for (const [key, [from, to]] of span)
-      if (!state.open.has(key) && to - from >= cfg.max_session) possible = true
-  if (!possible) return []
   const mini: ZombieState = {
     clock: state.clock,
     agents: new Map(),
