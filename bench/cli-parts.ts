@@ -126,7 +126,7 @@ export function detectionFigures(out: string): BenchFigures {
 
 /**
  * bench/detection.ts: false alerts and throughput of `runDetectors` on the clean stream, and the loop
- * detection latency of a live Gatewarden. Quick: 200,000 events, 20 loops, the default config only
+ * detection latency of a live Gatewarden. Quick: 100,000 events, 20 loops, the default config only
  * (its `--part` runs); full: the script's defaults, all its parts.
  */
 export const detectionPart: BenchPart = {
@@ -135,7 +135,7 @@ export const detectionPart: BenchPart = {
     const { quick } = opts
     const log = (line: string) => opts.log(line)
     if (!quick) return detectionFigures(await runScript('detection.js', [], log, 3 * 3_600_000))
-    const args = ['--events', '200000', '--loops', '20', '--rate', '100']
+    const args = ['--events', '100000', '--loops', '20', '--rate', '100']
     let out = ''
     for (const part of ['clean', 'live-default'])
       out += `${await runScript('detection.js', [...args, '--part', part], log, 600_000)}\n`
