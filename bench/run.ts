@@ -8,7 +8,7 @@
  *        node dist/bench/run.js [--quick] [--only name,name]   (after a build)
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -16,23 +16,48 @@ import { parseArgs } from 'node:util'
 import { REPO_ROOT } from '../test/support/paths.js'
 import type { BenchFigures, BenchPart } from './part.js'
 
+/** Where a part's code is: a module under dist/bench and the name of its `BenchPart` export. */
+interface PartSource {
+  module: string
+  export: string
+}
+
 /**
- * Every part, in run order: its name (the prefix of its figures), the module under dist/bench that
- * exports it, and that export's name. The parse ceiling runs first; ratios to it are computed after all
- * parts ran (see `RATIOS`). To add a part, add one line here.
+ * Every part, in run order: its name (the prefix of its figures) and where it is. `from` lists
+ * candidates, the first whose module is built wins (a part another branch of issue 10 replaces: its
+ * module first, the one it replaces after). An `optional` part whose modules are all absent is skipped
+ * and reported as such, not failed: the hook for parts written elsewhere that have not landed yet. The
+ * parse ceiling runs first; ratios to it are computed after all parts ran (see `RATIOS`).
  */
-export const PARTS: ReadonlyArray<{ name: string; module: string; export: string }> = [
-  { name: 'parse_ceiling', module: 'parse-ceiling.js', export: 'parseCeiling' },
-  { name: 'store_ceiling', module: 'store-ceiling.js', export: 'storeCeilingPart' },
-  { name: 'http', module: 'http-ingest.js', export: 'httpIngest' },
-  { name: 'kafka', module: 'kafka-ingest.js', export: 'kafkaIngest' },
-  { name: 'replay', module: 'replay.js', export: 'replayPart' },
-  { name: 'detection', module: 'cli-parts.js', export: 'detectionPart' },
-  { name: 'spend_anomaly', module: 'cli-parts.js', export: 'spendAnomalyPart' },
-  // The other parts of issue 10 go here when they land (their module's BenchPart export), e.g.:
-  //   { name: 'query', module: 'store-queries.js', export: '...' }    cost queries + start-up on a large store
-  //   { name: 'memory', module: 'detection-part.js', export: '...' }  detection latency per kind, 1M fingerprints
+export const PARTS: ReadonlyArray<{ name: string; from: PartSource[]; optional?: boolean }> = [
+  { name: 'parse_ceiling', from: [{ module: 'parse-ceiling.js', export: 'parseCeiling' }] },
+  { name: 'store_ceiling', from: [{ module: 'store-ceiling.js', export: 'storeCeilingPart' }] },
+  { name: 'http', from: [{ module: 'http-ingest.js', export: 'httpIngest' }] },
+  { name: 'kafka', from: [{ module: 'kafka-ingest.js', export: 'kafkaIngest' }] },
+  { name: 'replay', from: [{ module: 'replay.js', export: 'replayPart' }] },
+  {
+    name: 'detection',
+    from: [
+      // the detectors' own part (bench/detection.ts --json figures, zombie latency too), when it lands
+      { module: 'detection-part.js', export: 'detectionPart' },
+      // until then: bench/detection.ts's printed lines (bench/cli-parts.ts)
+      { module: 'cli-parts.js', export: 'detectionPart' },
+    ],
+  },
+  { name: 'spend_anomaly', from: [{ module: 'cli-parts.js', export: 'spendAnomalyPart' }] },
+  // written on other branches of issue 10: run when built, skipped (and said so) until they land
+  {
+    name: 'memory',
+    from: [{ module: 'detection-memory.js', export: 'detectionMemoryPart' }],
+    optional: true,
+  },
+  { name: 'query', from: [{ module: 'store-queries.js', export: 'storeQueries' }], optional: true },
 ]
+
+/** The first candidate of a part whose module is built, if any. */
+function sourceOf(entry: (typeof PARTS)[number]): PartSource | undefined {
+  return entry.from.find((s) => existsSync(join(REPO_ROOT, 'dist/bench', s.module)))
+}
 
 /** Figures computed from other parts' figures of the same run: `[name, numerator, denominator]`. */
 const RATIOS: ReadonlyArray<readonly [string, string, string]> = [
@@ -59,14 +84,15 @@ const write = (line: string) => process.stdout.write(`${line}\n`)
 /** The child: runs one part, writes its figures (JSON) to `--out`. */
 async function child(name: string, out: string): Promise<void> {
   const entry = PARTS.find((p) => p.name === name)
-  if (!entry) throw new Error(`no part ${name}`)
-  const mod = (await import(pathToFileURL(join(REPO_ROOT, 'dist/bench', entry.module)).href)) as Record<
+  const source = entry && sourceOf(entry)
+  if (!source) throw new Error(`no part ${name} (or none of its modules is built)`)
+  const mod = (await import(pathToFileURL(join(REPO_ROOT, 'dist/bench', source.module)).href)) as Record<
     string,
     BenchPart | undefined
   >
-  const part = mod[entry.export]
+  const part = mod[source.export]
   if (!part || typeof part.run !== 'function')
-    throw new Error(`dist/bench/${entry.module} exports no BenchPart ${entry.export}`)
+    throw new Error(`dist/bench/${source.module} exports no BenchPart ${source.export}`)
   const figures = await part.run({ quick, log: (line) => write(`[${name}] ${line}`) })
   const rss = process.resourceUsage().maxRSS / 1024
   writeFileSync(out, JSON.stringify({ ...figures, [`${name}.bench_process.rss_mib.peak`]: Math.round(rss) }))
@@ -76,7 +102,11 @@ interface PartResult {
   name: string
   ok: boolean
   wall_s: number
+  /** The module it ran from. */
+  module?: string
   error?: string
+  /** An optional part whose module is not built: not run. */
+  skipped?: string
 }
 
 /** Runs one part in a child process; its figures, or its failure. */
@@ -198,9 +228,16 @@ async function main(): Promise<void> {
   const figures: BenchFigures = {}
   try {
     for (const p of parts) {
-      write(`--- ${p.name}`)
+      const source = sourceOf(p)
+      if (!source && p.optional) {
+        const why = `not built: ${p.from.map((f) => `dist/bench/${f.module}`).join(', ')} absent`
+        results.push({ name: p.name, ok: true, wall_s: 0, skipped: why })
+        write(`--- ${p.name}: SKIPPED (${why})`)
+        continue
+      }
+      write(`--- ${p.name}${source ? ` (${source.module})` : ''}`)
       const r = await runPart(p.name, dir)
-      results.push(r.result)
+      results.push({ ...r.result, ...(source ? { module: source.module } : {}) })
       Object.assign(figures, r.figures)
       if (!r.result.ok) write(`[${p.name}] FAILED: ${r.result.error}`)
     }
@@ -224,8 +261,9 @@ async function main(): Promise<void> {
   for (const n of names) write(`${n.padEnd(width)}  ${fmt(figures[n]!)}`)
   const failed = results.filter((r) => !r.ok)
   for (const f of failed) write(`FAILED ${f.name}: ${f.error}`)
+  for (const r of results) if (r.skipped) write(`SKIPPED ${r.name}: ${r.skipped}`)
   write(
-    `${results.length - failed.length}/${results.length} parts ok in ${((finished.getTime() - started.getTime()) / 1000).toFixed(1)} s; load ${loadStart.map((x) => x.toFixed(2)).join(' ')} at start, ${loadEnd.map((x) => x.toFixed(2)).join(' ')} at end`,
+    `${results.filter((r) => r.ok && !r.skipped).length}/${results.filter((r) => !r.skipped).length} parts ok${results.some((r) => r.skipped) ? ` (${results.filter((r) => r.skipped).length} skipped)` : ''} in ${((finished.getTime() - started.getTime()) / 1000).toFixed(1)} s; load ${loadStart.map((x) => x.toFixed(2)).join(' ')} at start, ${loadEnd.map((x) => x.toFixed(2)).join(' ')} at end`,
   )
 
   const stamp = started
