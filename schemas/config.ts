@@ -82,6 +82,12 @@ export const StoreConfig = z.strictObject({
     .max(24 * 366)
     .default(48),
   request_timeout_ms: z.number().int().min(100).default(30_000),
+  /**
+   * How request rows travel to the store. `auto`: RowBinary staged in the data directory on the embedded
+   * engine (~7x faster to parse than JSON), JSONEachRow over HTTP to a server. `json` forces JSONEachRow
+   * everywhere (what a server gets, e.g. to reproduce its parsing on the embedded engine).
+   */
+  insert_format: z.enum(['auto', 'json']).default('auto'),
 })
 export type StoreConfig = z.infer<typeof StoreConfig>
 

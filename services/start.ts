@@ -25,7 +25,9 @@ import { alertApi } from './detect/alert-api.js'
 import { Dispatcher } from './detect/dispatcher.js'
 import { DetectionEngine } from './detect/engine.js'
 import { createAlertSenders } from '../adapters/alerts/channel-factory.js'
+import { GatewardenError } from '../core/errors.js'
 import { createLiteLLMIngest } from './ingest/litellm-ingest.js'
+import { ParsePool, parseWorkerCount } from './ingest/parse-pool.js'
 import { createOtlpIngest } from './ingest/otlp-ingest.js'
 import { loadPriceTable } from './ingest/price-table.js'
 import { KafkaIngest } from './ingest/kafka-ingest.js'
@@ -269,14 +271,42 @@ export async function start(
     retentionDays: config.store.retention_days,
     now,
   }
+  const litellmMapper = {
+    source: 'litellm_http' as const,
+    gateway: config.gateway,
+    attribution: config.attribution,
+    privacy: config.privacy,
+  }
+  const workers = parseWorkerCount(config.ingest.parse_workers)
+  let parsePool: ParsePool | undefined
+  // started with the HTTP listener (before it) and stopped after it: a body in flight finishes its parse
+  const parsePart: NamedPart[] =
+    workers > 0
+      ? [
+          {
+            name: 'parse-workers',
+            part: {
+              start: async () => {
+                parsePool = new ParsePool(workers, litellmMapper, log.child({ component: 'parse' }))
+              },
+              flush: () => Promise.resolve(),
+              shutdown: async () => void (await parsePool?.close()),
+            },
+          },
+        ]
+      : []
   const ingestLiteLLM = createLiteLLMIngest({
     ...sourceDeps,
-    mapper: {
-      source: 'litellm_http',
-      gateway: config.gateway,
-      attribution: config.attribution,
-      privacy: config.privacy,
-    },
+    mapper: litellmMapper,
+    bodyLimitBytes: config.server.body_limit_bytes,
+    ...(workers > 0
+      ? {
+          prepare: (body, ctx) =>
+            parsePool
+              ? parsePool.prepare(body, ctx)
+              : Promise.reject(new GatewardenError('GW_SHUTTING_DOWN', 'not started', true)),
+        }
+      : {}),
   })
 
   const ingestOtlp = createOtlpIngest({
@@ -296,8 +326,8 @@ export async function start(
     log: log.child({ component: 'http' }),
     server: config.server,
     // stored, not yet answered: where a crash leaves the sender unacked with its rows in the store
-    ingestLiteLLM: async (items, origin) => {
-      const out = await ingestLiteLLM(items, origin)
+    ingestLiteLLM: async (body, origin) => {
+      const out = await ingestLiteLLM(body, origin)
       await failpoints.fire('http.before_ack', { accepted: out.accepted })
       return out
     },
@@ -385,6 +415,7 @@ export async function start(
     { name: 'writer', part: writer },
     // before HTTP (stopped after it): an answer waits for the brokers
     ...ingestTopicPart,
+    ...parsePart,
     httpPart,
     ...kafkaPart,
   ]

@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { StoreConfig } from '../../schemas/config.js'
@@ -11,6 +11,19 @@ export interface StoreClient {
   kind: 'embedded' | 'server'
   /** Where the data lives, for logs: the data directory, or the server URL without credentials. */
   location: string
+  /**
+   * Embedded only: where inserts stage their RowBinary files for the engine to read (requests-table.ts),
+   * inside the data directory. Emptied when the store opens (a crash can leave a file behind).
+   */
+  scratchDir?: string
+}
+
+/** The staging directory of the embedded engine's inserts, emptied. */
+function scratchDirOf(dataDir: string): string {
+  const dir = join(dataDir, 'gatewarden-inserts')
+  mkdirSync(dir, { recursive: true })
+  for (const f of readdirSync(dir)) rmSync(join(dir, f), { force: true })
+  return dir
 }
 
 /**
@@ -39,5 +52,11 @@ export function createStoreClient(cfg: StoreConfig): StoreClient {
     Parameters<typeof createClient>[0]
   >['connection']
   const client = createClient({ connection })
-  return { client, database: cfg.database, kind: 'embedded', location: dir }
+  return {
+    client,
+    database: cfg.database,
+    kind: 'embedded',
+    location: dir,
+    ...(cfg.insert_format === 'auto' ? { scratchDir: scratchDirOf(dir) } : {}),
+  }
 }

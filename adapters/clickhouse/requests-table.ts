@@ -1,7 +1,11 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { EventReader } from '../../core/ports/event-reader.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
+import { randomUUID } from 'node:crypto'
+import { rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { StoreClient } from './client.js'
+import { REQUEST_ROW_COLUMNS, requestRows } from './row-binary.js'
 import { insertSettings } from './settings.js'
 
 /** The EventReader port on ClickHouse: the requests table, in event-time order. */
@@ -50,6 +54,37 @@ export async function insertRequests(
     format: 'JSONEachRow',
     clickhouse_settings: insertSettings(token),
   })
+}
+
+const ROW_COLUMNS = REQUEST_ROW_COLUMNS.map(([name]) => name).join(', ')
+const ROW_STRUCTURE = REQUEST_ROW_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')
+
+/**
+ * Inserts canonical events the fastest way the store takes them. The embedded engine parses JSONEachRow
+ * at ~20k rows/s of these events (single-threaded, from the query text); RowBinary staged in a file of
+ * the data directory and read with `file()` goes in at ~140k rows/s (chdb 3.4, 2 cores, both rollup
+ * views on). One INSERT ... SELECT of one file is one block under one token, as the JSON insert was.
+ * A server gets JSONEachRow over HTTP (it parses in parallel on its own cores).
+ */
+export async function insertRequestRows(
+  store: StoreClient,
+  rows: readonly RequestEvent[],
+  token: string,
+): Promise<void> {
+  if (rows.length === 0) return
+  if (!store.scratchDir) return insertRequests(store.client, store.database, rows, token)
+  const file = join(store.scratchDir, `${randomUUID()}.rowbinary`)
+  await writeFile(file, requestRows(rows))
+  try {
+    await store.client.command({
+      query: `INSERT INTO ${store.database}.requests (${ROW_COLUMNS})
+SELECT * FROM file({file:String}, 'RowBinary', {structure:String})`,
+      query_params: { file, structure: ROW_STRUCTURE },
+      clickhouse_settings: insertSettings(token),
+    })
+  } finally {
+    await rm(file, { force: true })
+  }
 }
 
 /** Which of `ids` already have a row with `ts` in [minTs, maxTs] (a duplicate carries its original ts). */

@@ -2,7 +2,7 @@ import type { EventStore } from '../../core/ports/event-store.js'
 import { NO_FAILPOINTS, type Failpoints } from '../../core/failpoints.js'
 import type { StoreClient } from './client.js'
 import { insertDeadLetters } from './dead-letters-table.js'
-import { existingEventIds, insertRequests } from './requests-table.js'
+import { existingEventIds, insertRequestRows } from './requests-table.js'
 import { storeInsertError } from './store-errors.js'
 
 /**
@@ -16,7 +16,7 @@ export function clickHouseEventStore(store: StoreClient, failpoints: Failpoints 
     existingEventIds: (ids, minTs, maxTs) => existingEventIds(client, database, ids, minTs, maxTs),
     insertRequests: async (rows, token) => {
       await failpoints.fire('store.insert', { table: 'requests', rows: rows.length })
-      await insertRequests(client, database, rows, token).catch((err: unknown) => {
+      await insertRequestRows(store, rows, token).catch((err: unknown) => {
         throw storeInsertError(err)
       })
     },

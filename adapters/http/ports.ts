@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import type { CostAnswer, CostQuery } from '../../schemas/api.js'
 import type { ServerConfig } from '../../schemas/config.js'
-import type { RawItem } from './body.js'
 import type { IngestOutcome, OtlpOutcome } from '../../core/ingest/outcome.js'
 import type { Alert } from '../../core/alerts/alert.js'
 import type { Silence, SilenceInput } from '../../schemas/silence.js'
@@ -26,7 +25,11 @@ export interface Health {
 export interface HttpPorts {
   log: Logger
   server: ServerConfig
-  ingestLiteLLM(items: RawItem[], origin: string): Promise<IngestOutcome>
+  /** A LiteLLM generic_api body as it arrived (encoding undone, split and mapped by the service); resolves once stored. */
+  ingestLiteLLM(
+    body: { bytes: Uint8Array; contentType?: string; contentEncoding?: string },
+    origin: string,
+  ): Promise<IngestOutcome>
   /** An OTLP `ExportTraceServiceRequest` in its JSON shape (protobuf bodies decoded); resolves once stored. */
   ingestOtlp(request: unknown, origin: string): Promise<OtlpOutcome>
   /** GET /api/cost (services/cost/cost-api.ts). */

@@ -33,6 +33,23 @@ export interface PreparedBatch {
   rejections: Array<{ where: string; reason: string }>
   /** Where each event came from (its item's origin, with Kafka topic/partition/offset). */
   originOf: EventOrigin
+  /** The same origins as an array aligned with `events` (what crosses a thread: `PortableBatch`). */
+  origins: Array<Omit<ItemOrigin, 'where'>>
+}
+
+/** A prepared batch that can cross a thread (structured clone): no function, origins aligned with events. */
+export type PortableBatch = Omit<PreparedBatch, 'originOf'>
+
+/** The portable form of a prepared batch. */
+export function portable(batch: PreparedBatch): PortableBatch {
+  const { originOf: _, ...rest } = batch
+  return rest
+}
+
+/** A prepared batch back from its portable form (the origins looked up by event again). */
+export function fromPortable(batch: PortableBatch): PreparedBatch {
+  const origins = new Map(batch.events.map((e, i) => [e, batch.origins[i]!]))
+  return { ...batch, originOf: (e) => origins.get(e) ?? { origin: `store event ${e.event_id}` } }
 }
 
 /** What the submit step writes to and counts on. */
@@ -79,6 +96,7 @@ export function prepareBatch(
     truncated: 0,
     rejections: [],
     originOf: (e) => origins.get(e) ?? { origin: `store event ${e.event_id}` },
+    origins: [],
   }
   for (const item of items) {
     const { where, ...at } = item.at
@@ -87,6 +105,7 @@ export function prepareBatch(
       : item.reason
     if (item.ok && reason === null) {
       batch.events.push(item.event)
+      batch.origins.push(at)
       origins.set(item.event, at)
       batch.truncated += item.truncated
       continue

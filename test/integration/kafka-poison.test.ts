@@ -13,8 +13,9 @@ const kx = useTestBroker('poison')
 const good = (n: number) =>
   litellmPayload({ id: `px-${run}-${n}`, customer: 'acme', cost: 0.25, ts: Date.now() - 3_600_000 })
 /**
- * Valid for every mapper and schema, refused by the real store: a customer with a lone UTF-16 surrogate,
- * written on the wire as the JSON escape `\ud800` (JSON.stringify writes it so).
+ * Valid for every mapper and schema, refused by the real store when rows go to it as JSONEachRow (as to a
+ * ClickHouse server; `store.insert_format: json` here): a customer with a lone UTF-16 surrogate, written
+ * as the JSON escape `\ud800` (JSON.stringify writes it so). RowBinary writes it as U+FFFD and keeps it.
  */
 const poison = (n: number) => ({ ...good(n), end_user: 'evil\uD800' })
 const json = (v: unknown) => JSON.stringify(v)
@@ -39,6 +40,7 @@ test('a message the store refuses is dead-lettered with its offset and the store
     brokers: kx.broker.brokers,
     topics: [topic],
     groupId,
+    store: { insert_format: 'json' },
   })
   const running = await start(cfg, testLog())
   try {

@@ -18,8 +18,9 @@ const event = (id: string, o: Partial<RequestEvent> = {}): RequestEvent => ({
   ...o,
 })
 /**
- * A row the real embedded store refuses although it passes the RequestEvent schema: a lone UTF-16
- * surrogate (JSON `"\ud800"` on the wire) in a string column -> CANNOT_PARSE_ESCAPE_SEQUENCE.
+ * A row the real embedded store refuses although it passes the RequestEvent schema, when rows go to it as
+ * JSONEachRow (as to a ClickHouse server: `jsonStore`): a lone UTF-16 surrogate (JSON `"\ud800"` on the
+ * wire) in a string column -> CANNOT_PARSE_ESCAPE_SEQUENCE. (RowBinary writes it as U+FFFD and keeps it.)
  */
 const poison = (id: string) => event(id, { customer: 'bad\uD800' })
 
@@ -33,8 +34,10 @@ const armed = (spec: string): Failpoints => {
   assert.ok(parsed.ok)
   return createFailpoints(parsed.plan, { crash: () => assert.fail('no crash here'), sleep: async () => {} })
 }
+/** A fresh store whose inserts go as JSONEachRow, the server path (`store.insert_format: json`). */
+const jsonStore = async () => ({ ...(await freshStore('poison')), scratchDir: undefined })
 const writerOn = async (opts: { failpoints?: Failpoints; cfg?: Record<string, unknown> } = {}) => {
-  const store = await freshStore('poison')
+  const store = await jsonStore()
   const es = clickHouseEventStore(store, opts.failpoints)
   const calls = { requests: 0 }
   const counting = {
@@ -51,7 +54,7 @@ const ids = async (store: Awaited<ReturnType<typeof freshStore>>) =>
   )
 
 test('the real store refuses a lone surrogate with a data error; the adapter classes it rejected, a network error retryable', async () => {
-  const store = await freshStore('poison')
+  const store = await jsonStore()
   const err = await insertRequests(store.client, store.database, [poison('p')], 'tok-p').then(
     () => assert.fail('the store took a lone surrogate'),
     (e: unknown) => e,

@@ -22,6 +22,7 @@ export function kafkaTestConfig(o: {
   groupId: string
   kafka?: Partial<KafkaConfig>
   writer?: Record<string, unknown>
+  store?: Record<string, unknown>
 }): Config {
   return Config.parse({
     server: { port: 0 },
@@ -29,6 +30,7 @@ export function kafkaTestConfig(o: {
       data_dir: testDataDir(),
       database: o.database,
       clickhouse_url: process.env.CLICKHOUSE_URL || undefined,
+      ...o.store,
     },
     writer: { max_batch_wait_ms: 50, ...o.writer },
     log: { level: process.env.GW_TEST_LOG ?? 'silent' },

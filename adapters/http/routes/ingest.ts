@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify'
-import { decodeBody, splitIngestBody } from '../body.js'
 import type { HttpPorts } from '../ports.js'
 
 /** POST /ingest/litellm: LiteLLM generic_api bodies (json_array, ndjson, single). Answers once stored. */
 export function ingestRoutes(app: FastifyInstance, ports: HttpPorts): void {
   app.post('/ingest/litellm', async (req) => {
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
-    const body = decodeBody(raw, req.headers['content-encoding'], ports.server.body_limit_bytes)
-    const items = splitIngestBody(body, req.headers['content-type'])
-    return ports.ingestLiteLLM(items, `POST /ingest/litellm ${req.id}`)
+    // decoded, split and mapped by the service (on a parse worker when there are any), then stored
+    const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)
+    return ports.ingestLiteLLM(
+      { bytes, contentType: req.headers['content-type'], contentEncoding: req.headers['content-encoding'] },
+      `POST /ingest/litellm ${req.id}`,
+    )
   })
 }
