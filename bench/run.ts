@@ -78,6 +78,8 @@ const { values } = parseArgs({
   },
 })
 const quick = values.quick
+/** Longest a part may run: 15 minutes in the quick run, 4 hours in the full one. */
+const PART_TIMEOUT_MS = (quick ? 15 : 240) * 60_000
 
 const write = (line: string) => process.stdout.write(`${line}\n`)
 
@@ -115,16 +117,41 @@ function runPart(name: string, dir: string): Promise<{ result: PartResult; figur
   const t0 = performance.now()
   return new Promise((resolve) => {
     const args = [process.argv[1]!, '--part', name, '--out', out, ...(quick ? ['--quick'] : [])]
-    const c = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] })
+    // its own process group: a timeout or Ctrl-C ends the part and whatever it started (Gatewarden, broker)
+    const c = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'], detached: true })
+    const killGroup = () => {
+      try {
+        process.kill(-c.pid!, 'SIGKILL')
+      } catch {
+        /* already gone */
+      }
+    }
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      killGroup()
+    }, PART_TIMEOUT_MS)
+    const onSignal = () => {
+      killGroup()
+      process.exit(130)
+    }
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
     let stderr = ''
     c.stderr.on('data', (d: Buffer) => {
       stderr += d.toString()
       process.stderr.write(d)
     })
     c.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
       const wall = Math.round((performance.now() - t0) / 100) / 10
+      // whatever the part left running (a broker, a Gatewarden) goes with it
+      killGroup()
       const fail = (error: string) =>
         resolve({ result: { name, ok: false, wall_s: wall, error }, figures: { [`${name}.wall_s`]: wall } })
+      if (timedOut) return fail(`timed out after ${PART_TIMEOUT_MS / 60_000} min (killed)`)
       if (code !== 0) return fail(`exited with ${code ?? signal}: ${lastError(stderr)}`)
       try {
         const figures = JSON.parse(readFileSync(out, 'utf8')) as BenchFigures
@@ -139,10 +166,10 @@ function runPart(name: string, dir: string): Promise<{ result: PartResult; figur
   })
 }
 
-/** The gist of a child's stderr: its last error line (`Error: ...`), else its last line. */
+/** The gist of a child's stderr: its last error line (`Error: ...`, `FATAL ERROR: ...`), else its last line. */
 function lastError(stderr: string): string {
   const lines = stderr.split('\n').filter((l) => l.trim() !== '')
-  const err = [...lines].reverse().find((l) => /^\s*(\w*Error|error)\b/.test(l))
+  const err = [...lines].reverse().find((l) => /^\s*(\w*Error\b|error\b|FATAL ERROR)/.test(l))
   return (err ?? lines.at(-1) ?? '').trim().slice(0, 500)
 }
 
