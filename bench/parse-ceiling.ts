@@ -1,8 +1,9 @@
 /**
  * The parse ceiling (issue 10): one core JSON.parse-ing the ingest parts' payloads, one object at a time,
- * from the JSON strings HTTP and Kafka send (the same generator options, so the same bytes). The true
- * ceiling of a JSON pipeline: the HTTP and Kafka parts quote `ratio_to_parse_ceiling` against it (the
- * runner computes the ratios after every part ran, from this run's figure).
+ * from the JSON strings HTTP and Kafka send (the same generator options, so the same bytes), the best of
+ * 5 rounds after a warm-up (the median beside it). The true ceiling of a JSON pipeline: the HTTP and Kafka
+ * parts quote `ratio_to_parse_ceiling` against it (the runner computes the ratios after every part ran,
+ * from this run's figure).
  */
 import type { BenchOptions, BenchPart } from './part.js'
 import { trafficJson } from './traffic.js'
@@ -32,9 +33,10 @@ export const parseCeiling: BenchPart = {
     return {
       'parse_ceiling.events': strings.length,
       'parse_ceiling.payload_bytes.mean': Math.round(bytes / strings.length),
-      'parse_ceiling.events_per_s': Math.round(strings.length / median),
-      'parse_ceiling.events_per_s.best': Math.round(strings.length / secs[0]!),
-      'parse_ceiling.mib_per_s': r3(bytes / 1048576 / median),
+      // the best round: other load only ever slows a round down, and the ceiling is what one core can do
+      'parse_ceiling.events_per_s': Math.round(strings.length / secs[0]!),
+      'parse_ceiling.events_per_s.median': Math.round(strings.length / median),
+      'parse_ceiling.mib_per_s': r3(bytes / 1048576 / secs[0]!),
     }
   },
 }
