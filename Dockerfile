@@ -14,6 +14,8 @@ COPY --from=build /app/dist ./dist
 # the web console's files (plain ES modules and CSS, served at /)
 COPY --from=build /app/console ./console
 COPY --from=build /app/package.json ./
+# the embedded store's directory (GATEWARDEN_DATA_DIR), writable by the user the process runs as
+RUN mkdir -p /data && chown node:node /data
 VOLUME ["/data"]
 EXPOSE 4318
 USER node

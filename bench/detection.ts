@@ -5,13 +5,17 @@
  *     measured in the same run) and the findings, which must be 0;
  * (b) detection latency: a real Gatewarden (`start()` in this process, embedded store in a temp dir)
  *     under steady background traffic on POST /ingest/litellm, with N planted loops (N keys, each sending
- *     one request 6 times, 1 s apart): event arrival -> alert stored, from `engine.latencies()` and from
- *     the client (the POST that completes the loop -> the alert visible in GET /api/alerts), p50/p99;
+ *     one request 6 times, 1 s apart) and N/10 planted zombie agents (each 20 requests 200 ms apart off
+ *     business hours: business hours are set to an hour 12 h away from now): arrival of the event that
+ *     completes the pattern -> alert stored, per detector type from `engine.latenciesByType()`, and from
+ *     the client (the POST that completes it -> the alert visible in GET /api/alerts), p50/p99;
  *     run twice: the default detector config, and the same with tick 1s (events carry the call's start
  *     time, 1.5 s before they arrive: `allowed_lateness` must cover that delay, or the events are late on
  *     arrival and never open an incident);
  * (c) peak RSS of each part (each runs in a child process of its own).
- * Usage: npm run bench:detect [-- --events 1000000 --loops 200 --rate 200]
+ * Usage: npm run bench:detect [-- --events 1000000 --loops 200 --rate 200] (`--quick`: 140k events over 2 days, 20
+ * loops). As a part of `npm run bench`: `bench/detection-part.ts` (each part's figures as a `FIGURES {json}`
+ * line with `--json`).
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -33,12 +37,18 @@ const { values } = parseArgs({
     events: { type: 'string', default: '1000000' },
     loops: { type: 'string', default: '200' },
     rate: { type: 'string', default: '200' },
+    quick: { type: 'boolean', default: false },
+    /** Print each part's figures as one `FIGURES {json}` line too (for `bench/detection-part.ts`). */
+    json: { type: 'boolean', default: false },
     /** Internal: which part this child process runs (clean, live-default, live-tick-1s). */
     part: { type: 'string' },
   },
 })
-const EVENTS = Number(values.events)
-const LOOPS = Number(values.loops)
+const EVENTS = values.quick ? Math.min(140_000, Number(values.events)) : Number(values.events)
+const LOOPS = values.quick ? Math.min(20, Number(values.loops)) : Number(values.loops)
+const ZOMBIES = Math.max(5, Math.round(LOOPS / 10))
+/** Figures of this part, printed as one `FIGURES {json}` line with `--json`. */
+const figures: Record<string, number> = {}
 const RATE = Number(values.rate)
 
 const pct = (xs: readonly number[], p: number) => {
@@ -58,7 +68,8 @@ const peakMiB = () =>
 
 /** (a) the clean stream through runDetectors; generation and the ceiling's work are timed apart and excluded. */
 function falseAlerts(): string[] {
-  const opts: CleanStreamOptions = { events: EVENTS }
+  // quick: the same density (1M events in 14 days) over 2 days, so a small stream is as clean as the big one
+  const opts: CleanStreamOptions = values.quick ? { events: EVENTS, days: 2 } : { events: EVENTS }
   const budgets = cleanStreamBudgets(opts)
   const policy = { budgets, detectors: DetectorsConfig.parse({}) }
   const CHUNK = 50_000
@@ -92,6 +103,11 @@ function falseAlerts(): string[] {
   const detectMs = performance.now() - t0 - aside
   const rate = count / (detectMs / 1000)
   const ceiling = count / (ceilingMs / 1000)
+  figures['detection.clean.events'] = count
+  figures['detection.clean.events_per_s'] = Math.round(rate)
+  figures['detection.clean.ceiling_events_per_s'] = Math.round(ceiling)
+  figures['detection.clean.false_alerts'] = findings.length
+  figures['detection.clean.peak_rss_mib'] = Math.round(peakMiB())
   const d = policy.detectors
   const byType = new Map<string, number>()
   for (const f of findings) byType.set(`${f.type} ${f.state}`, (byType.get(`${f.type} ${f.state}`) ?? 0) + 1)
@@ -122,10 +138,14 @@ async function liveLatency(
   label: string,
   detectors: Record<string, unknown>,
 ): Promise<string[]> {
+  // zombies: business hours one hour long, 12 h away from now, so the planted agents work off-hours
+  const h = (new Date().getUTCHours() + 12) % 24
+  const hh = (x: number) => `${String(x).padStart(2, '0')}:00`
+  const [from, to] = h === 23 ? [hh(22), hh(23)] : [hh(h), hh(h + 1)]
   const config = Config.parse({
     server: { port: 0 },
     store: { data_dir: dataDir, database: `bench_detect_${label.replace(/\W/g, '_')}` },
-    detectors,
+    detectors: { ...detectors, zombie: { business_hours: { days: 'mon-sun', from, to } } },
   })
   const gw = await start(config, silentLog)
   const url = `http://127.0.0.1:${gw.address.port}`
@@ -141,7 +161,7 @@ async function liveLatency(
     await res.arrayBuffer()
   }
   // LiteLLM posts a call after it ended: its start time is ~1.5 s before arrival
-  const payload = (o: { key: string; customer: string; trace: string; prompt: string }) =>
+  const payload = (o: { key: string; customer: string; trace: string; prompt: string; agent?: string }) =>
     cleanPayload({ id: `${label}-${seq++}`, ts: Date.now() - 1500, cost: 0.002 + rnd() * 0.01, ...o })
 
   // steady background: RATE events/s in POSTs every 100 ms, 500 customers, unique prompts; POSTs do not
@@ -193,11 +213,31 @@ async function liveLatency(
       await post([p])
     }
   })
+  // planted zombie agents: agent z starts at z x 500 ms; 20 requests (min_requests) 200 ms apart, off-hours
+  const zCompleted = new Array<number>(ZOMBIES).fill(NaN)
+  const zSeen = new Array<number>(ZOMBIES).fill(NaN)
+  const minRequests = config.detectors.zombie.min_requests
+  const zombies = Array.from({ length: ZOMBIES }, async (_, z) => {
+    await sleep(z * 500)
+    for (let i = 0; i < minRequests; i++) {
+      if (i > 0) await sleep(200)
+      const p = payload({
+        key: `zombie-key-${z}`,
+        customer: `zombie-${z}`,
+        trace: `zombie-${z}-${i}`,
+        prompt: `nightly sync ${z} step ${i}`,
+        agent: `zombie-agent-${z}`,
+      })
+      // the min_requests-th request completes the pattern: its arrival starts the clock
+      if (i === minRequests - 1) zCompleted[z] = Date.now()
+      await post([p])
+    }
+  })
   let polls = 0
   let other: ApiAlert[] = []
   const poller = (async () => {
     const deadline = Date.now() + LOOPS * 150 + 6000 + 120_000
-    while (seen.some((s) => Number.isNaN(s)) && Date.now() < deadline) {
+    while ([...seen, ...zSeen].some((s) => Number.isNaN(s)) && Date.now() < deadline) {
       const res = await fetch(`${url}/api/alerts?limit=10000`)
       const at = Date.now()
       polls++
@@ -205,27 +245,53 @@ async function liveLatency(
       for (const a of alerts) {
         const m = a.type === 'loop' && a.scope.kind === 'key' ? /^loop-key-(\d+)$/.exec(a.scope.id) : null
         if (m && Number.isNaN(seen[Number(m[1])])) seen[Number(m[1])] = at
+        const z = a.type === 'zombie_agent' ? /^zombie-agent-(\d+)$/.exec(a.scope.id) : null
+        if (z && Number.isNaN(zSeen[Number(z[1])])) zSeen[Number(z[1])] = at
       }
-      other = alerts.filter((a) => !(a.type === 'loop' && /^loop-/.test(a.scope.id)))
+      other = alerts.filter(
+        (a) => !(a.type === 'loop' && /^loop-/.test(a.scope.id)) && !/^zombie-agent-/.test(a.scope.id),
+      )
       await sleep(100)
     }
   })()
-  await Promise.all(loops)
+  await Promise.all([...loops, ...zombies])
   await poller
   running = false
   await sender
   const bgSecs = (Date.now() - bgStart) / 1000
   if (failure !== undefined) throw new Error('a background POST failed', { cause: failure })
   const engineLat = [...gw.engine.latencies()]
+  const byType = gw.engine.latenciesByType()
+  const loopLat = [...(byType.get('loop') ?? [])]
+  const zombieLat = [...(byType.get('zombie_agent') ?? [])]
   await gw.stop()
 
   const client = seen.map((s, k) => s - completed[k]!).filter((x) => Number.isFinite(x))
+  const zClient = zSeen.map((s, z) => s - zCompleted[z]!).filter((x) => Number.isFinite(x))
   const cfg = config.detectors
+  const put = (name: string, xs: readonly number[]) => {
+    figures[`${name}.p50`] = Math.round(pct(xs, 50))
+    figures[`${name}.p99`] = Math.round(pct(xs, 99))
+  }
+  put('detection.loop.latency_ms', loopLat)
+  put('detection.zombie.latency_ms', zombieLat)
+  put('detection.loop.client_latency_ms', client)
+  put('detection.zombie.client_latency_ms', zClient)
+  figures['detection.loop.planted'] = LOOPS
+  figures['detection.loop.seen'] = client.length
+  figures['detection.zombie.planted'] = ZOMBIES
+  figures['detection.zombie.seen'] = zClient.length
+  figures['detection.live.false_alerts'] = other.length
+  figures['detection.live.background_events_per_s'] = Math.round(background / bgSecs)
+  figures['detection.live.peak_rss_mib'] = Math.round(peakMiB())
   return [
     `(b) detection latency, ${label}: tick ${dur(cfg.tick)}, allowed_lateness ${dur(cfg.allowed_lateness)}; loop threshold ${cfg.loop.threshold} in ${dur(cfg.loop.window)}`,
     `  traffic: ${background.toLocaleString('en-US')} background events in ${bgSecs.toFixed(0)} s (${Math.round(background / bgSecs)}/s, POSTs every 100 ms) + ${LOOPS} loops (${LOOPS} keys x 6 identical requests 1 s apart, one POST each); each event starts 1.5 s before it is POSTed`,
     `  client side (POST completing the loop sent -> alert in GET /api/alerts, polled every ~100 ms, ${polls} polls): ${client.length}/${LOOPS} seen, p50 ${ms(pct(client, 50))}, p99 ${ms(pct(client, 99))}, max ${ms(Math.max(...client))}`,
+    `  + ${ZOMBIES} zombie agents (${minRequests} requests 200 ms apart each, off business hours ${from}-${to} UTC)`,
+    `  zombies, client side: ${zClient.length}/${ZOMBIES} seen, p50 ${ms(pct(zClient, 50))}, p99 ${ms(pct(zClient, 99))}`,
     `  engine.latencies() (batch submitted -> alert stored, per batch that produced a firing finding): n=${engineLat.length}, p50 ${ms(pct(engineLat, 50))}, p99 ${ms(pct(engineLat, 99))}`,
+    `  by type: loop n=${loopLat.length} p50 ${ms(pct(loopLat, 50))} p99 ${ms(pct(loopLat, 99))}; zombie n=${zombieLat.length} p50 ${ms(pct(zombieLat, 50))} p99 ${ms(pct(zombieLat, 99))}`,
     `  other alerts (false alerts on the background): ${other.length}${other.length ? ` ${JSON.stringify(other.slice(0, 5))}` : ''}`,
     `  peak RSS (process running Gatewarden + embedded store + load generator): ${peakMiB().toFixed(0)} MiB`,
   ]
@@ -244,7 +310,10 @@ function runPart(part: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const print = (lines: string[]) => process.stdout.write(`${lines.join('\n')}\n`)
+  const print = (lines: string[]) => {
+    process.stdout.write(`${lines.join('\n')}\n`)
+    if (values.json) process.stdout.write(`FIGURES ${JSON.stringify(figures)}\n`)
+  }
   if (values.part === undefined) {
     for (const part of ['clean', 'live-default', 'live-tick-1s']) await runPart(part)
     return

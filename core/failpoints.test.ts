@@ -135,6 +135,20 @@ test('fire acts: error rejects retryable GW_FAILPOINT, delay sleeps, crash never
   assert.equal(fp.hits('writer.before_insert'), 0)
 })
 
+test('clear disarms one point at runtime: `error` holds until cleared, hits keep counting, others stay armed', () => {
+  const fp = registry('store.insert=error,http.before_ack=delay(1)', recorder().effects)
+  assert.deepEqual(
+    [1, 2, 3].map(() => fp.hit('store.insert')?.kind),
+    ['error', 'error', 'error'],
+  )
+  fp.clear('store.insert')
+  assert.equal(fp.hit('store.insert'), undefined, 'cleared: the store is back')
+  assert.equal(fp.fire('store.insert'), undefined)
+  assert.equal(fp.hits('store.insert'), 5)
+  assert.equal(fp.hit('http.before_ack')?.kind, 'delay', 'another point is not cleared')
+  NO_FAILPOINTS.clear('store.insert')
+})
+
 test('nothing armed: the shared no-op registry, no hit is counted', () => {
   const fp = registry('', recorder().effects)
   assert.equal(fp, NO_FAILPOINTS)

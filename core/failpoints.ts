@@ -109,6 +109,11 @@ export interface Failpoints {
   fire(name: FailpointName, detail?: Record<string, unknown>): Promise<void> | undefined
   /** Hits of `name` so far (0 when it is not armed). */
   hits(name: FailpointName): number
+  /**
+   * Disarms `name` from now on (its hits keep counting, nothing triggers). The runtime switch of an
+   * in-process fault test, e.g. `store.insert=error` holds the store down until the test clears it.
+   */
+  clear(name: FailpointName): void
 }
 
 /** Nothing armed: every check is a call that returns undefined. */
@@ -117,23 +122,27 @@ export const NO_FAILPOINTS: Failpoints = {
   hit: () => undefined,
   fire: () => undefined,
   hits: () => 0,
+  clear: () => undefined,
 }
 
 /** The registry for `plan`; counts hits only of armed points. */
 export function createFailpoints(plan: FailPlan, effects: FailEffects): Failpoints {
   if (plan.size === 0) return NO_FAILPOINTS
   const counts = new Map<FailpointName, number>()
+  const cleared = new Set<FailpointName>()
   const hit = (name: FailpointName): FailAction | undefined => {
     const rule = plan.get(name)
     if (!rule) return undefined
     const n = (counts.get(name) ?? 0) + 1
     counts.set(name, n)
+    if (cleared.has(name)) return undefined
     return n >= rule.from && n < rule.from + rule.times ? rule.action : undefined
   }
   return {
     armed: true,
     hit,
     hits: (name) => counts.get(name) ?? 0,
+    clear: (name) => void cleared.add(name),
     fire(name, detail) {
       const action = hit(name)
       if (!action) return undefined

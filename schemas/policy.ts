@@ -211,6 +211,12 @@ export const DetectorsConfig = z.strictObject({
         .default(['key', 'trace']),
       /** Same error type repeated this often within `window` in one scope = an error loop. */
       error_threshold: z.number().int().min(2).default(10),
+      /**
+       * Most (scope, fingerprint or error) entries held (each active fingerprint is one per scope); beyond,
+       * the least recently seen 10% are evicted at once (counted; an evicted open loop resolves). About
+       * 200-300 bytes each: the default bounds the loop state to roughly 0.5 GB.
+       */
+      max_entries: z.number().int().min(1000).default(2_000_000),
       action: EnforcementAction.optional(),
       ...resolveAfter('5m'),
     })
@@ -289,5 +295,11 @@ export const AlertsConfig = z.strictObject({
   public_url: z.url().optional(),
   /** Grafana dashboard URL, for links in alerts. */
   grafana_url: z.url().optional(),
+  /**
+   * Alert changes held in memory while the store refuses them: past this many, the changes not yet tried
+   * are coalesced (the latest state of each alert; an incident that came and went while a newer one of
+   * the same scope followed is dropped), so memory is bounded by the alerts, not the outage's length.
+   */
+  max_unsaved_changes: z.number().int().min(1).default(1_000),
 })
 export type AlertsConfig = z.infer<typeof AlertsConfig>

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (npm packages, a real Kafka broker from Maven Central, the real LiteLLM
-# proxy from PyPI, both cached under .cache/; Debian's chromium for the console tests) and runs every test tier. The last line is node's summary.
+# proxy from PyPI, the docker compose CLI and promlint built from Go modules, all cached under .cache/;
+# Debian's chromium for the console tests) and runs every test tier. The last line is node's summary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,10 @@ step "litellm proxy venv (cached)"
 scripts/litellm/setup.sh >/dev/null
 step "chromium for the console's browser tests (Debian package)"
 scripts/browser/install.sh >/dev/null
+step "docker compose v2 CLI, built from its Go module (cached; for \`docker-compose config\` in the tests)"
+scripts/compose/install.sh >/dev/null
+step "promlint (promtool's \`check metrics\`), built from client_golang (cached)"
+scripts/promlint/install.sh >/dev/null
 step "build"
 npm run -s build
 step "lint"

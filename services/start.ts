@@ -108,12 +108,12 @@ export async function start(
     return report
   }
   metrics.gauge(
-    'gatewarden_rollup_hours_repaired',
+    'gatewarden_rollup_repaired_hour_slots',
     'Rollup hours rebuilt by the last repair',
     () => lastRepair.repaired,
   )
   metrics.gauge(
-    'gatewarden_rollup_hours_unrepaired',
+    'gatewarden_rollup_unrepaired_hour_slots',
     'Rollup hours still differing from raw rows after the last repair (1 when it could not run)',
     () => lastRepair.unrepaired,
   )
@@ -286,8 +286,31 @@ export async function start(
           {
             name: 'parse-workers',
             part: {
-              start: async () => {
-                parsePool = new ParsePool(workers, litellmMapper, log.child({ component: 'parse' }))
+              start: () => {
+                parsePool = new ParsePool(
+                  workers,
+                  {
+                    litellm: litellmMapper,
+                    ...(config.kafka
+                      ? {
+                          kafka: {
+                            formats: config.kafka.formats,
+                            maxMessageBytes: config.kafka.max_message_bytes,
+                            mapper: { ...litellmMapper, source: 'kafka' as const },
+                            otlp: {
+                              source: 'kafka' as const,
+                              gateway: config.gateway,
+                              attribution: config.attribution.otel,
+                              privacy: config.privacy,
+                            },
+                            pricing: config.pricing,
+                          },
+                        }
+                      : {}),
+                  },
+                  log.child({ component: 'parse' }),
+                )
+                return Promise.resolve()
               },
               flush: () => Promise.resolve(),
               shutdown: async () => void (await parsePool?.close()),
@@ -303,7 +326,7 @@ export async function start(
       ? {
           prepare: (body, ctx) =>
             parsePool
-              ? parsePool.prepare(body, ctx)
+              ? parsePool.prepareBody(body, ctx)
               : Promise.reject(new GatewardenError('GW_SHUTTING_DOWN', 'not started', true)),
         }
       : {}),
@@ -398,6 +421,14 @@ export async function start(
             failpoints,
             tiers,
             ...(viaKafka ? { ingestTopic: config.ingest.topic } : {}),
+            ...(workers > 0
+              ? {
+                  prepare: (records, ctx) =>
+                    parsePool
+                      ? parsePool.prepareRecords(records, ctx)
+                      : Promise.reject(new GatewardenError('GW_SHUTTING_DOWN', 'not started', true)),
+                }
+              : {}),
           }),
         },
       ]

@@ -21,7 +21,11 @@ export interface KafkaRecord {
 /** What the consumer hands its batches to (the service wires it to the mappers and the writer). */
 export interface KafkaBatchHandler {
   /** Maps a batch of one partition; bad input becomes dead letters, never an exception. */
-  decode(records: readonly KafkaRecord[]): { events: RequestEvent[]; deadLetters: DeadLetter[] }
+  decode(
+    records: readonly KafkaRecord[],
+  ):
+    | { events: RequestEvent[]; deadLetters: DeadLetter[] }
+    | Promise<{ events: RequestEvent[]; deadLetters: DeadLetter[] }>
   /** True when `rows` more would be refused now: the consumer pauses instead of submitting. */
   isSaturated(rows: number): boolean
   /** Resolves once the rows are committed in the store; rejects when they are not (then nothing is committed). */
@@ -163,7 +167,7 @@ export class KafkaConsumerGroup {
     const { topic, partition } = batch
     const last = batch.messages.at(-1)
     if (!last || !payload.isRunning() || payload.isStale()) return
-    const { events, deadLetters } = this.handler.decode(
+    const { events, deadLetters } = await this.handler.decode(
       batch.messages.map((m) => ({ topic, partition, offset: m.offset, value: m.value })),
     )
     if (this.handler.isSaturated(events.length + deadLetters.length)) {

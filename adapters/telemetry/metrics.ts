@@ -70,7 +70,11 @@ export function createMetrics(): Metrics {
   const alertChanges = meter.createCounter('gatewarden_alert_changes', {
     description: 'Alert state changes stored, by detector type and new state',
   })
-  const stopRuntime = registerRuntimeMetrics(meter)
+  // not part of the runtime instrumentation (it is host metrics' in OpenTelemetry): the resident set size
+  meter
+    .createObservableGauge('process.memory.usage', { description: 'Resident set size', unit: 'By' })
+    .addCallback((r) => r.observe(process.memoryUsage.rss()))
+  const stopRuntime = registerRuntimeMetrics(provider)
   return {
     eventsAccepted: (source, n) => accepted.add(n, { source }),
     eventsRejected: (source, n) => rejected.add(n, { source }),

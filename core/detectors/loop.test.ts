@@ -243,3 +243,30 @@ test('loop: rebuilt from recent events and open keys: no re-firing, later resolu
     [['firing', key]],
   )
 })
+
+test('loop: detectors.loop.max_entries bounds the state; evictions are counted; an evicted open loop resolves', () => {
+  const c = detectors({ loop: { max_entries: 1000 } }).loop
+  let state = initLoopState()
+  const out: Finding[] = []
+  for (let i = 0; i < 5; i++) {
+    const r = stepLoop(state, rep(i, { ts: T0 + i * S }), c, T0 + i * S)
+    state = r.state
+    out.push(...r.findings)
+  }
+  assert.deepEqual(
+    out.map((f) => f.state),
+    ['firing'],
+  )
+  for (let i = 0; i < 3000; i++) {
+    const ts = T0 + 5 * S + i
+    const r = stepLoop(state, ev({ ts, api_key_hash: `k${i}`, fingerprint: `f${i}` }), c, ts)
+    state = r.state
+    out.push(...r.findings)
+  }
+  assert.ok(state.entries.size <= 1000, `${state.entries.size}`)
+  assert.equal(state.evicted, 3001 - state.entries.size)
+  const resolved = out.filter((f) => f.state === 'resolved')
+  assert.equal(resolved.length, 1)
+  assert.equal(resolved[0]!.dedupe_key, loopKey('key', 'k1', 'fp', 'fp-a'))
+  assert.equal(resolved[0]!.details.reason, 'evicted (state cap)')
+})

@@ -10,7 +10,10 @@ export type LoopConfig = DetectorsConfig['loop']
 type LoopScope = LoopConfig['scope'][number]
 
 export interface LoopLimits {
-  /** Most (scope, fingerprint or error) entries kept; beyond, the least recently seen 10% go (default 50 000). */
+  /**
+   * Most (scope, fingerprint or error) entries kept; beyond, the least recently seen 10% go at once
+   * (counted in `evicted`; an evicted open loop resolves). Default `detectors.loop.max_entries`.
+   */
   maxEntries?: number
 }
 
@@ -21,18 +24,25 @@ interface Incident {
   cost: number
   /** Latest repeat; the loop ends `window` after it. */
   lastTs: number
-}
-
-/** One scope value and one fingerprint (or error type). */
-export interface LoopEntry {
+  /** Who loops (kept only while an incident is open: the entry itself holds no strings but the model). */
   kind: LoopScope
   id: string
   what: 'fp' | 'error'
   /** The fingerprint or the error type. */
   sig: string
-  /** Times (ascending) and costs of the latest repeats, at most the threshold: enough for an exact count. */
-  ts: number[]
-  cost: number[]
+}
+
+/**
+ * One scope value and one fingerprint (or error type), compact (bytes per entry measured by
+ * `bench/detection-memory.ts`). Its key is a 96-bit hash of (scope kind, scope id, fp/error,
+ * signature), so the scope id and the fingerprint are not held for entries without an open loop.
+ */
+export interface LoopEntry {
+  /**
+   * Times and costs of the latest repeats, interleaved `[t0, c0, t1, c1, ...]` by ascending time, at most
+   * the threshold pairs: enough for an exact count. A plain array of doubles (unboxed), sized exactly.
+   */
+  ring: number[]
   lastTs: number
   model: string
   incident: Incident | null
@@ -96,9 +106,72 @@ export function loopKey(kind: LoopScope, id: string, what: 'fp' | 'error', sig: 
   return dedupeKey('loop', kind, id, what, sig)
 }
 
-/** The state's own key for an entry: cheaper than the dedupe key, which is built only for findings. */
+/**
+ * The state's own key for an entry: a fixed-size 96-bit hash (three 32-bit lanes, FNV-style steps then a
+ * murmur3 finaliser) of its parts, as a 12-character one-byte string (a few dozen bytes on the heap,
+ * whatever the lengths of key hash and fingerprint). Two entries sharing a key would count together:
+ * at 2M entries the chance of any collision is about (2M)^2 / 2^97, i.e. 3e-17. Dedupe keys (findings)
+ * keep the full parts.
+ */
 export function entryKey(kind: LoopScope, id: string, what: 'fp' | 'error', sig: string): string {
-  return `${kind}\u0000${id}\u0000${what}\u0000${sig}`
+  let a = 0x811c9dc5
+  let b = 0x5bd1e995
+  let c = 0x9e3779b9
+  const mix = (text: string) => {
+    for (let i = 0; i < text.length; i++) {
+      const ch = text.charCodeAt(i)
+      a = Math.imul(a ^ ch, 0x01000193)
+      b = Math.imul(b ^ ch, 0x5bd1e995)
+      c = Math.imul(c ^ ch, 0x27d4eb2d)
+    }
+    a = Math.imul(a ^ 0xffff, 0x01000193)
+    b = Math.imul(b ^ 0xffff, 0x5bd1e995)
+    c = Math.imul(c ^ 0xffff, 0x27d4eb2d)
+  }
+  mix(kind)
+  mix(id)
+  mix(what)
+  mix(sig)
+  return bytes(fmix(a)) + bytes(fmix(b ^ a)) + bytes(fmix(c ^ b))
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+const bytes = (h: number): string =>
+  String.fromCharCode(h & 0xff, (h >>> 8) & 0xff, (h >>> 16) & 0xff, (h >>> 24) & 0xff)
+
+/** Inserts (ts, cost) into a sorted ring of at most `cap` pairs, keeping the latest; returns the ring. */
+function ringInsert(r: number[], cap: number, ts: number, cost: number): number[] {
+  const n = r.length >> 1
+  let i = n
+  while (i > 0 && r[2 * i - 2]! > ts) i--
+  if (n === cap) {
+    if (i === 0) return r // older than all kept: changes no count
+    for (let j = 0; j < i - 1; j++) {
+      r[2 * j] = r[2 * j + 2]!
+      r[2 * j + 1] = r[2 * j + 3]!
+    }
+    r[2 * i - 2] = ts
+    r[2 * i - 1] = cost
+    return r
+  }
+  if (n > cap) {
+    // the threshold was lowered: keep the latest `cap`
+    r.splice(2 * i, 0, ts, cost)
+    return r.slice(r.length - 2 * cap)
+  }
+  const out = new Array<number>(2 * n + 2)
+  for (let j = 0; j < 2 * i; j++) out[j] = r[j]!
+  out[2 * i] = ts
+  out[2 * i + 1] = cost
+  for (let j = 2 * i; j < 2 * n; j++) out[j + 2] = r[j]!
+  return out
 }
 
 /**
@@ -130,7 +203,7 @@ export function stepLoop(
       count(state, e, cfg, kind, id, 'error', errorSignature(e), cfg.error_threshold, late, findings)
     }
   }
-  state.evicted += evictOver(state.entries, limits.maxEntries ?? 50_000, (key, entry) => {
+  state.evicted += evictOver(state.entries, limits.maxEntries ?? cfg.max_entries, (key, entry) => {
     if (entry.incident) findings.push(loopFinding(entry, 'resolved', cfg, state.clock, 'evicted (state cap)'))
     state.open.delete(key)
   })
@@ -152,7 +225,7 @@ function count(
   const key = entryKey(kind, id, what, sig)
   let entry = state.entries.get(key)
   if (entry) state.entries.delete(key)
-  else entry = { kind, id, what, sig, ts: [], cost: [], lastTs: e.ts, model: e.model, incident: null }
+  else entry = { ring: [], lastTs: e.ts, model: e.model, incident: null }
   state.entries.set(key, entry)
   const inc = entry.incident
   if (inc && !late && e.ts >= inc.lastTs + cfg.window) {
@@ -161,32 +234,94 @@ function count(
     state.open.delete(key)
   }
   // Sorted insert, keeping the latest `cap` (a late event older than all of them changes no count).
-  let i = entry.ts.length
-  while (i > 0 && entry.ts[i - 1]! > e.ts) i--
-  if (!(entry.ts.length >= cap && i === 0)) {
-    entry.ts.splice(i, 0, e.ts)
-    entry.cost.splice(i, 0, e.cost_usd)
-    if (entry.ts.length > cap) {
-      entry.ts.shift()
-      entry.cost.shift()
-    }
-  }
+  const ring = (entry.ring = ringInsert(entry.ring, cap, e.ts, e.cost_usd))
   entry.lastTs = Math.max(entry.lastTs, e.ts)
   if (e.ts >= entry.lastTs) entry.model = e.model
   if (entry.incident) {
     entry.incident.repeats++
     entry.incident.cost += e.cost_usd
     entry.incident.lastTs = Math.max(entry.incident.lastTs, e.ts)
-  } else if (!late && entry.ts.length >= cap && entry.ts[0]! > e.ts - cfg.window) {
-    entry.incident = {
-      since: entry.ts[0]!,
-      repeats: entry.ts.length,
-      cost: entry.cost.reduce((a, b) => a + b, 0),
-      lastTs: e.ts,
-    }
+  } else if (!late && ring.length >= 2 * cap && ring[0]! > e.ts - cfg.window) {
+    let cost = 0
+    for (let j = 1; j < ring.length; j += 2) cost += ring[j]!
+    entry.incident = { since: ring[0]!, repeats: ring.length >> 1, cost, lastTs: e.ts, kind, id, what, sig }
     state.open.add(key)
     findings.push(loopFinding(entry, 'firing', cfg, e.ts, ''))
   }
+}
+
+/** One (scope, fingerprint or error) entry an event counts toward: the state's key and its parts. */
+export interface LoopTarget {
+  key: string
+  kind: LoopScope
+  id: string
+  what: 'fp' | 'error'
+  sig: string
+  cap: number
+}
+
+/** The entries `e` counts toward (what `stepLoop` touches), in `stepLoop`'s order. */
+export function loopTargets(e: RequestEvent, cfg: LoopConfig): LoopTarget[] {
+  const out: LoopTarget[] = []
+  if (!cfg.enabled) return out
+  for (const kind of cfg.scope) {
+    const id = scopeValue(kind, e)
+    if (id === '') continue
+    if (e.fingerprint !== '')
+      out.push({
+        key: entryKey(kind, id, 'fp', e.fingerprint),
+        kind,
+        id,
+        what: 'fp',
+        sig: e.fingerprint,
+        cap: cfg.threshold,
+      })
+    if (e.status === 'failure') {
+      const sig = errorSignature(e)
+      out.push({
+        key: entryKey(kind, id, 'error', sig),
+        kind,
+        id,
+        what: 'error',
+        sig,
+        cap: cfg.error_threshold,
+      })
+    }
+  }
+  return out
+}
+
+/** True when the entry `key` has an open incident (its alert is firing). */
+export function loopOpen(state: LoopState, key: string): boolean {
+  return state.open.has(key)
+}
+
+/**
+ * Fire on arrival: the first firing `stepLoop` will make for `target` once `pending` (events not yet
+ * delivered, sorted by event time, all counting toward `target`) are delivered after what `state` has
+ * seen, computed on a copy of the one entry (the state is not touched). Exact for those events: events
+ * arriving later can only add repeats, so the loop still fires (or is already open) when they come.
+ */
+export function previewLoop(
+  state: LoopState,
+  target: LoopTarget,
+  pending: readonly RequestEvent[],
+  cfg: LoopConfig,
+): Finding | null {
+  const auth = state.entries.get(target.key)
+  if (auth?.incident) return null
+  const copy: LoopEntry | undefined = auth && { ...auth, ring: [...auth.ring], incident: null }
+  const mini: LoopState = { clock: state.clock, entries: new Map(), open: new Set(), evicted: 0 }
+  if (copy) mini.entries.set(target.key, copy)
+  const findings: Finding[] = []
+  for (const e of pending) {
+    const late = e.ts < mini.clock
+    mini.clock = Math.max(mini.clock, e.ts)
+    count(mini, e, cfg, target.kind, target.id, target.what, target.sig, target.cap, late, findings)
+    const fired = findings.find((f) => f.state === 'firing')
+    if (fired) return fired
+  }
+  return null
 }
 
 /** Resolves loops quiet for a whole window and drops entries idle longer than the window. */
@@ -222,28 +357,28 @@ function loopFinding(
   reason: string,
 ): Finding {
   const inc = entry.incident!
-  const scope: Scope = { kind: entry.kind, id: entry.id }
+  const scope: Scope = { kind: inc.kind, id: inc.id }
   const elapsed = Math.max(0, inc.lastTs - inc.since)
   const perMin = elapsed > 0 ? (inc.repeats - 1) / (elapsed / 60_000) : null
   const what =
-    entry.what === 'fp' ? `the same request${entry.model ? ` (${entry.model})` : ''}` : `error ${entry.sig}`
-  const label = entry.what === 'fp' ? 'loop' : 'error loop'
+    inc.what === 'fp' ? `the same request${entry.model ? ` (${entry.model})` : ''}` : `error ${inc.sig}`
+  const label = inc.what === 'fp' ? 'loop' : 'error loop'
   const summary =
     state === 'firing'
-      ? `${label} on ${entry.kind} ${entry.id}: ${what} ${inc.repeats} times in ${span(elapsed)} since ${iso(inc.since)}, ${usd(round(inc.cost, 4))} so far`
-      : `${label} on ${entry.kind} ${entry.id} ended: ${what} ${inc.repeats} times from ${iso(inc.since)} to ${iso(inc.lastTs)}, ${usd(round(inc.cost, 4))} in all`
+      ? `${label} on ${inc.kind} ${inc.id}: ${what} ${inc.repeats} times in ${span(elapsed)} since ${iso(inc.since)}, ${usd(round(inc.cost, 4))} so far`
+      : `${label} on ${inc.kind} ${inc.id} ended: ${what} ${inc.repeats} times from ${iso(inc.since)} to ${iso(inc.lastTs)}, ${usd(round(inc.cost, 4))} in all`
   const f: Finding = {
     type: 'loop',
-    dedupe_key: loopKey(entry.kind, entry.id, entry.what, entry.sig),
+    dedupe_key: loopKey(inc.kind, inc.id, inc.what, inc.sig),
     state,
-    severity: entry.what === 'fp' ? 'page' : 'ticket',
+    severity: inc.what === 'fp' ? 'page' : 'ticket',
     scope,
     at,
     summary,
     details: {
-      loop: entry.what === 'fp' ? 'fingerprint' : 'error',
-      fingerprint: entry.what === 'fp' ? entry.sig : null,
-      error_type: entry.what === 'error' ? entry.sig : null,
+      loop: inc.what === 'fp' ? 'fingerprint' : 'error',
+      fingerprint: inc.what === 'fp' ? inc.sig : null,
+      error_type: inc.what === 'error' ? inc.sig : null,
       model: entry.model,
       repeats: inc.repeats,
       since: iso(inc.since),
@@ -251,11 +386,11 @@ function loopFinding(
       cost_usd: round(inc.cost),
       repeats_per_min: perMin === null ? null : round(perMin, 2),
       window: durationLabel(cfg.window),
-      threshold: entry.what === 'fp' ? cfg.threshold : cfg.error_threshold,
+      threshold: inc.what === 'fp' ? cfg.threshold : cfg.error_threshold,
       reason: reason === '' ? null : reason,
     },
   }
-  if (state === 'firing' && entry.what === 'fp' && cfg.action) f.action = cfg.action
+  if (state === 'firing' && inc.what === 'fp' && cfg.action) f.action = cfg.action
   return f
 }
 
@@ -263,8 +398,8 @@ function loopFinding(
 export function openLoopKeys(state: LoopState): string[] {
   const out: string[] = []
   for (const k of state.open) {
-    const e = state.entries.get(k)
-    if (e) out.push(loopKey(e.kind, e.id, e.what, e.sig))
+    const inc = state.entries.get(k)?.incident
+    if (inc) out.push(loopKey(inc.kind, inc.id, inc.what, inc.sig))
   }
   return out
 }

@@ -15,10 +15,14 @@ import {
 import type { BudgetExhaustionState } from './budget-exhaustion.js'
 import type { BurnRateState } from './burn-rate.js'
 import type { Finding } from './finding.js'
+import { byEventTime } from './restore.js'
 import {
   initLoopState,
   loopStateFromJSON,
   loopStateToJSON,
+  loopOpen,
+  loopTargets,
+  previewLoop,
   rebuildLoopState,
   stepLoop,
   tickLoop,
@@ -52,7 +56,9 @@ import {
   type SpendAnomalyStateJSON,
 } from './spend-anomaly.js'
 import {
+  agentIdentity,
   initZombieState,
+  previewZombie,
   rebuildZombieState,
   stepZombie,
   tickZombie,
@@ -76,6 +82,26 @@ export interface RunnerOptions {
   anomaly?: SpendAnomalyLimits
   /** Most events waiting behind the watermark; beyond, the oldest leave early (default 200 000). */
   maxPending?: number
+  /**
+   * Fire on arrival (the live engine): a loop or zombie firing condition is judged when the event that
+   * completes it arrives, from the delivered state plus the events still behind the watermark, instead
+   * of when the watermark releases that event (`allowed_lateness` later). Resolutions, budgets and spend
+   * anomalies still wait for the watermark; the ordered evaluation's own firing of an announced incident
+   * is not emitted again (one incident, one firing), and an announced firing it does not confirm by the
+   * time the watermark passes it is resolved (`unconfirmed`). Off by default: replays and the exactness
+   * tests keep the ordered emission (same findings in any arrival order within `allowed_lateness`).
+   */
+  fireOnArrival?: boolean
+}
+
+/** Most waiting events of one key a fire-on-arrival preview replays; beyond, that key fires at the watermark. */
+export const PREVIEW_MAX_PENDING = 2_000
+
+/** A firing emitted on arrival, waiting for the ordered evaluation to reach it. */
+export interface Announcement {
+  finding: Finding
+  /** The loop state's entry key (loops only): whether the ordered evaluation has the incident open. */
+  entry?: string
 }
 
 export interface RunnerStats {
@@ -84,6 +110,10 @@ export interface RunnerStats {
   late: number
   ticks: number
   findings: number
+  /** Firings emitted on arrival (fire-on-arrival mode). */
+  early?: number
+  /** Announced firings the ordered evaluation did not confirm (resolved as `unconfirmed`). */
+  unconfirmed?: number
 }
 
 /** JSON form of a runner (everything needed to go on after a restart). */
@@ -100,6 +130,8 @@ export interface RunnerJSON {
   burn: BurnRateState
   exhaustion: BudgetExhaustionState
   stats: RunnerStats
+  /** Fire-on-arrival firings not yet reached by the ordered evaluation (absent before that mode). */
+  announced?: Array<[string, Announcement]>
 }
 
 const SWEEP_EVERY_MS = 3_600_000
@@ -131,6 +163,11 @@ export class DetectorRunner {
   private lastSweep = -Infinity
   private readonly plan: BudgetPlan
   readonly stats: RunnerStats = { events: 0, late: 0, ticks: 0, findings: 0 }
+  /** Fire on arrival: waiting events by loop entry (`L\0<entry key>`) and agent (`Z\0<agent>`). */
+  private readonly pendingBy = new Map<string, RequestEvent[]>()
+  private readonly pendingSet = new Set<RequestEvent>()
+  /** Fire on arrival: firings emitted early, by dedupe key. */
+  private announced = new Map<string, Announcement>()
 
   constructor(policy: DetectorPolicy, opts: RunnerOptions = {}) {
     this.policy = policy
@@ -148,10 +185,100 @@ export class DetectorRunner {
   push(e: RequestEvent): Finding[] {
     const out: Finding[] = []
     bufferPush(this.buffer, e)
+    const early = this.opts.fireOnArrival === true
+    if (early) this.index(e)
     const max = this.opts.maxPending ?? 200_000
     while (this.buffer.heap.length > max) this.deliver(bufferPop(this.buffer)!, out)
     this.release(watermark(this.buffer, this.cfg.allowed_lateness), out)
+    if (early && this.pendingSet.has(e)) this.preview(e, out)
     return out
+  }
+
+  /** Pending keys of an event (fire on arrival). */
+  private keysOf(e: RequestEvent): string[] {
+    const keys = loopTargets(e, this.cfg.loop).map((t) => `L\u0000${t.key}`)
+    if (this.cfg.zombie.enabled) {
+      const agent = agentIdentity(e, this.cfg.zombie)
+      if (agent !== '') keys.push(`Z\u0000${agent}`)
+    }
+    return keys
+  }
+
+  private index(e: RequestEvent): void {
+    this.pendingSet.add(e)
+    for (const k of this.keysOf(e)) {
+      const list = this.pendingBy.get(k)
+      if (list) list.push(e)
+      else this.pendingBy.set(k, [e])
+    }
+  }
+
+  private unindex(e: RequestEvent): void {
+    if (!this.pendingSet.delete(e)) return
+    for (const k of this.keysOf(e)) {
+      const list = this.pendingBy.get(k)
+      if (!list) continue
+      const i = list.indexOf(e)
+      if (i >= 0) list.splice(i, 1)
+      if (list.length === 0) this.pendingBy.delete(k)
+    }
+  }
+
+  /** Fire on arrival: what the waiting events of `e`'s keys will fire once delivered, emitted now. */
+  private preview(e: RequestEvent, out: Finding[]): void {
+    const cfg = this.cfg
+    const waiting = (k: string): RequestEvent[] | null => {
+      const list = this.pendingBy.get(k)
+      if (!list || list.length > PREVIEW_MAX_PENDING) return null
+      return list.length === 1 ? list : [...list].sort(byEventTime)
+    }
+    for (const target of loopTargets(e, cfg.loop)) {
+      if (loopOpen(this.loop, target.key)) continue
+      const list = waiting(`L\u0000${target.key}`)
+      if (!list) continue
+      const f = previewLoop(this.loop, target, list, cfg.loop)
+      if (f && !this.announced.has(f.dedupe_key)) this.announce(f, out, target.key)
+    }
+    if (cfg.zombie.enabled) {
+      const agent = agentIdentity(e, cfg.zombie)
+      const list = agent === '' ? null : waiting(`Z\u0000${agent}`)
+      if (list)
+        for (const f of previewZombie(this.zombie, agent, list, cfg.zombie))
+          if (!this.announced.has(f.dedupe_key)) this.announce(f, out)
+    }
+  }
+
+  private announce(f: Finding, out: Finding[], entry?: string): void {
+    this.announced.set(f.dedupe_key, entry === undefined ? { finding: f } : { finding: f, entry })
+    this.stats.early = (this.stats.early ?? 0) + 1
+    this.stats.findings++
+    out.push(f)
+  }
+
+  /**
+   * Announcements the ordered evaluation has passed (every event before `t` is delivered) without firing
+   * them: still open there = fine (it was open already); else resolved now, once, as unconfirmed.
+   */
+  private settleAnnouncements(t: number, out: Finding[]): void {
+    if (this.announced.size === 0) return
+    for (const [key, a] of this.announced) {
+      if (a.finding.at >= t) continue
+      this.announced.delete(key)
+      const open = a.entry !== undefined ? loopOpen(this.loop, a.entry) : this.zombie.open.has(key)
+      if (open) continue
+      this.stats.unconfirmed = (this.stats.unconfirmed ?? 0) + 1
+      const { action: _action, ...f } = a.finding
+      void _action
+      this.emit(out, [
+        {
+          ...f,
+          state: 'resolved',
+          at: t,
+          summary: `${f.summary} (not confirmed once the events before it were all in)`,
+          details: { ...f.details, reason: 'unconfirmed' },
+        },
+      ])
+    }
   }
 
   /** Live: the injected clock (event-time scale) moves the watermark on when traffic is quiet. */
@@ -204,12 +331,14 @@ export class DetectorRunner {
   /** True when no tick can produce a finding: no open incident, no budget entry, no new spend. */
   private idle(): boolean {
     if (this.dirty.size > 0 || this.loop.open.size > 0 || this.zombie.open.size > 0) return false
+    if (this.announced.size > 0) return false
     if (this.anomaly.dirty.size > 0 || this.anomaly.open.size > 0) return false
     return isBudgetStateEmpty(this.budgetState)
   }
 
   private deliver(e: RequestEvent, out: Finding[]): void {
     const cfg = this.cfg
+    this.unindex(e)
     this.stats.events++
     if (e.ts < this.clock) this.stats.late++
     this.nextTick ??= Math.floor(e.ts / cfg.tick) * cfg.tick + cfg.tick
@@ -236,6 +365,7 @@ export class DetectorRunner {
     const a = tickSpendAnomaly(this.anomaly, cfg.spend_anomaly, t)
     this.anomaly = a.state
     this.emit(out, l.findings, z.findings, a.findings)
+    this.settleAnnouncements(t, out)
     this.evaluateBudgets(t, out)
     if (t - this.lastSweep >= SWEEP_EVERY_MS) {
       this.ledger.sweep(t)
@@ -271,8 +401,12 @@ export class DetectorRunner {
 
   private emit(out: Finding[], ...lists: Finding[][]): void {
     for (const l of lists) {
-      out.push(...l)
-      this.stats.findings += l.length
+      for (const f of l) {
+        // fire on arrival: the ordered evaluation reaching a firing already announced (one incident, one firing)
+        if (f.state === 'firing' && this.announced.delete(f.dedupe_key)) continue
+        out.push(f)
+        this.stats.findings++
+      }
     }
   }
 
@@ -308,6 +442,7 @@ export class DetectorRunner {
       burn: this.budgetState.burn,
       exhaustion: this.budgetState.exhaustion,
       stats: this.stats,
+      ...(this.announced.size > 0 ? { announced: [...this.announced] } : {}),
     }
   }
 
@@ -324,6 +459,8 @@ export class DetectorRunner {
     if (json.anomaly) r.anomaly = spendAnomalyStateFromJSON(json.anomaly)
     r.budgetState = { burn: json.burn, exhaustion: json.exhaustion }
     Object.assign(r.stats, json.stats)
+    r.announced = new Map(json.announced ?? [])
+    if (opts.fireOnArrival) for (const e of r.buffer.heap) r.index(e)
     return r
   }
 

@@ -13,9 +13,10 @@ import {
   dropIdleSessions,
   evictedSession,
   GAP_RING,
+  sessionKey,
   tickSession,
 } from './zombie-long-session.js'
-import { closeOffHours, countOffHours, tickOffHours } from './zombie-off-hours.js'
+import { closeOffHours, countOffHours, offHoursKey, tickOffHours } from './zombie-off-hours.js'
 
 /**
  * The zombie-agent detector: three detectors over one per-agent state, each in its own file, sharing
@@ -168,6 +169,80 @@ export function tickZombie(state: ZombieState, cfg: ZombieConfig, now: number): 
     }
   dropIdleSessions(state, cfg, now)
   return { state, findings }
+}
+
+function businessAt(state: ZombieState, cfg: ZombieConfig, ts: number): boolean {
+  const c = state.calendar
+  if (c && ts >= c.start && ts < c.end) return c.business
+  return hoursStretch(cfg.business_hours, ts).business
+}
+
+function sessionKeyOf(e: RequestEvent): string | null {
+  if (e.session_id !== '') return sessionKey('session', e.session_id)
+  if (e.trace_id !== '') return sessionKey('trace', e.trace_id)
+  return null
+}
+
+/**
+ * Fire on arrival: the firings `stepZombie` will make for `agent` once `pending` (the agent's events not
+ * yet delivered, sorted by event time) are delivered after what `state` has seen, computed on copies of
+ * the agent's entry and its sessions (the state is not touched); keys already open are left out. Cheap
+ * gates first: nothing is simulated unless an off-hours event, a session reaching `max_session` or a
+ * return after `dormant_after` is among them. Off-hours counts only grow, so such a firing stands when
+ * later events come; a session's cadence can change with a late event (the runner resolves an
+ * announced firing the ordered evaluation did not confirm).
+ */
+export function previewZombie(
+  state: ZombieState,
+  agent: string,
+  pending: readonly RequestEvent[],
+  cfg: ZombieConfig,
+): Finding[] {
+  if (!cfg.enabled || pending.length === 0) return []
+  const a = state.agents.get(agent)
+  let possible = false
+  if (!state.open.has(offHoursKey(agent)) && pending.some((e) => !businessAt(state, cfg, e.ts)))
+    possible = true
+  if (!possible && a && !a.dormant && pending[pending.length - 1]!.ts - a.lastSeen >= cfg.dormant_after)
+    possible = true
+  const sessions = new Map<string, SessionEntry>()
+  const span = new Map<string, [number, number]>()
+  for (const e of pending) {
+    const key = sessionKeyOf(e)
+    if (key === null) continue
+    const s = state.sessions.get(key)
+    if (s && !sessions.has(key)) sessions.set(key, { ...s, gaps: [...s.gaps] })
+    const r = span.get(key) ?? [s ? s.first : e.ts, e.ts]
+    span.set(key, [Math.min(r[0], e.ts), Math.max(r[1], e.ts)])
+  }
+  if (!possible)
+    for (const [key, [from, to]] of span)
+      if (!state.open.has(key) && to - from >= cfg.max_session) possible = true
+  if (!possible) return []
+  const mini: ZombieState = {
+    clock: state.clock,
+    agents: new Map(),
+    sessions,
+    calendar: state.calendar,
+    open: new Set(),
+    evicted: 0,
+  }
+  if (a)
+    mini.agents.set(agent, {
+      lastSeen: a.lastSeen,
+      gaps: [...a.gaps],
+      off: a.off && { ...a.off },
+      dormant: a.dormant && { ...a.dormant },
+    })
+  const out = new Map<string, Finding>()
+  const unbounded = { maxAgents: Infinity, maxSessions: Infinity }
+  for (const e of pending) {
+    const step = stepZombie(mini, e, cfg, Math.max(mini.clock, e.ts), unbounded)
+    for (const f of step.findings)
+      if (f.state === 'firing' && !state.open.has(f.dedupe_key) && !out.has(f.dedupe_key))
+        out.set(f.dedupe_key, f)
+  }
+  return [...out.values()]
 }
 
 /** Open zombie alert keys. */

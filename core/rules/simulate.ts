@@ -1,4 +1,5 @@
-import { alertId, applyFindings, type AlertBook } from '../alerts/alert-book.js'
+import { alertId } from '../alerts/alert-book.js'
+import { AlertTimeline } from '../alerts/alert-timeline.js'
 import type { Alert } from '../alerts/alert.js'
 import type { DetectorType, Finding } from '../detectors/finding.js'
 import { findPrice, tokenCost, type PriceTable } from '../pricing.js'
@@ -48,7 +49,7 @@ type Counters = Pick<
 const endOf = (r: Rule): number => (inForce(r) ? r.expires_at : r.updated_at)
 
 export class EnforcementSimulator {
-  #book: AlertBook = { open: {} }
+  readonly #timeline: AlertTimeline
   #rules = new Map<string, Rule>()
   #counters = new Map<string, Counters>()
   #skipped = 0
@@ -64,8 +65,9 @@ export class EnforcementSimulator {
     private readonly policy: RulePolicy,
     private readonly prices: PriceTable,
     private readonly lateness = 0,
-    private readonly resolveAfter?: (type: DetectorType) => number,
+    resolveAfter?: (type: DetectorType) => number,
   ) {
+    this.#timeline = new AlertTimeline(resolveAfter, links)
     if (policy.enforcement.mode === 'off')
       this.policy = { ...policy, enforcement: { ...policy.enforcement, mode: 'dry_run' } }
   }
@@ -119,30 +121,18 @@ export class EnforcementSimulator {
 
   /** Findings of the detectors, in order. */
   onFindings(findings: readonly Finding[]): void {
-    for (const f of findings) {
-      this.#settle(f.at)
-      this.#apply([f], f.at)
-    }
+    this.#timeline.onFindings(findings, this.#step)
   }
 
   /** Held resolutions due by `now`, each at its own instant (as live ticks would release them). */
   #settle(now: number): void {
-    const clearing = this.#book.clearing
-    if (!clearing || !this.resolveAfter) return
-    const due = Object.entries(clearing)
-      .map(([key, c]) => c.since + this.resolveAfter!(this.#book.open[key]?.type ?? c.finding.type))
-      .filter((at) => at <= now)
-      .sort((a, b) => a - b)
-    for (const at of new Set(due)) this.#apply([], at)
+    this.#timeline.settle(now, this.#step)
   }
 
-  /** Applies findings (or only time) at `at`: the alert book, then the rules its changes make or lift. */
-  #apply(findings: readonly Finding[], at: number): void {
+  /** One step of the alert timeline at `at`: expiries, then the rules its alert changes make or lift. */
+  readonly #step = (changes: readonly Alert[], at: number): void => {
     this.#expire(at)
-    const hold = this.resolveAfter ? { now: at, resolveAfter: this.resolveAfter } : undefined
-    const r = applyFindings(this.#book, findings, links, hold)
-    this.#book = r.book
-    const plan = planFromAlerts(this.#rules, r.changes, this.policy, [], at)
+    const plan = planFromAlerts(this.#rules, changes, this.policy, [], at)
     this.#skipped += plan.skipped.length
     for (const c of plan.changes) {
       this.#rules.set(c.rule.id, c.rule)

@@ -37,6 +37,24 @@ interface Unsaved {
   now: number
 }
 
+/**
+ * The batches not tried yet (`tail`) as one: the latest change of each alert (in the order of those last
+ * changes); of the alerts of one dedupe key, only the newest is kept, plus any whose earlier state the
+ * store may have (`keep`: stored, or in the batch being retried), so its resolution still reaches it.
+ * At most two changes per dedupe key are left.
+ */
+export function coalesceUnsaved(tail: readonly Unsaved[], keep: (alertId: string) => boolean): AlertChange[] {
+  const latest = new Map<string, AlertChange>()
+  for (const batch of tail)
+    for (const c of batch.changes) {
+      latest.delete(c.alert.id)
+      latest.set(c.alert.id, c)
+    }
+  const newest = new Map<string, string>()
+  for (const c of latest.values()) newest.set(c.alert.dedupe_key, c.alert.id)
+  return [...latest.values()].filter((c) => newest.get(c.alert.dedupe_key) === c.alert.id || keep(c.alert.id))
+}
+
 const isBudgetAlert = (a: Alert) => a.type === 'burn_rate' || a.type === 'budget_exhaustion'
 
 /**
@@ -57,6 +75,7 @@ export class AlertRecorder {
   #stored = new Map<string, Alert>()
   #silences: Silence[] = []
   readonly #unsaved: Unsaved[] = []
+  #coalesced = 0
 
   constructor(private readonly deps: AlertRecorderDeps) {}
 
@@ -86,6 +105,11 @@ export class AlertRecorder {
   /** Alert changes waiting for the store to accept them. */
   get unsaved(): number {
     return this.#unsaved.reduce((n, u) => n + u.changes.length, 0)
+  }
+
+  /** Waiting alert changes folded into a later state of their alert (or dropped, see `coalesceUnsaved`) since start. */
+  get coalesced(): number {
+    return this.#coalesced
   }
 
   /** Re-reads the silences; on a store failure the previous ones stay in force. */
@@ -156,9 +180,34 @@ export class AlertRecorder {
         token: (this.deps.newToken ?? randomUUID)(),
         now,
       })
+      this.#capUnsaved()
     }
     await this.retryUnsaved()
     return changes
+  }
+
+  /**
+   * Past `alerts.max_unsaved_changes`, the batches after the first (never tried, so no token of theirs
+   * can be in the store) become one batch with a fresh token: the latest state per alert. The first
+   * batch stays as it is: it may have landed, and is retried with its own token.
+   */
+  #capUnsaved(): void {
+    const max = this.deps.alerts.max_unsaved_changes
+    if (this.unsaved <= max || this.#unsaved.length < 2) return
+    const [head, ...tail] = this.#unsaved as [Unsaved, ...Unsaved[]]
+    const inHead = new Set(head.changes.map((c) => c.alert.id))
+    const before = this.unsaved - head.changes.length
+    const changes = coalesceUnsaved(tail, (id) => inHead.has(id) || this.#stored.has(id))
+    this.#unsaved.splice(1, tail.length, {
+      changes,
+      token: (this.deps.newToken ?? randomUUID)(),
+      now: tail.at(-1)!.now,
+    })
+    this.#coalesced += before - changes.length
+    this.deps.log.warn(
+      { waiting: this.unsaved, coalesced: before - changes.length, max },
+      'alert changes waiting for the store coalesced to the latest state of each alert',
+    )
   }
 
   /** Writes the waiting changes in order (same tokens), handing each batch on once stored. */

@@ -90,6 +90,7 @@ export class DetectionEngine implements Lifecycle {
   readonly #budgets: BudgetTick
   readonly #recorder: AlertRecorder
   readonly #latencies: number[] = []
+  readonly #latenciesByType = new Map<Finding['type'], number[]>()
   #timer: NodeJS.Timeout | undefined
   #stopping: Promise<void> | undefined
 
@@ -145,6 +146,11 @@ export class DetectionEngine implements Lifecycle {
       () => this.#recorder.unsaved,
     )
     metrics.gauge(
+      'gatewarden_alert_changes_coalesced',
+      'Alert changes waiting for the store folded into a later state of their alert since start (alerts.max_unsaved_changes)',
+      () => this.#recorder.coalesced,
+    )
+    metrics.gauge(
       'gatewarden_detection_events_waiting',
       'Stored events waiting for detection',
       () => this.#queue.waiting,
@@ -193,6 +199,11 @@ export class DetectionEngine implements Lifecycle {
     return this.#latencies
   }
 
+  /** The same latencies per detector type that fired in the step (a step firing two types counts for both). */
+  latenciesByType(): ReadonlyMap<Finding['type'], readonly number[]> {
+    return this.#latenciesByType
+  }
+
   /** Waits until the queued steps have run. */
   flush(): Promise<void> {
     return this.#queue.idle()
@@ -214,7 +225,15 @@ export class DetectionEngine implements Lifecycle {
     if (findings.length === 0) return
     await this.#recorder.record(findings, now)
     // detection latency: batch submitted -> alert stored (or waiting for the store)
-    if (findings.some((f) => f.state === 'firing')) this.#latencies.push(this.deps.now() - submittedAt)
+    const fired = new Set(findings.filter((f) => f.state === 'firing').map((f) => f.type))
+    if (fired.size === 0) return
+    const latency = this.deps.now() - submittedAt
+    this.#latencies.push(latency)
+    for (const type of fired) {
+      const list = this.#latenciesByType.get(type)
+      if (list) list.push(latency)
+      else this.#latenciesByType.set(type, [latency])
+    }
   }
 
   /** Time-driven loop/zombie changes, election, budgets from the store, silences, store, dispatch. */

@@ -1,6 +1,6 @@
 import type { Finding } from '../../core/detectors/finding.js'
 import { loopReplaySince } from '../../core/detectors/loop.js'
-import { DetectorRunner } from '../../core/detectors/runner.js'
+import { DetectorRunner, type RunnerOptions } from '../../core/detectors/runner.js'
 import {
   spendAnomalyHistoryRange,
   spendAnomalyReplaySince,
@@ -15,6 +15,9 @@ import type { RequestEvent } from '../../schemas/request-event.js'
 /** The runner here judges loops, zombies and spend anomalies; budget alerts belong to the budget leader. */
 const eventFindings = (fs: readonly Finding[]): Finding[] =>
   fs.filter((f) => f.type === 'loop' || f.type === 'zombie_agent' || f.type === 'spend_anomaly')
+
+/** Live, loops and zombies fire when the event that completes them arrives (not `allowed_lateness` later). */
+const LIVE: RunnerOptions = { fireOnArrival: true }
 
 /** Most recent events replayed into loop/zombie state at start. */
 const MAX_RESTORE_EVENTS = 500_000
@@ -35,7 +38,7 @@ export class EventDetectors {
     private readonly detectors: DetectorsConfig,
     private readonly hourly?: HourlySpendReader,
   ) {
-    this.#runner = new DetectorRunner({ budgets: [], detectors })
+    this.#runner = new DetectorRunner({ budgets: [], detectors }, LIVE)
   }
 
   /** Rebuilds state from the store's recent events, reconciled with the open alert keys. */
@@ -61,7 +64,7 @@ export class EventDetectors {
       for (const scope of detectors.spend_anomaly.scopes)
         for (const row of await this.hourly.hourlySpend(scope, from, to)) history.push(row)
     }
-    const restored = DetectorRunner.restore({ budgets: [], detectors }, { events, open, now, history })
+    const restored = DetectorRunner.restore({ budgets: [], detectors }, { events, open, now, history }, LIVE)
     this.#runner = restored.runner
     this.#restoredAt = now
     return {

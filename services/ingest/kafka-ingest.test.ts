@@ -47,9 +47,9 @@ const rec = (topic: string, offset: string, value: unknown) => ({
   value: value === null ? null : Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
 })
 
-test('dead letters carry topic, partition, offset and an origin naming the item', () => {
+test('dead letters carry topic, partition, offset and an origin naming the item', async () => {
   const p = litellmPayload({ id: 'x1', customer: 'c', ts: Date.UTC(2025, 1, 19) })
-  const out = pipeline(config()).decode([
+  const out = await pipeline(config()).decode([
     rec('auto', '10', p),
     rec('auto', '11', 'nope'),
     rec('auto', '12', [p, { ...p, id: 'x2', response_cost: -1 }]),
@@ -77,10 +77,10 @@ test('dead letters carry topic, partition, offset and an origin naming the item'
   assert.ok(out.deadLetters.every((d) => d.received_at === NOW))
 })
 
-test('events older than store.retention_days are dead-lettered, as on the HTTP path', () => {
+test('events older than store.retention_days are dead-lettered, as on the HTTP path', async () => {
   const old = litellmPayload({ id: 'old', ts: NOW - 10 * 86_400_000 })
   const fresh = litellmPayload({ id: 'fresh', ts: NOW - 86_400_000 })
-  const out = pipeline(config(7)).decode([rec('auto', '1', [old, fresh])])
+  const out = await pipeline(config(7)).decode([rec('auto', '1', [old, fresh])])
   assert.deepEqual(
     out.events.map((e) => e.event_id),
     ['fresh'],
@@ -111,7 +111,7 @@ test('a long customer on a topic is cut, stored, and its truncation counted when
     now: () => NOW,
   })
   const long = litellmPayload({ id: 'long', customer: 'k'.repeat(1500), ts: NOW - 1_000 })
-  const out = p.decode([
+  const out = await p.decode([
     rec('auto', '1', long),
     rec('canon', '2', { event_id: 'c', ts: NOW, source: 'x', team: 't'.repeat(2000) }),
   ])

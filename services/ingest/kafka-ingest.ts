@@ -20,7 +20,15 @@ import type { Metrics } from '../../adapters/telemetry/metrics.js'
 import type { BatchWriter } from './batch-writer.js'
 import { loadPriceTable } from './price-table.js'
 import type { TierLookup } from '../../core/ingest/tier.js'
-import { prepareBatch, storeBatch, type IngestSink, type MappedItem, type PreparedBatch } from './submit.js'
+import {
+  fromPortable,
+  prepareBatch,
+  storeBatch,
+  type IngestSink,
+  type MappedItem,
+  type PortableBatch,
+  type PreparedBatch,
+} from './submit.js'
 
 /** What the Kafka source needs from the running service. */
 export interface KafkaIngestDeps {
@@ -43,6 +51,8 @@ export interface KafkaIngestDeps {
    * service's own canonical events (source kept: `litellm_http`, `otlp`), counted as `kafka`.
    */
   ingestTopic?: string
+  /** Prepares record batches on parse workers (parse-pool.ts); inline when absent. */
+  prepare?: RecordsPreparer
 }
 
 /** OTLP JSON on a topic is mapped exactly as on POST /v1/traces (only the event source differs). */
@@ -57,64 +67,121 @@ function defaultOtlpMapper(config: KafkaIngestDeps['config']): OtlpMapper {
   return (request) => mapOtlpToResults(request, opts)
 }
 
+/** What preparing a batch of Kafka records needs besides the records. */
+export interface KafkaRecordsContext {
+  receivedAt: number
+  retentionDays: number
+  /** The ingest topic (`ingest.via_kafka`), whose messages are canonical events. */
+  ingestTopic?: string
+}
+
+/** How the records of each topic are decoded and mapped. */
+export interface KafkaRecordsOptions {
+  formats: KafkaConfig['formats']
+  maxMessageBytes: number
+  mapper: MapperOptions
+  mapOtlp: OtlpMapper
+}
+
 /**
- * The batch handler of the Kafka source: decode each message (format of its topic), then the shared
- * submit step (services/ingest/submit.ts) in its two halves: `decode` runs the event-time check and
- * builds the dead letters (with topic/partition/offset), `store` hands the batch to the writer and counts it.
+ * Everything a batch of records goes through before the writer, pure and thread-safe: each message decoded
+ * (format of its topic), mapped, the event-time check and the dead letters (with topic/partition/offset).
+ * Runs on a parse worker (parse-pool.ts) or inline.
+ */
+export function prepareKafkaRecords(
+  records: readonly KafkaRecord[],
+  ctx: KafkaRecordsContext,
+  opts: KafkaRecordsOptions,
+): PreparedBatch {
+  const items: MappedItem[] = []
+  for (const r of records) {
+    const origin = `kafka ${r.topic}/${r.partition}@${r.offset}`
+    const at = { topic: r.topic, partition: r.partition, offset: Number(r.offset) }
+    if (r.topic === ctx.ingestTopic) {
+      items.push(ingestTopicItem(r.value, { ...at, origin, where: origin }))
+      continue
+    }
+    const out = decodeKafkaValue(r.value, {
+      format: opts.formats[r.topic] ?? 'auto',
+      maxMessageBytes: opts.maxMessageBytes,
+      mapper: opts.mapper,
+      mapOtlp: opts.mapOtlp,
+    })
+    for (const rej of out.rejects) {
+      const where = out.items > 1 ? `${origin} item ${rej.item}` : origin
+      items.push({
+        at: { ...at, origin: where, where },
+        raw: rej.raw,
+        ok: false,
+        reason: rej.reason,
+        code: rej.code,
+        rawBytes: rej.rawBytes,
+      })
+    }
+    out.events.forEach((event, i) =>
+      items.push({
+        at: { ...at, origin, where: origin },
+        raw: event,
+        ok: true,
+        event,
+        truncated: out.truncated[i] ?? 0,
+      }),
+    )
+  }
+  return prepareBatch(items, {
+    source: 'kafka',
+    receivedAt: ctx.receivedAt,
+    retentionDays: ctx.retentionDays,
+  })
+}
+
+/** Where batches of records are prepared: a pool of parse workers, or this thread. */
+export type RecordsPreparer = (
+  records: readonly KafkaRecord[],
+  ctx: KafkaRecordsContext,
+) => Promise<PortableBatch>
+
+/** The decoding options of the Kafka source, from the config (what a parse worker is given too). */
+export function kafkaRecordsOptions(
+  kafka: Pick<KafkaConfig, 'formats' | 'max_message_bytes'>,
+  config: KafkaIngestDeps['config'],
+  mapOtlp?: OtlpMapper,
+): KafkaRecordsOptions {
+  return {
+    formats: kafka.formats,
+    maxMessageBytes: kafka.max_message_bytes,
+    mapper: {
+      source: 'kafka',
+      gateway: config.gateway,
+      attribution: config.attribution,
+      privacy: config.privacy,
+    },
+    mapOtlp: mapOtlp ?? defaultOtlpMapper(config),
+  }
+}
+
+/**
+ * The batch handler of the Kafka source: `decode` prepares the records (prepareKafkaRecords, on a parse
+ * worker when `prepare` is given), `store` hands the batch to the writer and counts it.
  */
 export function kafkaBatchHandler(deps: Omit<KafkaIngestDeps, 'log' | 'env'>): KafkaBatchHandler {
   const { kafka, config, writer, metrics } = deps
   const now = deps.now ?? Date.now
-  const mapper: MapperOptions = {
-    source: 'kafka',
-    gateway: config.gateway,
-    attribution: config.attribution,
-    privacy: config.privacy,
-  }
   const retentionDays = config.store.retention_days
-  const mapOtlp = deps.mapOtlp ?? defaultOtlpMapper(config)
+  const opts = kafkaRecordsOptions(kafka, config, deps.mapOtlp)
   const sink: IngestSink = { source: 'kafka', writer, metrics, tiers: deps.tiers }
   // decode() and store() see the same arrays; the truncation count and origins ride along with the events
   const preparedFor = new WeakMap<readonly RequestEvent[], Pick<PreparedBatch, 'truncated' | 'originOf'>>()
   return {
-    decode(records: readonly KafkaRecord[]) {
-      const receivedAt = now()
-      const items: MappedItem[] = []
-      for (const r of records) {
-        const origin = `kafka ${r.topic}/${r.partition}@${r.offset}`
-        const at = { topic: r.topic, partition: r.partition, offset: Number(r.offset) }
-        if (r.topic === deps.ingestTopic) {
-          items.push(ingestTopicItem(r.value, { ...at, origin, where: origin }))
-          continue
-        }
-        const out = decodeKafkaValue(r.value, {
-          format: kafka.formats[r.topic] ?? 'auto',
-          maxMessageBytes: kafka.max_message_bytes,
-          mapper,
-          mapOtlp,
-        })
-        for (const rej of out.rejects) {
-          const where = out.items > 1 ? `${origin} item ${rej.item}` : origin
-          items.push({
-            at: { ...at, origin: where, where },
-            raw: rej.raw,
-            ok: false,
-            reason: rej.reason,
-            code: rej.code,
-            rawBytes: rej.rawBytes,
-          })
-        }
-        out.events.forEach((event, i) =>
-          items.push({
-            at: { ...at, origin, where: origin },
-            raw: event,
-            ok: true,
-            event,
-            truncated: out.truncated[i] ?? 0,
-          }),
-        )
+    async decode(records: readonly KafkaRecord[]) {
+      const ctx = {
+        receivedAt: now(),
+        retentionDays,
+        ...(deps.ingestTopic ? { ingestTopic: deps.ingestTopic } : {}),
       }
-      const batch = prepareBatch(items, { source: 'kafka', receivedAt, retentionDays })
+      const batch = deps.prepare
+        ? fromPortable(await deps.prepare(records, ctx))
+        : prepareKafkaRecords(records, ctx, opts)
       preparedFor.set(batch.events, batch)
       return { events: batch.events, deadLetters: batch.deadLetters }
     },

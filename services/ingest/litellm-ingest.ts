@@ -72,7 +72,8 @@ export function createLiteLLMIngest(
   deps: SourceDeps<MapperOptions> & { bodyLimitBytes: number; prepare?: BodyPreparer },
 ): (body: LiteLLMBody, origin: string) => Promise<IngestOutcome> {
   const { mapper, retentionDays, bodyLimitBytes, now = Date.now } = deps
-  const prepare: BodyPreparer = deps.prepare ?? (async (body, ctx) => prepareLiteLLMBody(body, ctx, mapper))
+  const prepare: BodyPreparer =
+    deps.prepare ?? ((body, ctx) => new Promise((resolve) => resolve(prepareLiteLLMBody(body, ctx, mapper))))
   const sink = sinkOf(deps)
   return async (body, origin) => {
     const batch = await prepare(body, { origin, receivedAt: now(), retentionDays, bodyLimitBytes })

@@ -2,18 +2,34 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { MapperOptions } from '../../core/ingest/litellm/mapper.js'
+import type { OtlpMapperOptions } from '../../core/ingest/otlp/mapper.js'
+import type { KafkaRecord } from '../../adapters/kafka/consumer.js'
+import type { KafkaConfig } from '../../schemas/kafka-config.js'
+import type { PricingConfig } from '../../schemas/pricing.js'
 import { GatewardenError, type ErrorCode } from '../../core/errors.js'
 import type { BodyContext, BodyPreparer, LiteLLMBody } from './litellm-ingest.js'
+import type { KafkaRecordsContext, RecordsPreparer } from './kafka-ingest.js'
 import type { PortableBatch } from './submit.js'
 
-/** One body to prepare, as posted to a parse worker. */
-export interface ParseJob {
-  id: number
-  body: LiteLLMBody
-  ctx: BodyContext
+/** What a parse worker is started with (plain data: it crosses the thread). */
+export interface ParseWorkerData {
+  litellm: MapperOptions
+  /** The Kafka source's decoding, when there is one; OTLP items map with prices built from `pricing`. */
+  kafka?: {
+    formats: KafkaConfig['formats']
+    maxMessageBytes: number
+    mapper: MapperOptions
+    otlp: Omit<OtlpMapperOptions, 'prices'>
+    pricing: PricingConfig
+  }
 }
 
-/** A parse worker's answer: the portable batch, or the error a body got (its code when it is ours). */
+/** One job, as posted to a parse worker. */
+export type ParseJob =
+  | { id: number; kind: 'litellm'; body: LiteLLMBody; ctx: BodyContext }
+  | { id: number; kind: 'kafka'; records: readonly KafkaRecord[]; ctx: KafkaRecordsContext }
+
+/** A parse worker's answer: the portable batch, or the error a job got (its code when it is ours). */
 export type ParseReply =
   | { id: number; ok: true; batch: PortableBatch }
   | { id: number; ok: false; error: { code?: ErrorCode; message: string; retryable: boolean } }
@@ -28,11 +44,14 @@ interface Slot {
   jobs: Map<number, { resolve(b: PortableBatch): void; reject(e: unknown): void }>
 }
 
+type JobInput = ParseJob extends infer J ? (J extends ParseJob ? Omit<J, 'id'> : never) : never
+
 /**
- * A fixed pool of parse workers (parse-worker.ts): each body goes to the worker with the fewest jobs in
- * flight, its bytes copied over, the prepared batch cloned back. On 2 cores, JSON.parse and the mapper run
- * beside detection and the writer instead of before them. A worker that dies fails its jobs (retryable, the
- * sender retries: nothing was acked) and is replaced. Nothing is stored here: acks still follow the commit.
+ * A fixed pool of parse workers (parse-worker.ts): each LiteLLM body or Kafka record batch goes to the
+ * worker with the fewest jobs in flight, its bytes copied over, the prepared batch cloned back. On 2 cores,
+ * JSON.parse and the mappers run beside detection and the writer instead of before them. A worker that
+ * dies fails its jobs (retryable: nothing was acked, the sender or the partition retries) and is replaced.
+ * Nothing is stored here: acks and commits still follow the store's commit.
  */
 export class ParsePool {
   readonly #slots: Slot[] = []
@@ -41,7 +60,7 @@ export class ParsePool {
 
   constructor(
     size: number,
-    private readonly mapper: MapperOptions,
+    private readonly data: ParseWorkerData,
     private readonly log: Logger,
   ) {
     for (let i = 0; i < size; i++) this.#slots.push(this.#spawn())
@@ -52,17 +71,10 @@ export class ParsePool {
   }
 
   /** The preparer of litellm-ingest.ts, backed by this pool. */
-  readonly prepare: BodyPreparer = (body, ctx) => {
-    if (this.#closed) {
-      return Promise.reject(new GatewardenError('GW_SHUTTING_DOWN', 'parse workers are stopping', true))
-    }
-    const slot = this.#slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a))
-    const id = this.#nextId++
-    return new Promise<PortableBatch>((resolve, reject) => {
-      slot.jobs.set(id, { resolve, reject })
-      slot.worker.postMessage({ id, body, ctx } satisfies ParseJob)
-    })
-  }
+  readonly prepareBody: BodyPreparer = (body, ctx) => this.#run({ kind: 'litellm', body, ctx })
+
+  /** The preparer of kafka-ingest.ts, backed by this pool. */
+  readonly prepareRecords: RecordsPreparer = (records, ctx) => this.#run({ kind: 'kafka', records, ctx })
 
   /** Stops every worker (jobs in flight fail with GW_SHUTTING_DOWN). */
   async close(): Promise<void> {
@@ -70,10 +82,20 @@ export class ParsePool {
     await Promise.all(this.#slots.map((s) => s.worker.terminate()))
   }
 
-  #spawn(): Slot {
-    const worker = new Worker(new URL('./parse-worker.js', import.meta.url), {
-      workerData: { mapper: this.mapper },
+  #run(job: JobInput): Promise<PortableBatch> {
+    if (this.#closed) {
+      return Promise.reject(new GatewardenError('GW_SHUTTING_DOWN', 'parse workers are stopping', true))
+    }
+    const slot = this.#slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a))
+    const id = this.#nextId++
+    return new Promise<PortableBatch>((resolve, reject) => {
+      slot.jobs.set(id, { resolve, reject })
+      slot.worker.postMessage({ ...job, id })
     })
+  }
+
+  #spawn(): Slot {
+    const worker = new Worker(new URL('./parse-worker.js', import.meta.url), { workerData: this.data })
     const slot: Slot = { worker, jobs: new Map() }
     worker.on('message', (reply: ParseReply) => {
       const job = slot.jobs.get(reply.id)
@@ -97,7 +119,7 @@ export class ParsePool {
       const i = this.#slots.indexOf(slot)
       if (i !== -1) this.#slots[i] = this.#spawn()
     })
-    // a worker with nothing to do does not keep the process alive
+    // an idle worker does not keep the process alive
     worker.unref()
     return slot
   }

@@ -1,19 +1,46 @@
 /**
- * A parse worker (worker_threads): prepares LiteLLM bodies (litellm-ingest.ts `prepareLiteLLMBody`) off the
- * main thread. Started by parse-pool.ts with the mapper options as `workerData`; one message in, one out.
+ * A parse worker (worker_threads): prepares LiteLLM bodies (litellm-ingest.ts `prepareLiteLLMBody`) and
+ * Kafka record batches (kafka-ingest.ts `prepareKafkaRecords`) off the main thread. Started by
+ * parse-pool.ts with `ParseWorkerData`; one message in, one out.
  */
 import { parentPort, workerData } from 'node:worker_threads'
-import type { MapperOptions } from '../../core/ingest/litellm/mapper.js'
 import { isGatewardenError } from '../../core/errors.js'
+import { mapOtlpToResults } from '../../core/ingest/otlp/mapper.js'
 import { prepareLiteLLMBody } from './litellm-ingest.js'
-import type { ParseJob, ParseReply } from './parse-pool.js'
+import { prepareKafkaRecords, type KafkaRecordsOptions } from './kafka-ingest.js'
+import type { ParseJob, ParseReply, ParseWorkerData } from './parse-pool.js'
+import { loadPriceTable } from './price-table.js'
+import { portable } from './submit.js'
 
-const mapper = (workerData as { mapper: MapperOptions }).mapper
+const data = workerData as ParseWorkerData
+const kafka: KafkaRecordsOptions | undefined = data.kafka && {
+  formats: data.kafka.formats,
+  maxMessageBytes: data.kafka.maxMessageBytes,
+  mapper: data.kafka.mapper,
+  mapOtlp: (
+    (otlp) => (request: unknown) =>
+      mapOtlpToResults(request, otlp)
+  )({
+    ...data.kafka.otlp,
+    prices: loadPriceTable(data.kafka.pricing),
+  }),
+}
+
+function run(job: ParseJob) {
+  if (job.kind === 'litellm') return prepareLiteLLMBody(job.body, job.ctx, data.litellm)
+  if (!kafka) throw new Error('parse worker started without the Kafka source')
+  // values arrive as Uint8Array (structured clone drops the Buffer prototype)
+  const records = job.records.map((r) => ({
+    ...r,
+    value: r.value && Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
+  }))
+  return portable(prepareKafkaRecords(records, job.ctx, kafka))
+}
 
 parentPort!.on('message', (job: ParseJob) => {
   let reply: ParseReply
   try {
-    reply = { id: job.id, ok: true, batch: prepareLiteLLMBody(job.body, job.ctx, mapper) }
+    reply = { id: job.id, ok: true, batch: run(job) }
   } catch (err) {
     reply = isGatewardenError(err)
       ? { id: job.id, ok: false, error: { code: err.code, message: err.message, retryable: err.retryable } }

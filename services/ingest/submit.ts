@@ -42,8 +42,8 @@ export type PortableBatch = Omit<PreparedBatch, 'originOf'>
 
 /** The portable form of a prepared batch. */
 export function portable(batch: PreparedBatch): PortableBatch {
-  const { originOf: _, ...rest } = batch
-  return rest
+  const { events, deadLetters, truncated, rejections, origins } = batch
+  return { events, deadLetters, truncated, rejections, origins }
 }
 
 /** A prepared batch back from its portable form (the origins looked up by event again). */

@@ -99,6 +99,7 @@ async function replayFile(
     const report = buildReport({
       source: { kind: 'file', path, format: stats.format },
       findings: run.findings,
+      alertChanges: run.alerts,
       events: run.counters.read,
       warmupEvents: 0,
       invalid: stats.invalid,
@@ -150,6 +151,7 @@ async function replayStore(
         warmup_from: readFrom < range.from ? new Date(readFrom).toISOString() : null,
       },
       findings: run.findings,
+      alertChanges: run.alerts,
       events: run.counters.read - run.counters.warmup,
       warmupEvents: run.counters.warmup,
       invalid: 0,

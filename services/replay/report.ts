@@ -1,3 +1,4 @@
+import type { Alert } from '../../core/alerts/alert.js'
 import type { EnforcementReport } from '../../core/rules/simulate.js'
 import type { DetectorType, Finding } from '../../core/detectors/finding.js'
 import type { InvalidItem } from './file-source.js'
@@ -38,17 +39,27 @@ export interface ReplayReport {
     late: number
     first_event_at: string | null
     last_event_at: string | null
+    /**
+     * Alerts live would have opened: one per incident, after each detector's `resolve_after` hold (a
+     * re-fire within it reopens the same alert), the same alert book as the live engine.
+     */
+    alerts: number
+    /** Of those, alerts still open after the last event (or at `--to`), clearing ones included. */
+    alerts_firing: number
+    /** Raw detector findings (firing and resolved verdicts, before the hold). */
     findings: number
-    /** Distinct incidents (dedupe keys). */
+    /** Distinct dedupe keys among the findings. */
     incidents: number
-    /** Incidents still firing after the last event (or at `--to`). */
+    /** Dedupe keys whose last finding is firing. */
     still_firing: number
-    by_type: Record<DetectorType, { firing: number; resolved: number; incidents: number }>
+    by_type: Record<DetectorType, { alerts: number; firing: number; resolved: number; incidents: number }>
     duration_ms: number
   }
   /** The first invalid items with their reason (all are counted in `stats.invalid`). */
   invalid: InvalidItem[]
   findings: Array<Finding & { time: string }>
+  /** The alerts live would have opened, each in its last state, in the order they opened. */
+  alerts: Array<Alert & { started: string; resolved: string | null }>
   /** `--enforce`: the guardrail rules the findings would have made and the spend they would have saved. */
   enforcement?: EnforcementReport
 }
@@ -59,6 +70,8 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 export function buildReport(input: {
   source: ReplaySource
   findings: readonly Finding[]
+  /** The alert changes of the replay (`ReplayRun.alerts`), in order. */
+  alertChanges: readonly Alert[]
   events: number
   warmupEvents: number
   invalid: number
@@ -70,13 +83,18 @@ export function buildReport(input: {
   durationMs: number
 }): ReplayReport {
   const byType = Object.fromEntries(
-    TYPES.map((t) => [t, { firing: 0, resolved: 0, incidents: 0 }]),
+    TYPES.map((t) => [t, { alerts: 0, firing: 0, resolved: 0, incidents: 0 }]),
   ) as ReplayReport['stats']['by_type']
   const last = new Map<string, Finding>()
   for (const f of input.findings) {
     byType[f.type][f.state]++
     if (!last.has(f.dedupe_key)) byType[f.type].incidents++
     last.set(f.dedupe_key, f)
+  }
+  const alerts = new Map<string, Alert>()
+  for (const a of input.alertChanges) {
+    if (!alerts.has(a.id)) byType[a.type].alerts++
+    alerts.set(a.id, a)
   }
   return {
     source: input.source,
@@ -88,6 +106,8 @@ export function buildReport(input: {
       late: input.late,
       first_event_at: iso(input.firstTs),
       last_event_at: iso(input.lastTs),
+      alerts: alerts.size,
+      alerts_firing: [...alerts.values()].filter((a) => a.state === 'firing').length,
       findings: input.findings.length,
       incidents: last.size,
       still_firing: [...last.values()].filter((f) => f.state === 'firing').length,
@@ -96,6 +116,11 @@ export function buildReport(input: {
     },
     invalid: input.invalidSamples,
     findings: input.findings.map((f) => ({ ...f, time: new Date(f.at).toISOString() })),
+    alerts: [...alerts.values()].map((a) => ({
+      ...a,
+      started: new Date(a.started_at).toISOString(),
+      resolved: iso(a.resolved_at),
+    })),
   }
 }
 
@@ -184,12 +209,15 @@ export function formatReport(r: ReplayReport): string {
   }
   if (s.late > 0) out.push(`  late events     ${n(s.late)} (beyond allowed_lateness: counted, never fire)`)
   out.push(
-    `  findings        ${n(s.findings)} in ${n(s.incidents)} incidents, ${n(s.still_firing)} still firing at the end`,
+    `  alerts          ${n(s.alerts)} (one per incident, after resolve_after), ${n(s.alerts_firing)} still firing at the end`,
+  )
+  out.push(
+    `  findings        ${n(s.findings)} raw detector verdicts on ${n(s.incidents)} dedupe keys, ${n(s.still_firing)} last firing`,
   )
   for (const t of TYPES) {
     const b = s.by_type[t]
     out.push(
-      `    ${t.padEnd(18)}${n(b.incidents)} incidents: ${n(b.firing)} firing, ${n(b.resolved)} resolved`,
+      `    ${t.padEnd(18)}${n(b.alerts)} alerts; findings: ${n(b.firing)} firing, ${n(b.resolved)} resolved`,
     )
   }
   out.push(`  took            ${(s.duration_ms / 1000).toFixed(1)} s`)

@@ -1,3 +1,6 @@
+import type { Alert } from '../../core/alerts/alert.js'
+import { AlertTimeline } from '../../core/alerts/alert-timeline.js'
+import { resolveAfterOf } from '../../core/alerts/resolve-after.js'
 import type { Finding } from '../../core/detectors/finding.js'
 import { loopReplaySince } from '../../core/detectors/loop.js'
 import { budgetPeriod } from '../../core/detectors/periods.js'
@@ -21,6 +24,11 @@ export interface ReplayCounters {
 
 export interface ReplayRun {
   findings: Finding[]
+  /**
+   * The alert changes live would have made of the findings (openings and resolutions, in order): the
+   * same alert book and each detector's `resolve_after` hold, in event time.
+   */
+  alerts: Alert[]
   counters: ReplayCounters
   runner: RunnerStats
 }
@@ -45,8 +53,8 @@ export function warmupStart(policy: DetectorPolicy, from: number): number {
 }
 
 /**
- * Runs the four detectors over `events` (event time, as live: watermark, ticks) and collects what they
- * would have fired. Findings before `reportFrom` (warm-up) change state but are not reported; `until`
+ * Runs the detectors over `events` (event time, as live: watermark, ticks) and collects what they
+ * would have fired, and the alerts live would have opened of it (after the `resolve_after` hold). Findings before `reportFrom` (warm-up) change state but are not reported; `until`
  * ticks on past the last event (a store range's end) so time resolves what it would have resolved.
  * `onEvent` is called after each event (progress).
  */
@@ -64,11 +72,15 @@ export async function replayEvents(
   const runner = new DetectorRunner(policy)
   const from = opts.reportFrom ?? -Infinity
   const findings: Finding[] = []
+  const alerts: Alert[] = []
+  const timeline = new AlertTimeline(resolveAfterOf(policy.detectors))
+  const step = (changes: readonly Alert[]) => void alerts.push(...changes)
   const counters: ReplayCounters = { read: 0, warmup: 0, firstTs: null, lastTs: null, findings: 0 }
   const keep = (fs: Finding[]) => {
     const reported = fs.filter((f) => f.at >= from)
     for (const f of reported) findings.push(f)
     counters.findings += reported.length
+    timeline.onFindings(reported, step)
     opts.enforce?.onFindings(reported)
   }
   for await (const e of events) {
@@ -84,5 +96,8 @@ export async function replayEvents(
   }
   keep(runner.flush())
   if (opts.until !== undefined) keep(runner.tickUntil(opts.until))
-  return { findings, counters, runner: { ...runner.stats } }
+  // the holds that ended by the end of the replay (the last event, or the range's end)
+  const end = opts.until ?? counters.lastTs
+  if (end !== null) timeline.settle(end, step)
+  return { findings, alerts, counters, runner: { ...runner.stats } }
 }

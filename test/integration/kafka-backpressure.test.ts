@@ -1,5 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import pino from 'pino'
 import type { EventStore } from '../../core/ports/event-store.js'
 import { clickHouseEventStore } from '../../adapters/clickhouse/store.js'
 import { createMetrics } from '../../adapters/telemetry/metrics.js'
@@ -155,7 +156,10 @@ test('shutdown() drains the in-flight batch and commits it', async () => {
       return real.insertRequests(...a)
     },
   }
-  const log = testLog()
+  // kafkajs logs (debug) 'Stopping fetchers...' when its stop starts waiting for the fetchers, one of them
+  // holding the batch in flight: the moment to let that batch finish
+  const logLines: string[] = []
+  const log = pino({ level: 'debug' }, { write: (l: string) => void logLines.push(l) })
   const writer = new BatchWriter(slow, WriterConfig.parse({ max_batch_wait_ms: 20 }), log)
   const metrics = createMetrics()
   const cfg = kafkaTestConfig({
@@ -173,7 +177,12 @@ test('shutdown() drains the in-flight batch and commits it', async () => {
   await produceAll(kx.producer, topic, messages)
   await waitFor('a batch is being stored', () => inserts > 0)
   const stopping = ingest.shutdown(30_000)
-  await sleep(300)
+  let stopped = false
+  void stopping.then(() => (stopped = true))
+  await waitFor('the stop waits for the batch in flight', () =>
+    logLines.some((l) => l.includes('"msg":"Stopping fetchers..."')),
+  )
+  assert.equal(stopped, false, 'shutdown does not end while its batch is being stored')
   release()
   await stopping
   await writer.shutdown()

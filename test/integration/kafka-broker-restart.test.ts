@@ -25,29 +25,46 @@ test('broker stopped and restarted mid-stream (SIGTERM, then SIGKILL): exact sum
   const running = await start(cfg, testLog())
   try {
     // a producer that keeps going through both outages: a failed send is sent again (same event ids)
+    // once the broker is back; it runs until told to stop (the cap is a guard)
     let producing = true
+    let brokerUp = true
+    let inFlight = false
+    let sendsDone = 0
     const background = (async () => {
-      for (let i = 0; producing && i < 3_000; i += 40) {
+      for (let i = 0; producing && i < 40_000; i += 40) {
         const messages = spendMessages(ledger, i, i + 40)
         for (;;) {
+          inFlight = true
           try {
             await produceAll(kx.producer, topic, messages)
+            sendsDone++
             break
           } catch {
-            await sleep(300)
+            inFlight = false
+            await waitFor('the broker back for a resend', () => brokerUp, 180_000)
           }
         }
-        await sleep(100)
+        inFlight = false
+        await sleep(100) // the pace of the traffic
       }
     })()
+    /**
+     * The broker is stopped: hold it down until a send is in flight against it (the outage met traffic;
+     * a send in flight while the broker process is gone cannot be done), then restart it.
+     */
+    const outage = async (what: string) => {
+      brokerUp = false
+      await waitFor(`a send in flight while ${what}`, () => inFlight, 60_000)
+      await kx.broker.restart()
+      brokerUp = true
+    }
     const stored = async () => (await storeCounts(running.store)).rows
 
     await waitFor('some rows stored', async () => (await stored()) >= 200)
     // controlled shutdown while the consumer is mid-stream; it keeps retrying while the broker is gone
     phase('stopping the broker')
     await kx.broker.stop()
-    await sleep(1_500)
-    await kx.broker.restart()
+    await outage('the broker is stopped')
     phase('broker restarted')
     const before = await stored()
     await waitFor('rows flowing after the first restart', async () => (await stored()) > before + 100)
@@ -55,10 +72,10 @@ test('broker stopped and restarted mid-stream (SIGTERM, then SIGKILL): exact sum
     // crash of the broker (SIGKILL) mid-stream, then restart on the same data
     phase('killing the broker')
     await kx.broker.stop({ kill: true })
-    await sleep(1_000)
-    await kx.broker.restart()
+    await outage('the broker is killed')
     phase('broker restarted')
-    await sleep(1_000)
+    const sendsBefore = sendsDone
+    await waitFor('sends done after the restart', () => sendsDone >= sendsBefore + 2, 120_000)
     producing = false
     await background
     phase(`produced ${ledger.total}`)

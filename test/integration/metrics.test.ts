@@ -88,7 +88,13 @@ test('/metrics is valid exposition text with budget gauges, alerts by type and s
     const loops = value(t, 'gatewarden_alerts_open', { type: 'loop' })
     // the change is counted once the store has it, which may be a moment after it opened
     const changes = value(t, 'gatewarden_alert_changes_total', { type: 'loop', state: 'firing' })
-    return spent !== undefined && Math.abs(spent - 0.9) < 1e-9 && loops.length > 0 && changes.length > 0
+    // the event-loop delay gauges appear once the loop has 5 samples since the previous scrape
+    const delay = /^nodejs_eventloop_delay_p99[{ ]/m.test(t)
+    return spent !== undefined &&
+      Math.abs(spent - 0.9) < 1e-9 &&
+      loops.length > 0 &&
+      changes.length > 0 &&
+      delay
       ? t
       : undefined
   })
@@ -117,8 +123,13 @@ test('/metrics is valid exposition text with budget gauges, alerts by type and s
   assert.equal(types.get('gatewarden_alert_changes_total'), 'counter')
   assert.ok(value(text, 'gatewarden_alerts_open', { type: 'loop', severity: 'page' })[0]! >= 1)
 
-  for (const name of ['nodejs_eventloop_utilization', 'v8js_memory_heap_limit', 'process_memory_usage'])
+  // the runtime's metrics, from @opentelemetry/instrumentation-runtime-node (RSS is Gatewarden's own)
+  for (const stat of ['min', 'max', 'mean', 'stddev', 'p50', 'p90', 'p99'])
+    assert.equal(types.get(`nodejs_eventloop_delay_${stat}`), 'gauge', stat)
+  for (const name of ['nodejs_eventloop_utilization', 'v8js_memory_heap_space_size', 'process_memory_usage'])
     assert.equal(types.get(name), 'gauge', name)
   assert.ok(value(text, 'v8js_memory_heap_used', { v8js_heap_space_name: 'old_space' })[0]! > 0)
+  assert.ok(value(text, 'nodejs_eventloop_time_total', { nodejs_eventloop_state: 'active' })[0]! > 0)
+  assert.equal(types.get('nodejs_eventloop_time_total'), 'counter')
   assert.equal(types.get('v8js_gc_duration'), 'histogram')
 })

@@ -288,8 +288,8 @@ test('start repairs a torn store before serving: /api/cost over whole hours answ
     all.length,
   )
   const metrics = (await gw.app.inject({ method: 'GET', url: '/metrics' })).body
-  assert.match(metrics, /^gatewarden_rollup_hours_repaired{[^}]*} 4$/m, 'two hours in each rollup')
-  assert.match(metrics, /^gatewarden_rollup_hours_unrepaired{[^}]*} 0$/m)
+  assert.match(metrics, /^gatewarden_rollup_repaired_hour_slots{[^}]*} 4$/m, 'two hours in each rollup')
+  assert.match(metrics, /^gatewarden_rollup_unrepaired_hour_slots{[^}]*} 0$/m)
   // on demand, after start: nothing left to do
   const report = await gw.repairRollups()
   assert.deepEqual([report.repaired, report.unrepaired], [[], []])

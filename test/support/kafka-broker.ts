@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Kafka, logLevel, Partitioners, type Message, type Producer, type RecordMetadata } from 'kafkajs'
 import { REPO_ROOT } from './paths.js'
+import { waitFor } from './wait.js'
 
 const run = promisify(execFile)
 const script = (name: string) => join(REPO_ROOT, 'scripts', 'kafka', name)
@@ -77,14 +78,27 @@ export function testKafka(brokers: string[]): Kafka {
   })
 }
 
-/** Creates a topic and waits until every partition has a leader. */
+/**
+ * Creates a topic and waits until every partition has a leader. kafkajs' own `waitForLeaders` gives up at
+ * once when the brokers' metadata does not list the new topic yet (UNKNOWN_TOPIC_OR_PARTITION, seen right
+ * after a broker start), so the wait is here: on the metadata, until it lists each partition with a leader.
+ */
 export async function createTopic(kafka: Kafka, topic: string, partitions: number): Promise<void> {
   const admin = kafka.admin()
   await admin.connect()
   try {
     await admin.createTopics({
       topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-      waitForLeaders: true,
+      waitForLeaders: false,
+    })
+    await waitFor(`leaders for the ${partitions} partitions of ${topic}`, async () => {
+      try {
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] })
+        const ps = topics[0]?.partitions ?? []
+        return ps.length === partitions && ps.every((p) => p.leader >= 0)
+      } catch {
+        return false // not in the metadata yet
+      }
     })
   } finally {
     await admin.disconnect()
