@@ -24,8 +24,8 @@ interface PartSource {
 
 /**
  * Every part, in run order: its name (the prefix of its figures) and where it is. `from` lists
- * candidates, the first whose module is built wins (a part another branch of issue 10 replaces: its
- * module first, the one it replaces after). An `optional` part whose modules are all absent is skipped
+ * candidates, the first whose module is built wins (for a part that another replaces: the new module
+ * first). An `optional` part whose modules are all absent is skipped
  * and reported as such, not failed: the hook for parts written elsewhere that have not landed yet. The
  * parse ceiling runs first; ratios to it are computed after all parts ran (see `RATIOS`).
  */
@@ -35,22 +35,10 @@ export const PARTS: ReadonlyArray<{ name: string; from: PartSource[]; optional?:
   { name: 'http', from: [{ module: 'http-ingest.js', export: 'httpIngest' }] },
   { name: 'kafka', from: [{ module: 'kafka-ingest.js', export: 'kafkaIngest' }] },
   { name: 'replay', from: [{ module: 'replay.js', export: 'replayPart' }] },
-  {
-    name: 'detection',
-    from: [
-      // the detectors' own part (bench/detection.ts --json figures, zombie latency too), when it lands
-      { module: 'detection-part.js', export: 'detectionPart' },
-      // until then: bench/detection.ts's printed lines (bench/cli-parts.ts)
-      { module: 'cli-parts.js', export: 'detectionPart' },
-    ],
-  },
+  { name: 'detection', from: [{ module: 'detection-part.js', export: 'detectionPart' }] },
+  { name: 'memory', from: [{ module: 'detection-memory.js', export: 'detectionMemoryPart' }] },
   { name: 'spend_anomaly', from: [{ module: 'cli-parts.js', export: 'spendAnomalyPart' }] },
-  // written on other branches of issue 10: run when built, skipped (and said so) until they land
-  {
-    name: 'memory',
-    from: [{ module: 'detection-memory.js', export: 'detectionMemoryPart' }],
-    optional: true,
-  },
+  // written on another branch of issue 10: run when built, skipped (and said so) until it lands
   { name: 'query', from: [{ module: 'store-queries.js', export: 'storeQueries' }], optional: true },
 ]
 
