@@ -1,88 +1,99 @@
 /**
- * HTTP ingest benchmark: LiteLLM-style POSTs (512 events of ~4 KB each, as LiteLLM's generic_api batches)
- * to a real `gatewarden start` child process on the embedded store, until every event is queryable.
+ * HTTP ingest part: LiteLLM `generic_api` batches (JSON arrays of 512 payloads of bench/traffic.ts, ~4.6
+ * KB each) POSTed to `/ingest/litellm` of a real `gatewarden start` child process (embedded store, the
+ * default config: all detectors on) by 4 parallel senders, each waiting for its answer (sent after the
+ * batch is committed), until `/api/cost` counts every event.
  *
- * Prints: events/s end to end (acked and counted by /api/cost), the same rows' ceiling (the embedded
- * engine inserting pre-mapped rows in-process, no HTTP, no parsing), their ratio, ack latency p50/p99
- * per POST, and the server's peak RSS. Usage: npm run bench [-- --events 50000 --concurrency 4]
+ * Figures: events/s end to end (first POST -> all counted), ack latency per POST p50/p99, the child's
+ * peak RSS (VmHWM) and its JS heap (peak of `/metrics` samples) apart, dead letters (expected 0).
+ * `http.ratio_to_parse_ceiling` is computed by the runner from this run's parse ceiling.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseArgs } from 'node:util'
-import { benchPayloads, storeCeiling } from './workload.js'
 import { killHard, spawnGatewarden } from '../test/support/gatewarden-process.js'
+import { waitFor } from '../test/support/wait.js'
+import type { BenchOptions, BenchPart } from './part.js'
+import { jsonArray, trafficJson } from './traffic.js'
+import { countedEvents, deadLetters, ingestTraffic, pct, r3, watchMemory } from './workload.js'
 
-const { values } = parseArgs({
-  options: {
-    events: { type: 'string', default: '50000' },
-    batch: { type: 'string', default: '512' },
-    concurrency: { type: 'string', default: '4' },
-  },
-})
-const EVENTS = Number(values.events)
-const BATCH = Number(values.batch)
-const CONCURRENCY = Number(values.concurrency)
+const BATCH = 512
+const CONCURRENCY = 4
 
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN
-}
+export const httpIngest: BenchPart = {
+  name: 'http',
+  async run(opts: BenchOptions) {
+    const { quick } = opts
+    const log = (line: string) => opts.log(line)
+    const strings = trafficJson(ingestTraffic(quick))
+    const events = strings.length
+    const bodies: string[] = []
+    for (let i = 0; i < events; i += BATCH) bodies.push(jsonArray(strings.slice(i, i + BATCH)))
+    const bytes = bodies.reduce((a, b) => a + Buffer.byteLength(b), 0)
 
-async function main(): Promise<void> {
-  const payloads = benchPayloads(EVENTS, `b${Date.now()}`, Date.now() - 3_600_000)
-  const bodies: string[] = []
-  for (let i = 0; i < payloads.length; i += BATCH) bodies.push(JSON.stringify(payloads.slice(i, i + BATCH)))
-  const avgEventBytes = Math.round(bodies.reduce((a, b) => a + b.length, 0) / EVENTS)
-
-  const dir = mkdtempSync(join(tmpdir(), 'gw-bench-http-'))
-  const gw = await spawnGatewarden({ GATEWARDEN_DATA_DIR: dir })
-  const latencies: number[] = []
-  let next = 0
-  const t0 = performance.now()
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++]!
-        const t = performance.now()
-        const res = await fetch(`${gw.url}/ingest/litellm`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-        })
-        if (res.status !== 200) throw new Error(`POST answered ${res.status}: ${await res.text()}`)
-        await res.arrayBuffer()
-        latencies.push(performance.now() - t)
+    const dir = mkdtempSync(join(tmpdir(), 'gw-bench-http-'))
+    const config = join(dir, 'gatewarden.yaml')
+    writeFileSync(config, JSON.stringify({ store: { data_dir: join(dir, 'data') } })) // JSON is YAML
+    const gw = await spawnGatewarden({ GATEWARDEN_CONFIG: config })
+    try {
+      const memory = watchMemory(gw.child.pid!, gw.url)
+      const latencies: number[] = []
+      let next = 0
+      const t0 = performance.now()
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next < bodies.length) {
+            const body = bodies[next++]!
+            const t = performance.now()
+            const res = await fetch(`${gw.url}/ingest/litellm`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body,
+            })
+            if (res.status !== 200) throw new Error(`POST answered ${res.status}: ${await res.text()}`)
+            await res.arrayBuffer()
+            latencies.push(performance.now() - t)
+          }
+        }),
+      )
+      const acked = performance.now() - t0
+      let counted = 0
+      await waitFor(
+        () => `${events} events counted by /api/cost (${counted} so far)`,
+        async () => (counted = await countedEvents(gw.url)) >= events,
+        120_000,
+        100,
+      )
+      const secs = (performance.now() - t0) / 1000
+      const mem = await memory.stop()
+      const dead = await deadLetters(gw.url)
+      if (counted !== events) throw new Error(`counted ${counted} of ${events} events`)
+      const rate = events / secs
+      log(
+        `${events} events (~${Math.round(bytes / events)} B each), ${bodies.length} POSTs of ${BATCH}, concurrency ${CONCURRENCY}: ${Math.round(rate)} events/s end to end (${secs.toFixed(2)} s; all acked at ${(acked / 1000).toFixed(2)} s)`,
+      )
+      log(
+        `ack latency p50 ${pct(latencies, 50).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms; peak RSS ${mem.rssPeakMiB.toFixed(0)} MiB, JS heap peak ${mem.heapPeakMiB.toFixed(0)} MiB; dead letters ${dead}`,
+      )
+      return {
+        'http.events': events,
+        'http.payload_bytes.mean': Math.round(bytes / events),
+        'http.batch_events': BATCH,
+        'http.concurrency': CONCURRENCY,
+        'http.end_to_end.events_per_s': Math.round(rate),
+        'http.end_to_end_s': r3(secs),
+        'http.all_acked_s': r3(acked / 1000),
+        'http.ack_latency_ms.p50': r3(pct(latencies, 50)),
+        'http.ack_latency_ms.p99': r3(pct(latencies, 99)),
+        'http.ack_latency_ms.max': r3(Math.max(...latencies)),
+        'http.rss_mib.peak': r3(mem.rssPeakMiB),
+        'http.js_heap_used_mib.peak': r3(mem.heapPeakMiB),
+        'http.non_heap_mib.at_heap_peak': r3(mem.nonHeapAtHeapPeakMiB),
+        'http.dead_letters': dead,
       }
-    }),
-  )
-  const acked = performance.now() - t0
-  const cost = (await (
-    await fetch(`${gw.url}/api/cost?group_by=customer&from=2000-01-01&to=2100-01-01`)
-  ).json()) as { rows: Array<{ requests: number }> }
-  const counted = cost.rows.reduce((a, r) => a + r.requests, 0)
-  const queryable = performance.now() - t0
-  const status = readFileSync(`/proc/${gw.child.pid}/status`, 'utf8')
-  const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN)
-  await killHard(gw)
-  rmSync(dir, { recursive: true, force: true })
-  if (counted !== EVENTS) throw new Error(`counted ${counted} of ${EVENTS} events`)
-
-  const rate = EVENTS / (queryable / 1000)
-  const ceil = await storeCeiling(
-    benchPayloads(EVENTS, `c${Date.now()}`, Date.now() - 3_600_000),
-    'litellm_http',
-  )
-  const lines = [
-    `http ingest: ${EVENTS} events (~${avgEventBytes} B each), ${bodies.length} POSTs of ${BATCH}, concurrency ${CONCURRENCY}`,
-    `  end to end (acked + counted by /api/cost): ${Math.round(rate)} events/s (${(queryable / 1000).toFixed(2)} s; all acked at ${(acked / 1000).toFixed(2)} s)`,
-    `  ceiling (embedded store insert of pre-mapped rows, same machine, same run): ${Math.round(ceil)} events/s`,
-    `  ratio to ceiling: ${(rate / ceil).toFixed(2)}`,
-    `  ack latency per POST: p50 ${pct(latencies, 50).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms`,
-    `  server peak RSS: ${(peakKb / 1024).toFixed(0)} MiB`,
-    `  detection latency: measured by bench/detection.ts (npm run bench runs all three)`,
-  ]
-  process.stdout.write(`${lines.join('\n')}\n`)
+    } finally {
+      await killHard(gw)
+      rmSync(dir, { recursive: true, force: true })
+    }
+  },
 }
-
-await main()

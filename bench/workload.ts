@@ -1,45 +1,152 @@
 /**
- * What the ingest benchmarks share: the LiteLLM-shaped workload and the ceiling it is compared with.
+ * What the ingest parts of the benchmark share: the traffic they send (bench/traffic.ts, the same
+ * payloads in every part of one run), the store's raw insert ceiling, and how they watch a Gatewarden.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
 import { createStoreClient } from '../adapters/clickhouse/client.js'
 import { migrate } from '../adapters/clickhouse/migrate.js'
-import { insertRequests } from '../adapters/clickhouse/requests-table.js'
+import { insertRequestRows, insertRequests } from '../adapters/clickhouse/requests-table.js'
 import { mapLiteLLMPayload } from '../core/ingest/litellm/mapper.js'
 import { AttributionConfig, PrivacyConfig, StoreConfig } from '../schemas/config.js'
 import type { EventSource, RequestEvent } from '../schemas/request-event.js'
-import { litellmPayload } from '../test/support/events.js'
 import { silentLog } from '../test/support/store.js'
+import type { TrafficOptions } from './traffic.js'
 
-/** `n` LiteLLM payloads of ~4.4 KB (500 customers, 50 keys), ids `${prefix}-i`, one ms apart from `t0`. */
-export function benchPayloads(n: number, prefix: string, t0: number): Record<string, unknown>[] {
-  return Array.from({ length: n }, (_, i) => {
-    const p = litellmPayload({
-      id: `${prefix}-${i}`,
-      customer: `cust-${i % 500}`,
-      cost: 0.000123 * ((i % 17) + 1),
-      ts: t0 + i,
-      key: `key-${i % 50}`,
-    })
-    // pad the prompt so each event is ~4 KB, like a real chat payload
-    p.messages = [
-      { role: 'system', content: 'You are helpful.' },
-      { role: 'user', content: `question ${i} ${'lorem ipsum dolor sit amet '.repeat(20)}` },
-    ]
-    return p
-  })
-}
+const MIN = 60_000
 
 /**
- * The ceiling: events/s of the embedded store inserting the same payloads, pre-mapped, in-process, in
- * batches of 10,000 (no HTTP, no Kafka, no parsing), on a fresh data directory.
+ * The run's reference instant: `bench/run.ts` sets `GW_BENCH_T0` once for all its parts, so that every
+ * part generates byte for byte the same payloads (the parse ceiling parses what HTTP and Kafka send).
+ */
+export function benchT0(): number {
+  const t = Number(process.env.GW_BENCH_T0)
+  return Number.isFinite(t) && t > 0 ? t : Date.now()
+}
+
+/** Events of the ingest parts (HTTP, Kafka, the parse and store ceilings). */
+export const ingestEvents = (quick: boolean): number => (quick ? 20_000 : 100_000)
+
+/**
+ * The ingest parts' traffic: clean (no planted incident), over the 30 minutes before the run started,
+ * so that the live detectors see current events (agents work only Mon-Fri 08:00-19:00 UTC: outside
+ * those hours the mix has no agent traffic).
+ */
+export function ingestTraffic(quick: boolean): TrafficOptions {
+  const t0 = benchT0()
+  return {
+    events: ingestEvents(quick),
+    seed: 10,
+    start: t0 - 30 * MIN,
+    spanMs: 30 * MIN,
+    incidents: false,
+    idPrefix: 'bench',
+  }
+}
+
+/** The time range `/api/cost` is asked over to count the ingest traffic. */
+export function ingestRange(): { from: string; to: string } {
+  const t0 = benchT0()
+  return { from: new Date(t0 - 2 * 60 * MIN).toISOString(), to: new Date(t0 + 2 * 60 * MIN).toISOString() }
+}
+
+/** Requests counted by `GET /api/cost` over the range (grouped by model: a handful of rows). */
+export async function countedEvents(url: string, range = ingestRange()): Promise<number> {
+  const res = await fetch(
+    `${url}/api/cost?group_by=model&from=${encodeURIComponent(range.from)}&to=${encodeURIComponent(range.to)}&limit=1000`,
+  )
+  if (res.status !== 200) throw new Error(`/api/cost answered ${res.status}: ${await res.text()}`)
+  const body = (await res.json()) as { rows: Array<{ requests: number }> }
+  return body.rows.reduce((a, r) => a + r.requests, 0)
+}
+
+/** Dead letters stored so far (up to 1000). */
+export async function deadLetters(url: string): Promise<number> {
+  const res = await fetch(`${url}/api/dead-letters?limit=1000`)
+  return ((await res.json()) as { dead_letters: unknown[] }).dead_letters.length
+}
+
+/** `VmHWM` / `VmRSS` of a process, MiB (NaN once it is gone). */
+export function procMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024
+  } catch {
+    return NaN
+  }
+}
+
+/** The JS heap in use (MiB, all spaces) from Gatewarden's `/metrics` (`v8js_memory_heap_used*`). */
+export async function heapUsedMiB(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  let bytes = 0
+  let seen = false
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('v8js_memory_heap_used')) continue
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1))
+    if (Number.isFinite(v)) {
+      bytes += v
+      seen = true
+    }
+  }
+  return seen ? bytes / 1048576 : NaN
+}
+
+/** Peak memory of a Gatewarden child: RSS (VmHWM) and its JS heap, sampled every `everyMs` from `/metrics`. */
+export interface MemoryWatch {
+  /** Stops sampling; the peaks so far (the RSS peak from VmHWM, exact; the heap's at the samples). */
+  stop(): Promise<{ rssPeakMiB: number; heapPeakMiB: number; nonHeapAtHeapPeakMiB: number }>
+}
+
+export function watchMemory(pid: number, url: string, everyMs = 500): MemoryWatch {
+  let heapPeak = NaN
+  let nonHeap = NaN
+  let running = true
+  const sample = async () => {
+    const heap = await heapUsedMiB(url).catch(() => NaN)
+    const rss = procMiB(pid, 'VmRSS')
+    if (Number.isFinite(heap) && !(heap <= heapPeak)) {
+      heapPeak = heap
+      nonHeap = rss - heap
+    }
+  }
+  const loop = (async () => {
+    while (running) {
+      await sample()
+      await new Promise((r) => setTimeout(r, everyMs))
+    }
+  })()
+  return {
+    async stop() {
+      running = false
+      await loop
+      await sample()
+      return { rssPeakMiB: procMiB(pid, 'VmHWM'), heapPeakMiB: heapPeak, nonHeapAtHeapPeakMiB: nonHeap }
+    },
+  }
+}
+
+/** p-th percentile (nearest rank) of `xs`. */
+export const pct = (xs: readonly number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN
+}
+
+/** Rounds a figure for the results (3 decimals). */
+export const r3 = (x: number): number => Math.round(x * 1000) / 1000
+
+/**
+ * The store's ceiling: rows/s of the embedded engine inserting the same payloads, pre-mapped,
+ * in-process, in batches of 10,000 (no HTTP, no Kafka, no parsing), on a fresh data directory; `via`
+ * the store's fastest insert (`insertRequestRows`: RowBinary staged in the data directory) or JSONEachRow
+ * (`insertRequests`).
  */
 export async function storeCeiling(
   payloads: Record<string, unknown>[],
   source: EventSource,
+  via: 'rows' | 'json' = 'rows',
 ): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-bench-ceiling-'))
   const store = createStoreClient(StoreConfig.parse({ data_dir: dir, database: 'bench_ceiling' }))
@@ -52,8 +159,11 @@ export async function storeCeiling(
   }
   const rows = payloads.map((p) => (mapLiteLLMPayload(p, opts) as { ok: true; event: RequestEvent }).event)
   const t = performance.now()
-  for (let i = 0; i < rows.length; i += 10_000)
-    await insertRequests(store.client, store.database, rows.slice(i, i + 10_000), randomUUID())
+  for (let i = 0; i < rows.length; i += 10_000) {
+    const batch = rows.slice(i, i + 10_000)
+    if (via === 'rows') await insertRequestRows(store, batch, randomUUID())
+    else await insertRequests(store.client, store.database, batch, randomUUID())
+  }
   const secs = (performance.now() - t) / 1000
   await store.client.close()
   rmSync(dir, { recursive: true, force: true })

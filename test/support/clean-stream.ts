@@ -46,7 +46,7 @@ const customerWeight = (ts: number) =>
   (1 + 0.6 * Math.cos((2 * Math.PI * ((ts % DAY) / 3_600_000 - 15)) / 24)) * (weekday(ts) ? 1 : 0.6)
 
 /** Zipf(1) popularity: customer `i` gets a share proportional to 1/(i+1). Returns the CDF and shares. */
-function zipf(n: number): { cdf: Float64Array; share: (i: number) => number } {
+export function zipf(n: number): { cdf: Float64Array; share: (i: number) => number } {
   const cdf = new Float64Array(n)
   let h = 0
   for (let i = 0; i < n; i++) cdf[i] = h += 1 / (i + 1)
@@ -54,7 +54,8 @@ function zipf(n: number): { cdf: Float64Array; share: (i: number) => number } {
   return { cdf, share: (i) => 1 / (i + 1) / h }
 }
 
-function pick(cdf: Float64Array, u: number): number {
+/** The index `u` (uniform in [0, 1)) falls on in `cdf` (binary search). */
+export function pick(cdf: Float64Array, u: number): number {
   let lo = 0
   let hi = cdf.length - 1
   while (lo < hi) {
