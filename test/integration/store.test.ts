@@ -60,6 +60,8 @@ test('migrations are idempotent: run again on the same database, nothing changes
       'rule_events',
       'rules',
       'schema_migrations',
+      'spend_by_customer_day',
+      'spend_by_customer_day_mv',
       'spend_by_hour',
       'spend_by_hour_mv',
       'spend_by_minute',
