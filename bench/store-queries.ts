@@ -84,7 +84,7 @@ async function acks(gw: GatewardenProcess, prefix: string, posts: number, batch:
 
 export async function runStoreQueries(opts: BenchOptions & { events?: number }): Promise<BenchFigures> {
   const events = opts.events ?? (opts.quick ? 1_000_000 : 10_000_000)
-  const store = await ensureBenchStore(events, opts.log)
+  const store = await ensureBenchStore(events, (l) => opts.log(l))
   opts.log(
     `store of ${store.events} events (${store.cached ? 'cached' : `generated in ${store.generateMs} ms`}), ${iso(store.fromMs)}..${iso(store.toMs)}`,
   )

@@ -317,7 +317,10 @@ test('readEvents for a restore: the newest N only, in order, without texts, acro
     return out
   }
   const noTexts = (es: RequestEvent[]) => es.map((e) => ({ ...e, request_text: '', response_text: '' }))
-  assert.ok(events.every((e) => e.request_text !== ''), 'the stored events have texts')
+  assert.ok(
+    events.every((e) => e.request_text !== ''),
+    'the stored events have texts',
+  )
   for (const pageSize of [3, 7, 100]) {
     assert.deepEqual(await read(undefined, pageSize), noTexts(sorted), `all, pages of ${pageSize}`)
     // 23 newest: starts inside a tie of five events on one instant
