@@ -62,6 +62,28 @@ test('costSegments: whole days from the daily rollup when it keeps every needed 
   const show = (segs: ReturnType<typeof costSegments>) =>
     segs.map((s) => `${s.table} ${new Date(s.fromMs).toISOString()}..${new Date(s.toMs).toISOString()}`)
   const minuteFrom = t('2026-10-23T00:00:00Z')
+  // one customer (the hourly rollup's key prefix): hours at the edges
+  assert.deepEqual(
+    show(
+      costSegments(
+        { fromMs: t('2026-11-01T18:17:30.5Z'), toMs: t('2026-11-04T06:41:12Z') },
+        ['customer'],
+        minuteFrom,
+        true,
+      ),
+    ),
+    [
+      'requests 2026-11-01T18:17:30.500Z..2026-11-01T18:18:00.000Z',
+      'spend_by_minute 2026-11-01T18:18:00.000Z..2026-11-01T19:00:00.000Z',
+      'spend_by_hour 2026-11-01T19:00:00.000Z..2026-11-02T00:00:00.000Z',
+      'spend_by_customer_day 2026-11-02T00:00:00.000Z..2026-11-04T00:00:00.000Z',
+      'spend_by_hour 2026-11-04T00:00:00.000Z..2026-11-04T06:00:00.000Z',
+      'spend_by_minute 2026-11-04T06:00:00.000Z..2026-11-04T06:41:00.000Z',
+      'requests 2026-11-04T06:41:00.000Z..2026-11-04T06:41:12.000Z',
+    ],
+  )
+  // all customers: the hours at the day edges from the minute rollup (partitioned by day), not the
+  // hourly one (by month, customer first)
   assert.deepEqual(
     show(
       costSegments(
@@ -72,11 +94,9 @@ test('costSegments: whole days from the daily rollup when it keeps every needed 
     ),
     [
       'requests 2026-11-01T18:17:30.500Z..2026-11-01T18:18:00.000Z',
-      'spend_by_minute 2026-11-01T18:18:00.000Z..2026-11-01T19:00:00.000Z',
-      'spend_by_hour 2026-11-01T19:00:00.000Z..2026-11-02T00:00:00.000Z',
+      'spend_by_minute 2026-11-01T18:18:00.000Z..2026-11-02T00:00:00.000Z',
       'spend_by_customer_day 2026-11-02T00:00:00.000Z..2026-11-04T00:00:00.000Z',
-      'spend_by_hour 2026-11-04T00:00:00.000Z..2026-11-04T06:00:00.000Z',
-      'spend_by_minute 2026-11-04T06:00:00.000Z..2026-11-04T06:41:00.000Z',
+      'spend_by_minute 2026-11-04T00:00:00.000Z..2026-11-04T06:41:00.000Z',
       'requests 2026-11-04T06:41:00.000Z..2026-11-04T06:41:12.000Z',
     ],
   )

@@ -52,19 +52,34 @@ const LEVELS: ReadonlyArray<{ table: CostTable; unit: number; dims: ReadonlySet<
  * edges: whole days from the daily rollup (when it covers the query), whole hours from the hourly one,
  * whole minutes from the minute rollup (inside its TTL, from `minuteFromMs`), the rest from raw rows.
  * Every table sums the same raw rows, so the parts add up to what raw rows alone would answer.
+ * `customerFiltered`: the query names one customer (the hourly rollup's key prefix).
  */
-export function costSegments(r: Range, needs: CostNeeds, minuteFromMs: number): CostSegment[] {
+export function costSegments(
+  r: Range,
+  needs: CostNeeds,
+  minuteFromMs: number,
+  customerFiltered = false,
+): CostSegment[] {
   const covers = (level: (typeof LEVELS)[number]) => !level.dims || needs.every((d) => level.dims!.has(d))
-  const cover = (fromMs: number, toMs: number, i: number): CostSegment[] => {
+  const cover = (fromMs: number, toMs: number, i: number, dayEdge = false): CostSegment[] => {
     if (fromMs >= toMs) return []
     const level = LEVELS[i]!
     if (level.table === 'requests') return [{ table: 'requests', fromMs, toMs }]
-    if (!covers(level) || (level.table === 'spend_by_minute' && fromMs < minuteFromMs))
-      return cover(fromMs, toMs, i + 1)
+    // the hourly rollup is partitioned by month and keyed customer first: the hours at the edge of a
+    // day range, for all customers, would scan the month; the minute rollup and raw rows are partitioned
+    // by day (measured on 10M events: 2.4 s through spend_by_hour)
+    const monthScan = level.table === 'spend_by_hour' && dayEdge && !customerFiltered
+    if (monthScan || !covers(level) || (level.table === 'spend_by_minute' && fromMs < minuteFromMs))
+      return cover(fromMs, toMs, i + 1, dayEdge)
     const a = Math.ceil(fromMs / level.unit) * level.unit
     const b = Math.floor(toMs / level.unit) * level.unit
-    if (a >= b) return cover(fromMs, toMs, i + 1)
-    return [...cover(fromMs, a, i + 1), { table: level.table, fromMs: a, toMs: b }, ...cover(b, toMs, i + 1)]
+    if (a >= b) return cover(fromMs, toMs, i + 1, dayEdge)
+    const edge = dayEdge || level.table === 'spend_by_customer_day'
+    return [
+      ...cover(fromMs, a, i + 1, edge),
+      { table: level.table, fromMs: a, toMs: b },
+      ...cover(b, toMs, i + 1, edge),
+    ]
   }
   return cover(r.fromMs, r.toMs, 0)
 }

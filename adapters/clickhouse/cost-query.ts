@@ -17,7 +17,7 @@ export function clickHouseCostReader(store: StoreClient): CostReader {
             store.client,
             store.database,
             q,
-            costSegments(plan, costNeeds(q), plan.minuteFromMs),
+            costSegments(plan, costNeeds(q), plan.minuteFromMs, q.customer !== undefined),
           ),
   }
 }
