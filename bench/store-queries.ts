@@ -85,7 +85,9 @@ async function acks(gw: GatewardenProcess, prefix: string, posts: number, batch:
   return out
 }
 
-export async function runStoreQueries(opts: BenchOptions & { events?: number }): Promise<BenchFigures> {
+export async function runStoreQueries(
+  opts: BenchOptions & { events?: number; posts?: number; fullStartup?: boolean },
+): Promise<BenchFigures> {
   const events = opts.events ?? (opts.quick ? 1_000_000 : 10_000_000)
   const store = await ensureBenchStore(events, (l) => opts.log(l))
   opts.log(
@@ -125,7 +127,7 @@ export async function runStoreQueries(opts: BenchOptions & { events?: number }):
     )
 
     // ack latency of inserts: alone, then while two loops hammer the all-customer unaligned query
-    const posts = opts.quick ? 20 : 60
+    const posts = opts.posts ?? (opts.quick ? 20 : 60)
     const run = `bq${Date.now()}`
     const quiet = await acks(gw, `${run}-q`, posts, 64)
     let hammering = true
@@ -151,6 +153,10 @@ export async function runStoreQueries(opts: BenchOptions & { events?: number }):
     await stopGracefully(gw)
   }
   // start-up as configured by default (all four detectors)
+  if (opts.fullStartup === false) {
+    rmSync(work, { recursive: true, force: true })
+    return figures
+  }
   const limit = opts.quick ? 120_000 : 300_000
   const t1 = performance.now()
   try {
@@ -177,11 +183,18 @@ export const storeQueries: BenchPart = {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const { values } = parseArgs({
-    options: { quick: { type: 'boolean', default: false }, events: { type: 'string' } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      events: { type: 'string' },
+      posts: { type: 'string' },
+      'no-full-startup': { type: 'boolean', default: false },
+    },
   })
   const figures = await runStoreQueries({
     quick: values.quick ?? false,
     ...(values.events ? { events: Number(values.events) } : {}),
+    ...(values.posts ? { posts: Number(values.posts) } : {}),
+    fullStartup: !values['no-full-startup'],
     log: (l) => process.stdout.write(`query: ${l}\n`),
   })
   process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`)
