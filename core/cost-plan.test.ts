@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { currentMonthUtc, planCostQuery, previousPlan } from './cost-plan.js'
+import { costSegments, currentMonthUtc, planCostQuery, previousPlan } from './cost-plan.js'
 
 const now = Date.parse('2026-11-26T09:30:12.345Z')
 
@@ -55,4 +55,90 @@ test('the previous plan has its own source', () => {
   assert.ok(!('error' in month))
   assert.equal(new Date(month.previous.fromMs).toISOString(), '2026-10-01T00:00:00.000Z')
   assert.equal(new Date(month.previous.toMs).toISOString(), '2026-11-01T00:00:00.000Z')
+})
+
+test('costSegments: whole days from the daily rollup when it keeps every needed dimension, finer tables only at the edges', () => {
+  const t = (iso: string) => Date.parse(iso)
+  const show = (segs: ReturnType<typeof costSegments>) =>
+    segs.map((s) => `${s.table} ${new Date(s.fromMs).toISOString()}..${new Date(s.toMs).toISOString()}`)
+  const minuteFrom = t('2026-10-23T00:00:00Z')
+  // one customer (the hourly rollup's key prefix): hours at the edges
+  assert.deepEqual(
+    show(
+      costSegments(
+        { fromMs: t('2026-11-01T18:17:30.5Z'), toMs: t('2026-11-04T06:41:12Z') },
+        ['customer'],
+        minuteFrom,
+        true,
+      ),
+    ),
+    [
+      'requests 2026-11-01T18:17:30.500Z..2026-11-01T18:18:00.000Z',
+      'spend_by_minute 2026-11-01T18:18:00.000Z..2026-11-01T19:00:00.000Z',
+      'spend_by_hour 2026-11-01T19:00:00.000Z..2026-11-02T00:00:00.000Z',
+      'spend_by_customer_day 2026-11-02T00:00:00.000Z..2026-11-04T00:00:00.000Z',
+      'spend_by_hour 2026-11-04T00:00:00.000Z..2026-11-04T06:00:00.000Z',
+      'spend_by_minute 2026-11-04T06:00:00.000Z..2026-11-04T06:41:00.000Z',
+      'requests 2026-11-04T06:41:00.000Z..2026-11-04T06:41:12.000Z',
+    ],
+  )
+  // all customers: the hours at the day edges from the minute rollup (partitioned by day), not the
+  // hourly one (by month, customer first)
+  assert.deepEqual(
+    show(
+      costSegments(
+        { fromMs: t('2026-11-01T18:17:30.5Z'), toMs: t('2026-11-04T06:41:12Z') },
+        ['customer'],
+        minuteFrom,
+      ),
+    ),
+    [
+      'requests 2026-11-01T18:17:30.500Z..2026-11-01T18:18:00.000Z',
+      'spend_by_minute 2026-11-01T18:18:00.000Z..2026-11-02T00:00:00.000Z',
+      'spend_by_customer_day 2026-11-02T00:00:00.000Z..2026-11-04T00:00:00.000Z',
+      'spend_by_minute 2026-11-04T00:00:00.000Z..2026-11-04T06:41:00.000Z',
+      'requests 2026-11-04T06:41:00.000Z..2026-11-04T06:41:12.000Z',
+    ],
+  )
+  // a dimension the daily rollup does not keep: hours in the middle
+  assert.deepEqual(
+    show(
+      costSegments(
+        { fromMs: t('2026-11-01T18:00:00Z'), toMs: t('2026-11-04T00:00:00Z') },
+        ['customer', 'model'],
+        minuteFrom,
+      ),
+    ),
+    ['spend_by_hour 2026-11-01T18:00:00.000Z..2026-11-04T00:00:00.000Z'],
+  )
+  assert.deepEqual(
+    show(
+      costSegments(
+        { fromMs: t('2026-11-01T00:00:00Z'), toMs: t('2026-12-01T00:00:00Z') },
+        ['tier', 'day'],
+        minuteFrom,
+      ),
+    ),
+    ['spend_by_customer_day 2026-11-01T00:00:00.000Z..2026-12-01T00:00:00.000Z'],
+  )
+  assert.deepEqual(
+    show(
+      costSegments(
+        { fromMs: t('2026-11-01T00:00:00Z'), toMs: t('2026-11-03T00:00:00Z') },
+        ['hour'],
+        minuteFrom,
+      ),
+    ),
+    ['spend_by_hour 2026-11-01T00:00:00.000Z..2026-11-03T00:00:00.000Z'],
+  )
+  // minute edges older than the minute rollup keeps: raw rows
+  assert.deepEqual(
+    show(
+      costSegments({ fromMs: t('2026-10-01T10:30:00Z'), toMs: t('2026-10-01T12:00:00Z') }, [], minuteFrom),
+    ),
+    [
+      'requests 2026-10-01T10:30:00.000Z..2026-10-01T11:00:00.000Z',
+      'spend_by_hour 2026-10-01T11:00:00.000Z..2026-10-01T12:00:00.000Z',
+    ],
+  )
 })

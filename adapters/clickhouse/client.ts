@@ -3,10 +3,17 @@ import { join, resolve } from 'node:path'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { StoreConfig } from '../../schemas/config.js'
+import { embeddedLanes } from './store-lanes.js'
 
 /** A store connection: the client, the database every statement names, and which engine it is. */
 export interface StoreClient {
+  /** Store work: ingest, detectors, outbox, migrations. */
   client: ClickHouseClient
+  /**
+   * Analyst reads (cost API, CLI): on the embedded engine a lane that yields to store work and is
+   * bounded in time (store-lanes.ts); on a server, `client` itself. Absent: use `client`.
+   */
+  reads?: ClickHouseClient
   database: string
   kind: 'embedded' | 'server'
   /** Where the data lives, for logs: the data directory, or the server URL without credentials. */
@@ -43,7 +50,7 @@ export function createStoreClient(cfg: StoreConfig): StoreClient {
     })
     url.username = ''
     url.password = ''
-    return { client, database: cfg.database, kind: 'server', location: url.toString() }
+    return { client, reads: client, database: cfg.database, kind: 'server', location: url.toString() }
   }
   const dir = resolve(cfg.data_dir)
   mkdirSync(dir, { recursive: true })
@@ -51,9 +58,10 @@ export function createStoreClient(cfg: StoreConfig): StoreClient {
   const connection = createChdbConnection({ path: dir }) as unknown as NonNullable<
     Parameters<typeof createClient>[0]
   >['connection']
-  const client = createClient({ connection })
+  const lanes = embeddedLanes(createClient({ connection }))
   return {
-    client,
+    client: lanes.store,
+    reads: lanes.read,
     database: cfg.database,
     kind: 'embedded',
     location: dir,

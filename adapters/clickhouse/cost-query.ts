@@ -1,15 +1,34 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { ATTRIBUTE_DIMENSIONS, type CostDimension, type CostQuery, type CostRow } from '../../schemas/api.js'
-import type { CostPlan } from '../../core/cost-plan.js'
+import { costSegments, type CostPlan, type CostSegment, type CostTable } from '../../core/cost-plan.js'
 import type { CostReader } from '../../core/ports/cost-reader.js'
 import type { StoreClient } from './client.js'
 
-/** The CostReader port on ClickHouse: the rollups or raw rows the plan names. */
+/**
+ * The CostReader port on ClickHouse: each part of the range from the coarsest table that answers it
+ * (core/cost-plan.ts `costSegments`), or only `plan.source` when the plan has no minute bound.
+ */
 export function clickHouseCostReader(store: StoreClient): CostReader {
-  return { cost: (q, plan) => queryCost(store.client, store.database, q, plan) }
+  return {
+    cost: (q, plan) =>
+      plan.minuteFromMs === undefined
+        ? queryCost(store.client, store.database, q, plan)
+        : queryCostSegments(
+            store.client,
+            store.database,
+            q,
+            costSegments(plan, costNeeds(q), plan.minuteFromMs, q.customer !== undefined),
+          ),
+  }
 }
 
-const BUCKET: Record<CostPlan['source'], string> = {
+/** The dimensions a query groups by or filters on. */
+export function costNeeds(q: CostQuery): string[] {
+  return [...new Set([...q.group_by, ...ATTRIBUTE_DIMENSIONS.filter((d) => q[d] !== undefined)])]
+}
+
+const BUCKET: Record<CostTable, string> = {
+  spend_by_customer_day: 'day',
   spend_by_hour: 'hour',
   spend_by_minute: 'minute',
   requests: 'ts',
@@ -40,35 +59,62 @@ function filterSql(d: (typeof ATTRIBUTE_DIMENSIONS)[number]): string {
 }
 
 /**
- * Cost grouped by the query's dimensions over the plan's range, most expensive first. An empty `group_by`
- * answers one row: the sums over the whole range (also when nothing matched).
+ * Cost grouped by the query's dimensions over the plan's range from `plan.source` alone, most expensive
+ * first. An empty `group_by` answers one row: the sums over the whole range (also when nothing matched).
  */
-export async function queryCost(
+export function queryCost(
   client: ClickHouseClient,
   database: string,
   q: CostQuery,
   plan: Pick<CostPlan, 'fromMs' | 'toMs' | 'source'>,
 ): Promise<CostRow[]> {
-  const bucket = BUCKET[plan.source]
-  const raw = plan.source === 'requests'
-  const sums = raw
-    ? `count() AS s_requests, countIf(status = 'failure') AS s_failures, sum(input_tokens) AS s_input_tokens,
-       sum(output_tokens) AS s_output_tokens, sum(cached_tokens) AS s_cached_tokens`
-    : `sum(requests) AS s_requests, sum(failures) AS s_failures, sum(input_tokens) AS s_input_tokens,
-       sum(output_tokens) AS s_output_tokens, sum(cached_tokens) AS s_cached_tokens`
+  return queryCostSegments(client, database, q, [
+    { table: plan.source, fromMs: plan.fromMs, toMs: plan.toMs },
+  ])
+}
+
+/** The WHERE of one segment and its parameters (named `_i` apart when `i` is given). */
+function segmentWhere(q: CostQuery, seg: CostSegment, i: number, params: Record<string, unknown>): string {
+  const bucket = BUCKET[seg.table]
+  params[`from${i}`] = seg.fromMs
+  params[`to${i}`] = seg.toMs
   const where = [
-    `${bucket} >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')`,
-    `${bucket} < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`,
+    `${bucket} >= fromUnixTimestamp64Milli({from${i}:Int64}, 'UTC')`,
+    `${bucket} < fromUnixTimestamp64Milli({to${i}:Int64}, 'UTC')`,
   ]
-  const params: Record<string, unknown> = { from: plan.fromMs, to: plan.toMs, limit: q.limit }
   for (const d of ATTRIBUTE_DIMENSIONS) {
     const v = q[d]
     if (v === undefined) continue
     where.push(filterSql(d))
     params[d] = v
   }
-  // every output column has a prefixed alias (d_ dimension, a_ attribute, s_ sum): an alias equal to a
-  // column name (hour, cost_usd) would replace that column in WHERE and inside the aggregates
+  return where.join(' AND ')
+}
+
+/** The sums of a table, named `${prefix}_x`. */
+function sumsSql(table: CostTable, prefix: string, toFloat: boolean): string {
+  const cost = toFloat ? 'toFloat64(sum(cost_usd))' : 'sum(cost_usd)'
+  return table === 'requests'
+    ? `${cost} AS ${prefix}_cost_usd, count() AS ${prefix}_requests, countIf(status = 'failure') AS ${prefix}_failures,
+       sum(input_tokens) AS ${prefix}_input_tokens, sum(output_tokens) AS ${prefix}_output_tokens, sum(cached_tokens) AS ${prefix}_cached_tokens`
+    : `${cost} AS ${prefix}_cost_usd, sum(requests) AS ${prefix}_requests, sum(failures) AS ${prefix}_failures,
+       sum(input_tokens) AS ${prefix}_input_tokens, sum(output_tokens) AS ${prefix}_output_tokens, sum(cached_tokens) AS ${prefix}_cached_tokens`
+}
+
+/**
+ * Cost grouped by the query's dimensions over the segments (core/cost-plan.ts `costSegments`), most
+ * expensive first: one segment is one grouped read; several are read each (exact decimal sums) and
+ * summed again, so the answer equals a read of raw rows over the whole range.
+ */
+export async function queryCostSegments(
+  client: ClickHouseClient,
+  database: string,
+  q: CostQuery,
+  segments: readonly CostSegment[],
+): Promise<CostRow[]> {
+  const params: Record<string, unknown> = { limit: q.limit }
+  // every output column has a prefixed alias (d_ dimension, a_ attribute, s_ sum, i_ inner sum): an alias
+  // equal to a column name (hour, cost_usd) would replace that column in WHERE and inside the aggregates
   const groupKeys = q.group_by.map((d) => `d_${d}`)
   const grouped = groupKeys.length
     ? `
@@ -76,10 +122,32 @@ GROUP BY ${groupKeys.join(', ')}
 ORDER BY s_cost_usd DESC, ${groupKeys.join(', ')}
 LIMIT {limit:UInt32}`
     : ''
-  const query = `SELECT ${[...q.group_by.map((d) => dimensionSql(d, bucket)), ''].join(', ')}
-       toFloat64(sum(cost_usd)) AS s_cost_usd, ${sums}
-FROM ${database}.${plan.source}
-WHERE ${where.join(' AND ')}${grouped}`
+  let query: string
+  if (segments.length === 1) {
+    const seg = segments[0]!
+    const bucket = BUCKET[seg.table]
+    query = `SELECT ${[...q.group_by.map((d) => dimensionSql(d, bucket)), ''].join(', ')}
+       ${sumsSql(seg.table, 's', true)}
+FROM ${database}.${seg.table}
+WHERE ${segmentWhere(q, seg, 0, params)}${grouped}`
+  } else {
+    const parts = segments.map((seg, i) => {
+      const bucket = BUCKET[seg.table]
+      const dims = q.group_by.map((d) =>
+        d === 'key' ? 'api_key_hash AS d_key, any(api_key_alias) AS i_key_alias' : dimensionSql(d, bucket),
+      )
+      return `SELECT ${[...dims, ''].join(', ')}${sumsSql(seg.table, 'i', false)}
+FROM ${database}.${seg.table}
+WHERE ${segmentWhere(q, seg, i, params)}${groupKeys.length ? `\nGROUP BY ${groupKeys.join(', ')}` : ''}`
+    })
+    const outer = q.group_by.map((d) => (d === 'key' ? 'd_key, any(i_key_alias) AS a_key_alias' : `d_${d}`))
+    query = `SELECT ${[...outer, ''].join(', ')}
+       toFloat64(sum(i_cost_usd)) AS s_cost_usd, sum(i_requests) AS s_requests, sum(i_failures) AS s_failures,
+       sum(i_input_tokens) AS s_input_tokens, sum(i_output_tokens) AS s_output_tokens, sum(i_cached_tokens) AS s_cached_tokens
+FROM (
+${parts.join('\nUNION ALL\n')}
+)${grouped}`
+  }
   const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' })
   const rows = await rs.json<Record<string, string | number>>()
   return rows.map((r) => {

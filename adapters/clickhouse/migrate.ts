@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
+import { GatewardenError } from '../../core/errors.js'
 import { MIGRATIONS, type Migration } from '../../schemas/migrations/index.js'
 import type { StoreClient } from './client.js'
+import { rebuildSettings } from './settings.js'
 
 /** Replaces `{{db}}` with the database name. */
 export function renderSql(sql: string, database: string): string {
@@ -19,7 +22,35 @@ export async function migrate(
   const { client, database } = store
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${database}` })
   for (const m of migrations) {
-    for (const sql of m.statements) await client.command({ query: renderSql(sql, database) })
+    let backfilled = false
+    for (const sql of m.statements) {
+      const query = renderSql(sql, database)
+      if (!/^INSERT INTO /.test(sql)) {
+        await client.command({ query })
+        continue
+      }
+      const target = /^INSERT INTO (\S+)/.exec(query)![1]!
+      const before = await countRows(store, target)
+      await client.command({
+        query,
+        clickhouse_settings: rebuildSettings(`migration-${m.version}-${randomUUID()}`),
+      })
+      const after = await countRows(store, target)
+      if (after > before) {
+        backfilled = true
+        log.info({ version: m.version, table: target, rows: after - before }, 'store backfilled')
+      }
+    }
+    if (backfilled && m.verify) {
+      const rs = await client.query({ query: renderSql(m.verify, database), format: 'JSONEachRow' })
+      const problems = await rs.json<{ problem: string }>()
+      if (problems.length > 0)
+        throw new GatewardenError(
+          'GW_STORE_QUERY',
+          `migration ${m.version} (${m.name}) backfill check failed: ${problems.map((p) => p.problem).join('; ')}`,
+          false,
+        )
+    }
     await client.insert({
       table: `${database}.schema_migrations`,
       values: [{ version: m.version, name: m.name }],
@@ -29,6 +60,12 @@ export async function migrate(
     })
   }
   log.info({ database, migrations: migrations.length, kind: store.kind }, 'store migrated')
+}
+
+async function countRows(store: StoreClient, table: string): Promise<number> {
+  const rs = await store.client.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' })
+  const [row] = await rs.json<{ n: string | number }>()
+  return Number(row?.n ?? 0)
 }
 
 /**

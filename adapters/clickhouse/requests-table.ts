@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client'
-import type { EventReader } from '../../core/ports/event-reader.js'
+import type { EventReader, ReadEventsOptions } from '../../core/ports/event-reader.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import { randomUUID } from 'node:crypto'
 import { rm, writeFile } from 'node:fs/promises'
@@ -12,7 +12,7 @@ import { insertSettings } from './settings.js'
 export function clickHouseEventReader(store: StoreClient): EventReader {
   const { client, database } = store
   return {
-    readEvents: (fromTs, toTs, pageSize) => readEvents(client, database, fromTs, toTs, pageSize),
+    readEvents: (fromTs, toTs, pageSize, opts) => readEvents(client, database, fromTs, toTs, pageSize, opts),
     async countEvents(fromTs, toTs) {
       const rs = await client.query({
         query: `SELECT count() AS n FROM ${database}.requests
@@ -113,14 +113,27 @@ WHERE ts >= fromUnixTimestamp64Milli({min:Int64}, 'UTC') AND ts <= fromUnixTimes
  * Columns read back as a RequestEvent (instants as epoch ms). Computed columns get `x_` aliases: an alias
  * equal to a column name (ts) would replace that column in WHERE and ORDER BY.
  */
-const EVENT_COLUMNS = `event_id, toUnixTimestamp64Milli(ts) AS x_ts, toUnixTimestamp64Milli(end_ts) AS x_end_ts, duration_ms, ttft_ms,
+const BASE_COLUMNS = `event_id, toUnixTimestamp64Milli(ts) AS x_ts, toUnixTimestamp64Milli(end_ts) AS x_end_ts, duration_ms, ttft_ms,
   source, gateway, customer, team, team_alias, user, api_key_hash, api_key_alias, endpoint, agent, tier, trace_id, session_id,
   provider, call_type, model_requested, model, input_tokens, output_tokens, cached_tokens, toFloat64(cost_usd) AS x_cost_usd,
-  cache_hit, toString(status) AS x_status, error_type, http_status, fingerprint, tags, metadata, request_text, response_text`
+  cache_hit, toString(status) AS x_status, error_type, http_status, fingerprint, tags, metadata`
+const COLUMNS = {
+  all: `${BASE_COLUMNS}, request_text, response_text`,
+  // the texts are most of a row and no detector reads them
+  detection: `${BASE_COLUMNS}, '' AS request_text, '' AS response_text`,
+}
+
+/** Where a page starts: at `ts` (no `id`), at the event (`ts`, `id`) (`from`), or just after it. */
+type Cursor = { ts: number; id: string | null; from?: boolean }
 
 /**
- * Events with `ts` in [fromTs, toTs), in event-time order, in pages of `pageSize` (the caller decides how
- * many to keep). Used to rebuild detector state after a restart and to replay history.
+ * Events with `ts` in [fromTs, toTs), in event-time order, in pages of `pageSize` (with `opts.newest`, only
+ * the newest that many). Used to rebuild detector state after a restart and to replay history.
+ *
+ * Each page reads a time window `[cursor, hi)` with plain bounds on `ts` (daily partitions and the
+ * `ts` index prune on them; a tuple comparison `(ts, event_id) > (...)` prunes nothing), sorted and cut
+ * at `pageSize`; the window grows while pages come back sparse and the next page starts just after the
+ * last event read, so every event comes exactly once.
  */
 export async function* readEvents(
   client: ClickHouseClient,
@@ -128,16 +141,28 @@ export async function* readEvents(
   fromTs: number,
   toTs: number,
   pageSize = 10_000,
+  opts: ReadEventsOptions = {},
 ): AsyncGenerator<RequestEvent[]> {
-  let cursor = { ts: fromTs, id: '' }
-  for (;;) {
+  const columns = COLUMNS[opts.columns ?? 'all']
+  let cursor: Cursor = { ts: fromTs, id: null }
+  if (opts.newest !== undefined) {
+    if (opts.newest <= 0) return
+    const start = await newestStart(client, database, fromTs, toTs, opts.newest)
+    cursor = start
+  }
+  let span = Math.max(60_000, Math.ceil((toTs - cursor.ts) / 64))
+  while (cursor.ts < toTs) {
+    const hi = Math.min(toTs, cursor.ts + span)
+    const after =
+      cursor.id === null
+        ? ''
+        : `AND (ts > fromUnixTimestamp64Milli({ts:Int64}, 'UTC') OR event_id ${cursor.from ? '>=' : '>'} {id:String})`
     const rs = await client.query({
-      query: `SELECT ${EVENT_COLUMNS} FROM ${database}.requests
-WHERE ts < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
-  AND (ts, event_id) > (fromUnixTimestamp64Milli({ts:Int64}, 'UTC'), {id:String})
+      query: `SELECT ${columns} FROM ${database}.requests
+WHERE ts >= fromUnixTimestamp64Milli({ts:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({hi:Int64}, 'UTC') ${after}
 ORDER BY ts, event_id
 LIMIT {limit:UInt32}`,
-      query_params: { to: toTs, ts: cursor.ts, id: cursor.id, limit: pageSize },
+      query_params: { ts: cursor.ts, id: cursor.id ?? '', hi, limit: pageSize },
       format: 'JSONEachRow',
     })
     const page = (await rs.json<Record<string, unknown>>()).map((r) => {
@@ -150,10 +175,36 @@ LIMIT {limit:UInt32}`,
         status: x_status,
       } as unknown as RequestEvent
     })
-    if (page.length === 0) return
-    yield page
-    const last = page[page.length - 1]!
-    cursor = { ts: last.ts, id: last.event_id }
-    if (page.length < pageSize) return
+    if (page.length > 0) yield page
+    if (page.length === pageSize) {
+      const last = page[page.length - 1]!
+      cursor = { ts: last.ts, id: last.event_id }
+      continue
+    }
+    // the window is read to its end
+    cursor = { ts: hi, id: null }
+    if (page.length < pageSize / 4) span *= 2
   }
+}
+
+/** Where the newest `n` events of [fromTs, toTs) begin (the range start when there are fewer). */
+async function newestStart(
+  client: ClickHouseClient,
+  database: string,
+  fromTs: number,
+  toTs: number,
+  n: number,
+): Promise<Cursor> {
+  // only ts and event_id, newest first, the n-th one: where the kept events begin
+  const rs = await client.query({
+    query: `SELECT toUnixTimestamp64Milli(ts) AS x_ts, event_id FROM ${database}.requests
+WHERE ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+ORDER BY ts DESC, event_id DESC
+LIMIT 1 OFFSET {skip:UInt64}`,
+    query_params: { from: fromTs, to: toTs, skip: n - 1 },
+    format: 'JSONEachRow',
+  })
+  const [row] = await rs.json<{ x_ts: string | number; event_id: string }>()
+  if (!row) return { ts: fromTs, id: null } // fewer than n: all of them
+  return { ts: Number(row.x_ts), id: row.event_id, from: true }
 }

@@ -6,10 +6,14 @@ import type { StoreClient } from './client.js'
 import { renderSql } from './migrate.js'
 import { deleteSettings, rebuildSettings } from './settings.js'
 
-/** The rollups the repair keeps equal to raw `requests`, each with its bucket column. */
+/**
+ * The rollups the repair keeps equal to raw `requests`, each with its bucket column and the span it is
+ * compared and rebuilt by (`span_s`: an hour, or a day for the daily rollup, whose rows span 24 hours).
+ */
 export const ROLLUPS = [
-  { table: 'spend_by_hour', bucket: 'hour' },
-  { table: 'spend_by_minute', bucket: 'minute' },
+  { table: 'spend_by_hour', bucket: 'hour', span_s: 3600 },
+  { table: 'spend_by_minute', bucket: 'minute', span_s: 3600 },
+  { table: 'spend_by_customer_day', bucket: 'day', span_s: 86_400 },
 ] as const
 export type RollupTable = (typeof ROLLUPS)[number]['table']
 
@@ -23,9 +27,10 @@ export interface RollupRepairOptions {
   maxAttempts?: number
 }
 
-/** One hour of one rollup, with the sums of raw rows and of the rollup (as exact decimal text). */
+/** One hour (a day for the daily rollup) of one rollup, with the sums of raw rows and of the rollup (as exact decimal text). */
 export interface BucketDiff {
   table: RollupTable
+  /** The start of the hour (of the day for `spend_by_customer_day`). */
   hour: string
   raw: Sums
   rollup: Sums
@@ -99,16 +104,24 @@ export function rebuildSelect(table: RollupTable, filter: string): string {
   return select.replace(from, `FROM (SELECT * FROM {{db}}.requests WHERE ${filter})`)
 }
 
-/** `expr` (a DateTime) falls in one of the hours `{hours}` (epoch s), within `{lo}`..`{hi}` for pruning. */
-function inHours(expr: string): string {
+/** The start of the span (`span_s`: 3600 or 86400) holding `expr`. */
+const startOf = (expr: string, spanS: number) =>
+  spanS === 86_400 ? `toStartOfDay(${expr})` : `toStartOfHour(${expr})`
+
+/**
+ * `expr` (a DateTime) falls in one of the spans `{hours}` (epoch s, hours or days), within
+ * `{lo}`..`{hi}` for pruning.
+ */
+function inHours(expr: string, spanS: number = HOUR_S): string {
   return `${expr} >= toDateTime({lo:UInt32}, 'UTC') AND ${expr} < toDateTime({hi:UInt32}, 'UTC')
-  AND toUnixTimestamp(toStartOfHour(${expr})) IN {hours:Array(UInt32)}`
+  AND toUnixTimestamp(${startOf(expr, spanS)}) IN {hours:Array(UInt32)}`
 }
-const hourParams = (hours: readonly number[]) => ({
+const hourParams = (hours: readonly number[], spanS: number = HOUR_S) => ({
   hours,
   lo: hours[0]!,
-  hi: hours[hours.length - 1]! + HOUR_S,
+  hi: hours[hours.length - 1]! + spanS,
 })
+const spanOf = (table: RollupTable) => ROLLUPS.find((r) => r.table === table)!.span_s
 const iso = (h: number) => new Date(h * 1000).toISOString()
 
 function chunks<T>(xs: readonly T[], n: number): T[][] {
@@ -145,8 +158,16 @@ export async function repairRollups(
   report.checkedHours = checked.length
   const minuteKept = keptSince(MINUTE_ROLLUP_TTL_DAYS)
   for (const chunk of chunks(checked, CHUNK_HOURS)) {
-    for (const { table } of ROLLUPS) {
-      const keep = table === 'spend_by_minute' ? chunk.filter((h) => h >= minuteKept) : chunk
+    for (const { table, span_s } of ROLLUPS) {
+      // a daily rollup is compared by whole days, each only while all of its raw rows are kept
+      const keep =
+        table === 'spend_by_minute'
+          ? chunk.filter((h) => h >= minuteKept)
+          : span_s === HOUR_S
+            ? chunk
+            : [...new Set(chunk.map((h) => h - (h % span_s)))].filter(
+                (d) => d >= keptSince(opts.retentionDays),
+              )
       if (keep.length === 0) continue
       let diffs = await compare(store, table, keep)
       const first = new Map(diffs.map((d) => [d.hour, d]))
@@ -211,10 +232,11 @@ async function compare(
   hours: readonly number[],
 ): Promise<BucketDiff[]> {
   const bucket = ROLLUPS.find((r) => r.table === table)!.bucket
+  const span = spanOf(table)
   const sums = async (query: string) => {
     const rs = await store.client.query({
       query: renderSql(query, store.database),
-      query_params: hourParams(hours),
+      query_params: hourParams(hours, span),
       format: 'JSONEachRow',
     })
     const byHour = new Map<number, Sums>()
@@ -225,10 +247,10 @@ async function compare(
     }
     return byHour
   }
-  const raw = await sums(`SELECT toUnixTimestamp(toStartOfHour(ts)) AS h, ${RAW_SUMS}
-FROM {{db}}.requests WHERE ${inHours('ts')} GROUP BY h`)
-  const rollup = await sums(`SELECT toUnixTimestamp(toStartOfHour(${bucket})) AS h, ${ROLLUP_SUMS}
-FROM {{db}}.${table} WHERE ${inHours(bucket)} GROUP BY h`)
+  const raw = await sums(`SELECT toUnixTimestamp(${startOf('ts', span)}) AS h, ${RAW_SUMS}
+FROM {{db}}.requests WHERE ${inHours('ts', span)} GROUP BY h`)
+  const rollup = await sums(`SELECT toUnixTimestamp(${startOf(bucket, span)}) AS h, ${ROLLUP_SUMS}
+FROM {{db}}.${table} WHERE ${inHours(bucket, span)} GROUP BY h`)
   const diffs: BucketDiff[] = []
   for (const h of hours) {
     const r = raw.get(h) ?? ZERO
@@ -248,9 +270,10 @@ function sameNumber(a: string, b: string): boolean {
 async function rebuild(store: StoreClient, table: RollupTable, hours: readonly number[]): Promise<void> {
   const { client, database } = store
   const bucket = ROLLUPS.find((r) => r.table === table)!.bucket
-  const params = hourParams(hours)
+  const span = spanOf(table)
+  const params = hourParams(hours, span)
   await client.command({
-    query: `DELETE FROM ${database}.${table} WHERE ${inHours(bucket)}`,
+    query: `DELETE FROM ${database}.${table} WHERE ${inHours(bucket, span)}`,
     query_params: params,
     clickhouse_settings: deleteSettings(store.kind),
   })
@@ -262,7 +285,7 @@ async function rebuild(store: StoreClient, table: RollupTable, hours: readonly n
   })
   const cols = (await rs.json<{ name: string }>()).map((c) => c.name).join(', ')
   await client.command({
-    query: `INSERT INTO ${database}.${table} (${cols}) SELECT ${cols} FROM (${renderSql(rebuildSelect(table, inHours('ts')), database)})`,
+    query: `INSERT INTO ${database}.${table} (${cols}) SELECT ${cols} FROM (${renderSql(rebuildSelect(table, inHours('ts', span)), database)})`,
     query_params: params,
     clickhouse_settings: rebuildSettings(`rollup-repair-${randomUUID()}`),
   })

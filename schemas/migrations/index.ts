@@ -7,6 +7,7 @@ import { m006 } from './006-budgets.js'
 import { m007 } from './007-received-at-index.js'
 import { m008 } from './008-customer-tiers.js'
 import { m009DeadLetterCode } from './009-dead-letter-code.js'
+import { m011CustomerDayRollup } from './011-customer-day-rollup.js'
 import type { Migration } from './migration.js'
 
 export type { Migration } from './migration.js'
@@ -22,4 +23,5 @@ export const MIGRATIONS: readonly Migration[] = [
   m007,
   m008,
   m009DeadLetterCode,
+  m011CustomerDayRollup,
 ]

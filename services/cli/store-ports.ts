@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import type { StoreClient } from '../../adapters/clickhouse/client.js'
 import { clickHouseAlertStore } from '../../adapters/clickhouse/alerts-table.js'
 import { clickHouseBudgetStore } from '../../adapters/clickhouse/budgets-table.js'
-import { queryCost } from '../../adapters/clickhouse/cost-query.js'
+import { clickHouseCostReader } from '../../adapters/clickhouse/cost-query.js'
 import { listDeadLetters } from '../../adapters/clickhouse/dead-letters-table.js'
 import { clickHouseRuleStore } from '../../adapters/clickhouse/rules-table.js'
 import { buildApp } from '../../adapters/http/app.js'
@@ -40,7 +40,7 @@ function readOnlyPorts(store: StoreClient, config: Config, log: Logger, now: () 
     server: { ...config.server, auth_token: undefined },
     ingestLiteLLM: refuse('ingest'),
     ingestOtlp: refuse('ingest'),
-    cost: costApi((q, plan) => queryCost(store.client, store.database, q, plan), now, MINUTE_ROLLUP_TTL_DAYS),
+    cost: costApi((q, plan) => clickHouseCostReader(store).cost(q, plan), now, MINUTE_ROLLUP_TTL_DAYS),
     deadLetters: (limit, source) => listDeadLetters(store.client, store.database, limit, source),
     health: () => Promise.resolve({ ok: true, store: 'ok', store_kind: store.kind, pending_rows: 0 }),
     metrics: (_req, res) => res.writeHead(404).end(),

@@ -5,7 +5,7 @@ import type { CostAnswer, CostQuery, CostRow } from '../../schemas/api.js'
 /** Reads cost rows of one range from the store (`adapters/clickhouse/cost-query.ts` `queryCost`). */
 export type ReadCost = (
   q: CostQuery,
-  plan: Pick<CostPlan, 'fromMs' | 'toMs' | 'source'>,
+  plan: Pick<CostPlan, 'fromMs' | 'toMs' | 'source'> & Partial<Pick<CostPlan, 'minuteFromMs'>>,
 ) => Promise<CostRow[]>
 
 const iso = (ms: number) => new Date(ms).toISOString()

@@ -53,10 +53,12 @@ export class EventDetectors {
       detectors.spend_anomaly.enabled ? spendAnomalyReplaySince(now) : now,
     )
     const events: RequestEvent[] = []
-    for await (const page of this.events.readEvents(since, now + 1)) {
-      events.push(...page)
-      if (events.length > MAX_RESTORE_EVENTS) events.splice(0, events.length - MAX_RESTORE_EVENTS)
-    }
+    // the newest only, without the texts no detector reads
+    const pages = this.events.readEvents(since, now + 1, 50_000, {
+      columns: 'detection',
+      newest: MAX_RESTORE_EVENTS,
+    })
+    for await (const page of pages) for (const e of page) events.push(e)
     const history: HourlySpendRow[] = []
     if (this.hourly && detectors.spend_anomaly.enabled) {
       const { from, to } = spendAnomalyHistoryRange(detectors.spend_anomaly, now)

@@ -60,6 +60,8 @@ test('migrations are idempotent: run again on the same database, nothing changes
       'rule_events',
       'rules',
       'schema_migrations',
+      'spend_by_customer_day',
+      'spend_by_customer_day_mv',
       'spend_by_hour',
       'spend_by_hour_mv',
       'spend_by_minute',
@@ -287,4 +289,43 @@ test('readEvents gives back exactly the stored events, in event-time order, acro
     .sort((a, b) => a.ts - b.ts || a.event_id.localeCompare(b.event_id))
   assert.equal(read.length, want.length)
   assert.deepEqual(read, want)
+})
+
+test('readEvents for a restore: the newest N only, in order, without texts, across sparse windows and ties', async () => {
+  const s = await store('readnewest')
+  const w = new BatchWriter(clickHouseEventStore(s), writerCfg, silentLog)
+  const ts = Date.parse('2026-11-23T10:00:00Z')
+  // clusters hours apart (the read's windows grow over the gaps), five events per instant (ties on ts)
+  const events = Array.from({ length: 60 }, (_, i) => ({
+    ...event({
+      id: `rn-${String(59 - i).padStart(2, '0')}`,
+      customer: `c${i % 3}`,
+      cost: (i % 7) / 1000, // exact as a double both ways (0.001 * i is not: 0.052000000000000005)
+      ts: ts + Math.floor(i / 20) * 3 * 3_600_000 + Math.floor((i % 20) / 5) * 1000,
+    }),
+    request_text: `prompt ${i}`,
+    response_text: `answer ${i}`,
+  }))
+  await w.submit(events)
+  await w.shutdown()
+  const sorted = [...events].sort((a, b) => a.ts - b.ts || a.event_id.localeCompare(b.event_id))
+  const read = async (newest: number | undefined, pageSize: number) => {
+    const out: RequestEvent[] = []
+    const opts = { columns: 'detection' as const, ...(newest === undefined ? {} : { newest }) }
+    for await (const page of readEvents(s.client, s.database, ts, ts + 24 * 3_600_000, pageSize, opts))
+      out.push(...page)
+    return out
+  }
+  const noTexts = (es: RequestEvent[]) => es.map((e) => ({ ...e, request_text: '', response_text: '' }))
+  assert.ok(
+    events.every((e) => e.request_text !== ''),
+    'the stored events have texts',
+  )
+  for (const pageSize of [3, 7, 100]) {
+    assert.deepEqual(await read(undefined, pageSize), noTexts(sorted), `all, pages of ${pageSize}`)
+    // 23 newest: starts inside a tie of five events on one instant
+    assert.deepEqual(await read(23, pageSize), noTexts(sorted.slice(-23)), `newest 23, pages of ${pageSize}`)
+  }
+  assert.deepEqual(await read(1000, 7), noTexts(sorted), 'more asked than stored: all')
+  assert.deepEqual(await read(0, 7), [], 'none asked: none')
 })

@@ -1,6 +1,6 @@
 import { budgetScopeId } from '../../core/detectors/budget-scope.js'
 import type { AlertChange, AlertFilter, AlertStore, StoredAlert } from '../../core/ports/alert-store.js'
-import type { EventReader } from '../../core/ports/event-reader.js'
+import type { EventReader, ReadEventsOptions } from '../../core/ports/event-reader.js'
 import type { EventStore } from '../../core/ports/event-store.js'
 import type { LeaderElection } from '../../core/ports/leader-election.js'
 import type {
@@ -142,10 +142,18 @@ export class MemoryOutbox implements NotificationOutbox {
 export class MemoryEventReader implements EventReader {
   constructor(readonly events: RequestEvent[] = []) {}
 
-  async *readEvents(fromTs: number, toTs: number, pageSize = 10_000): AsyncIterable<RequestEvent[]> {
-    const sorted = this.events
+  async *readEvents(
+    fromTs: number,
+    toTs: number,
+    pageSize = 10_000,
+    opts: ReadEventsOptions = {},
+  ): AsyncIterable<RequestEvent[]> {
+    let sorted = this.events
       .filter((e) => e.ts >= fromTs && e.ts < toTs)
       .sort((a, b) => a.ts - b.ts || a.event_id.localeCompare(b.event_id))
+    if (opts.newest !== undefined) sorted = sorted.slice(Math.max(0, sorted.length - opts.newest))
+    if (opts.columns === 'detection')
+      sorted = sorted.map((e) => ({ ...e, request_text: '', response_text: '' }))
     for (let i = 0; i < sorted.length; i += pageSize) yield sorted.slice(i, i + pageSize)
   }
 

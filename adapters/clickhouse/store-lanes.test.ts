@@ -1,0 +1,99 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { embeddedLanes, MAX_WAITING_READS, READ_MAX_EXECUTION_S } from './store-lanes.js'
+
+/** An engine that runs what it is given only when the test says so, and records what ran and how. */
+function heldEngine() {
+  const started: Array<{ what: string; settings: unknown; finish: () => void }> = []
+  let running = 0
+  let maxRunning = 0
+  const run = (params: { query?: string; table?: string; clickhouse_settings?: unknown }) =>
+    new Promise<string>((resolve) => {
+      running++
+      maxRunning = Math.max(maxRunning, running)
+      started.push({
+        what: params.query ?? params.table ?? '',
+        settings: params.clickhouse_settings,
+        finish: () => {
+          running--
+          resolve(params.query ?? params.table ?? '')
+        },
+      })
+    })
+  const client = { query: run, insert: run, command: run, close: () => Promise.resolve() }
+  return { client: client as unknown as ClickHouseClient, started, maxRunning: () => maxRunning }
+}
+
+/** Lets queued promise callbacks run. */
+const settle = () => new Promise((r) => setImmediate(r))
+
+test('store work waiting goes before waiting reads; one statement at a time; each states its time limit', async () => {
+  const engine = heldEngine()
+  const { store, read } = embeddedLanes(engine.client)
+  const done: string[] = []
+  const track = (p: Promise<unknown>, name: string) => p.then(() => done.push(name))
+  const all = [
+    track(read.query({ query: 'read-1' }), 'read-1'),
+    track(read.query({ query: 'read-2' }), 'read-2'),
+    track(read.query({ query: 'read-3' }), 'read-3'),
+  ]
+  await settle()
+  assert.deepEqual(
+    engine.started.map((s) => s.what),
+    ['read-1'],
+  )
+  all.push(track(store.insert({ table: 'requests', values: [] }), 'insert'))
+  all.push(track(store.query({ query: 'dedupe lookup' }), 'lookup'))
+  await settle()
+  assert.equal(engine.started.length, 1, 'nothing else starts while a statement runs')
+  for (let i = 0; i < 5; i++) {
+    engine.started[i]!.finish()
+    await settle()
+  }
+  await Promise.all(all)
+  assert.deepEqual(
+    engine.started.map((s) => s.what),
+    ['read-1', 'requests', 'dedupe lookup', 'read-2', 'read-3'],
+  )
+  assert.equal(engine.maxRunning(), 1)
+  assert.deepEqual(
+    engine.started.map((s) => (s.settings as { max_execution_time: number }).max_execution_time),
+    [READ_MAX_EXECUTION_S, 0, 0, READ_MAX_EXECUTION_S, READ_MAX_EXECUTION_S],
+  )
+  assert.deepEqual(done, ['read-1', 'insert', 'lookup', 'read-2', 'read-3'])
+})
+
+test('reads still progress under constant store work, and too many waiting reads are refused', async () => {
+  const engine = heldEngine()
+  const { store, read } = embeddedLanes(engine.client)
+  const first = store.command({ query: 'store-0' })
+  await settle()
+  const r = read.query({ query: 'read' })
+  const writes = Array.from({ length: 20 }, (_, i) => store.command({ query: `store-${i + 1}` }))
+  for (let i = 0; i < 21; i++) {
+    engine.started[i]!.finish()
+    await settle()
+  }
+  const order = engine.started.map((s) => s.what)
+  assert.ok(
+    order.indexOf('read') > 0 && order.indexOf('read') <= 9,
+    `read ran after at most 8 store statements: ${order.join(',')}`,
+  )
+  while (engine.started.length < 22) await settle()
+  engine.started[21]!.finish()
+  await Promise.all([first, r, ...writes])
+
+  // the engine busy again: reads pile up to the bound, the next one is refused (retryable)
+  const busy = store.command({ query: 'busy' })
+  await settle()
+  const waitingReads = Array.from({ length: MAX_WAITING_READS }, (_, i) => read.query({ query: `w${i}` }))
+  await assert.rejects(read.query({ query: 'one too many' }), (e: { code?: string; retryable?: boolean }) => {
+    return e.code === 'GW_STORE_UNAVAILABLE' && e.retryable === true
+  })
+  for (let i = 22; i < 22 + 1 + MAX_WAITING_READS; i++) {
+    while (engine.started.length <= i) await settle()
+    engine.started[i]!.finish()
+  }
+  await Promise.all([busy, ...waitingReads])
+})
