@@ -113,6 +113,11 @@ test('events into /ingest/litellm -> loop and budget alerts in /api/alerts -> de
       mails.every((m) => typeof m.mail.html === 'string' && m.mail.html.length > 0),
       'html part',
     )
+    // every change this instance made is delivered before the count is taken: an alert that fired a moment
+    // later (loops fire on arrival, budgets on the tick) would otherwise be mailed after the snapshot
+    await gw.engine.tick()
+    await gw.dispatcher.flush()
+    assert.equal(gw.dispatcher.pending, 0, 'nothing waiting in the outbox before the restart')
     const sentBefore = smtp.received.length
     const firingIds = (await alerts())
       .filter((a) => a.state === 'firing')
