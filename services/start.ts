@@ -25,7 +25,6 @@ import { alertApi } from './detect/alert-api.js'
 import { Dispatcher } from './detect/dispatcher.js'
 import { DetectionEngine } from './detect/engine.js'
 import { createAlertSenders } from '../adapters/alerts/channel-factory.js'
-import { GatewardenError } from '../core/errors.js'
 import { createLiteLLMIngest } from './ingest/litellm-ingest.js'
 import { ParsePool, parseWorkerCount } from './ingest/parse-pool.js'
 import { createOtlpIngest } from './ingest/otlp-ingest.js'
@@ -278,58 +277,39 @@ export async function start(
     privacy: config.privacy,
   }
   const workers = parseWorkerCount(config.ingest.parse_workers)
-  let parsePool: ParsePool | undefined
-  // started with the HTTP listener (before it) and stopped after it: a body in flight finishes its parse
-  const parsePart: NamedPart[] =
+  const parsePool =
     workers > 0
-      ? [
+      ? new ParsePool(
+          workers,
           {
-            name: 'parse-workers',
-            part: {
-              start: () => {
-                parsePool = new ParsePool(
-                  workers,
-                  {
-                    litellm: litellmMapper,
-                    ...(config.kafka
-                      ? {
-                          kafka: {
-                            formats: config.kafka.formats,
-                            maxMessageBytes: config.kafka.max_message_bytes,
-                            mapper: { ...litellmMapper, source: 'kafka' as const },
-                            otlp: {
-                              source: 'kafka' as const,
-                              gateway: config.gateway,
-                              attribution: config.attribution.otel,
-                              privacy: config.privacy,
-                            },
-                            pricing: config.pricing,
-                          },
-                        }
-                      : {}),
+            litellm: litellmMapper,
+            ...(config.kafka
+              ? {
+                  kafka: {
+                    kafka: {
+                      formats: config.kafka.formats,
+                      max_message_bytes: config.kafka.max_message_bytes,
+                    },
+                    config: {
+                      gateway: config.gateway,
+                      attribution: config.attribution,
+                      privacy: config.privacy,
+                      pricing: config.pricing,
+                    },
                   },
-                  log.child({ component: 'parse' }),
-                )
-                return Promise.resolve()
-              },
-              flush: () => Promise.resolve(),
-              shutdown: async () => void (await parsePool?.close()),
-            },
+                }
+              : {}),
           },
-        ]
-      : []
+          log.child({ component: 'parse' }),
+        )
+      : undefined
+  // started before the HTTP listener and stopped after it: a body in flight finishes its parse
+  const parsePart: NamedPart[] = parsePool ? [{ name: 'parse-workers', part: parsePool }] : []
   const ingestLiteLLM = createLiteLLMIngest({
     ...sourceDeps,
     mapper: litellmMapper,
     bodyLimitBytes: config.server.body_limit_bytes,
-    ...(workers > 0
-      ? {
-          prepare: (body, ctx) =>
-            parsePool
-              ? parsePool.prepareBody(body, ctx)
-              : Promise.reject(new GatewardenError('GW_SHUTTING_DOWN', 'not started', true)),
-        }
-      : {}),
+    ...(parsePool ? { prepare: parsePool.prepareBody } : {}),
   })
 
   const ingestOtlp = createOtlpIngest({
@@ -421,14 +401,7 @@ export async function start(
             failpoints,
             tiers,
             ...(viaKafka ? { ingestTopic: config.ingest.topic } : {}),
-            ...(workers > 0
-              ? {
-                  prepare: (records, ctx) =>
-                    parsePool
-                      ? parsePool.prepareRecords(records, ctx)
-                      : Promise.reject(new GatewardenError('GW_SHUTTING_DOWN', 'not started', true)),
-                }
-              : {}),
+            ...(parsePool ? { prepare: parsePool.prepareRecords } : {}),
           }),
         },
       ]

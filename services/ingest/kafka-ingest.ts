@@ -55,8 +55,13 @@ export interface KafkaIngestDeps {
   prepare?: RecordsPreparer
 }
 
+/** The Kafka settings record decoding reads. */
+export type KafkaRecordsSource = Pick<KafkaConfig, 'formats' | 'max_message_bytes'>
+/** The rest of the config record decoding reads (mappers, prices). */
+export type KafkaRecordsConfig = Pick<Config, 'gateway' | 'attribution' | 'privacy' | 'pricing'>
+
 /** OTLP JSON on a topic is mapped exactly as on POST /v1/traces (only the event source differs). */
-function defaultOtlpMapper(config: KafkaIngestDeps['config']): OtlpMapper {
+function defaultOtlpMapper(config: KafkaRecordsConfig): OtlpMapper {
   const opts = {
     source: 'kafka' as const,
     gateway: config.gateway,
@@ -92,7 +97,7 @@ export function prepareKafkaRecords(
   records: readonly KafkaRecord[],
   ctx: KafkaRecordsContext,
   opts: KafkaRecordsOptions,
-): PreparedBatch {
+): PortableBatch {
   const items: MappedItem[] = []
   for (const r of records) {
     const origin = `kafka ${r.topic}/${r.partition}@${r.offset}`
@@ -143,8 +148,8 @@ export type RecordsPreparer = (
 
 /** The decoding options of the Kafka source, from the config (what a parse worker is given too). */
 export function kafkaRecordsOptions(
-  kafka: Pick<KafkaConfig, 'formats' | 'max_message_bytes'>,
-  config: KafkaIngestDeps['config'],
+  kafka: KafkaRecordsSource,
+  config: KafkaRecordsConfig,
   mapOtlp?: OtlpMapper,
 ): KafkaRecordsOptions {
   return {
@@ -179,9 +184,9 @@ export function kafkaBatchHandler(deps: Omit<KafkaIngestDeps, 'log' | 'env'>): K
         retentionDays,
         ...(deps.ingestTopic ? { ingestTopic: deps.ingestTopic } : {}),
       }
-      const batch = deps.prepare
-        ? fromPortable(await deps.prepare(records, ctx))
-        : prepareKafkaRecords(records, ctx, opts)
+      const batch = fromPortable(
+        deps.prepare ? await deps.prepare(records, ctx) : prepareKafkaRecords(records, ctx, opts),
+      )
       preparedFor.set(batch.events, batch)
       return { events: batch.events, deadLetters: batch.deadLetters }
     },

@@ -4,7 +4,6 @@ import type { RawItem } from '../../core/ingest/ndjson.js'
 import { decodeBody, splitIngestBody } from '../../adapters/http/body.js'
 import {
   fromPortable,
-  portable,
   prepareBatch,
   sinkOf,
   storeBatch,
@@ -51,13 +50,11 @@ export function prepareLiteLLMBody(
 ): PortableBatch {
   const bytes = Buffer.from(body.bytes.buffer, body.bytes.byteOffset, body.bytes.byteLength)
   const items = splitIngestBody(decodeBody(bytes, body.contentEncoding, ctx.bodyLimitBytes), body.contentType)
-  return portable(
-    prepareBatch(mapLiteLLMItems(items, ctx.origin, mapper), {
-      source: mapper.source,
-      receivedAt: ctx.receivedAt,
-      retentionDays: ctx.retentionDays,
-    }),
-  )
+  return prepareBatch(mapLiteLLMItems(items, ctx.origin, mapper), {
+    source: mapper.source,
+    receivedAt: ctx.receivedAt,
+    retentionDays: ctx.retentionDays,
+  })
 }
 
 /** Where bodies are prepared: a pool of parse workers, or this thread. */

@@ -2,26 +2,23 @@ import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import type { Logger } from 'pino'
 import type { MapperOptions } from '../../core/ingest/litellm/mapper.js'
-import type { OtlpMapperOptions } from '../../core/ingest/otlp/mapper.js'
+import type { Lifecycle } from '../../core/lifecycle.js'
 import type { KafkaRecord } from '../../adapters/kafka/consumer.js'
-import type { KafkaConfig } from '../../schemas/kafka-config.js'
-import type { PricingConfig } from '../../schemas/pricing.js'
 import { GatewardenError, type ErrorCode } from '../../core/errors.js'
 import type { BodyContext, BodyPreparer, LiteLLMBody } from './litellm-ingest.js'
-import type { KafkaRecordsContext, RecordsPreparer } from './kafka-ingest.js'
+import type {
+  KafkaRecordsConfig,
+  KafkaRecordsContext,
+  KafkaRecordsSource,
+  RecordsPreparer,
+} from './kafka-ingest.js'
 import type { PortableBatch } from './submit.js'
 
 /** What a parse worker is started with (plain data: it crosses the thread). */
 export interface ParseWorkerData {
   litellm: MapperOptions
-  /** The Kafka source's decoding, when there is one; OTLP items map with prices built from `pricing`. */
-  kafka?: {
-    formats: KafkaConfig['formats']
-    maxMessageBytes: number
-    mapper: MapperOptions
-    otlp: Omit<OtlpMapperOptions, 'prices'>
-    pricing: PricingConfig
-  }
+  /** The Kafka source's settings, when there is one (the worker derives its decoding: `kafkaRecordsOptions`). */
+  kafka?: { kafka: KafkaRecordsSource; config: KafkaRecordsConfig }
 }
 
 /** One job, as posted to a parse worker. */
@@ -51,23 +48,35 @@ type JobInput = ParseJob extends infer J ? (J extends ParseJob ? Omit<J, 'id'> :
  * worker with the fewest jobs in flight, its bytes copied over, the prepared batch cloned back. On 2 cores,
  * JSON.parse and the mappers run beside detection and the writer instead of before them. A worker that
  * dies fails its jobs (retryable: nothing was acked, the sender or the partition retries) and is replaced.
- * Nothing is stored here: acks and commits still follow the store's commit.
+ * Nothing is stored here: acks and commits still follow the store's commit. A service part
+ * (core/lifecycle.ts): the workers start with `start` and stop with `shutdown`.
  */
-export class ParsePool {
+export class ParsePool implements Lifecycle {
   readonly #slots: Slot[] = []
   #nextId = 1
   #closed = false
 
   constructor(
-    size: number,
+    private readonly size: number,
     private readonly data: ParseWorkerData,
     private readonly log: Logger,
-  ) {
-    for (let i = 0; i < size; i++) this.#slots.push(this.#spawn())
+  ) {}
+
+  /** Starts the workers. */
+  start(): Promise<void> {
+    while (this.#slots.length < this.size) this.#slots.push(this.#spawn())
+    return Promise.resolve()
   }
 
-  get size(): number {
-    return this.#slots.length
+  /** Nothing is held between jobs. */
+  flush(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  /** Stops every worker (jobs in flight fail with GW_SHUTTING_DOWN). */
+  async shutdown(): Promise<void> {
+    this.#closed = true
+    await Promise.all(this.#slots.map((s) => s.worker.terminate()))
   }
 
   /** The preparer of litellm-ingest.ts, backed by this pool. */
@@ -76,15 +85,10 @@ export class ParsePool {
   /** The preparer of kafka-ingest.ts, backed by this pool. */
   readonly prepareRecords: RecordsPreparer = (records, ctx) => this.#run({ kind: 'kafka', records, ctx })
 
-  /** Stops every worker (jobs in flight fail with GW_SHUTTING_DOWN). */
-  async close(): Promise<void> {
-    this.#closed = true
-    await Promise.all(this.#slots.map((s) => s.worker.terminate()))
-  }
-
   #run(job: JobInput): Promise<PortableBatch> {
-    if (this.#closed) {
-      return Promise.reject(new GatewardenError('GW_SHUTTING_DOWN', 'parse workers are stopping', true))
+    if (this.#closed || this.#slots.length === 0) {
+      const why = this.#closed ? 'parse workers are stopping' : 'parse workers are not started'
+      return Promise.reject(new GatewardenError('GW_SHUTTING_DOWN', why, true))
     }
     const slot = this.#slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a))
     const id = this.#nextId++

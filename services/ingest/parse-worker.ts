@@ -5,26 +5,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { isGatewardenError } from '../../core/errors.js'
-import { mapOtlpToResults } from '../../core/ingest/otlp/mapper.js'
 import { prepareLiteLLMBody } from './litellm-ingest.js'
-import { prepareKafkaRecords, type KafkaRecordsOptions } from './kafka-ingest.js'
+import { kafkaRecordsOptions, prepareKafkaRecords } from './kafka-ingest.js'
 import type { ParseJob, ParseReply, ParseWorkerData } from './parse-pool.js'
-import { loadPriceTable } from './price-table.js'
-import { portable } from './submit.js'
 
 const data = workerData as ParseWorkerData
-const kafka: KafkaRecordsOptions | undefined = data.kafka && {
-  formats: data.kafka.formats,
-  maxMessageBytes: data.kafka.maxMessageBytes,
-  mapper: data.kafka.mapper,
-  mapOtlp: (
-    (otlp) => (request: unknown) =>
-      mapOtlpToResults(request, otlp)
-  )({
-    ...data.kafka.otlp,
-    prices: loadPriceTable(data.kafka.pricing),
-  }),
-}
+// the same decoding options the Kafka source derives on the main thread
+const kafka = data.kafka && kafkaRecordsOptions(data.kafka.kafka, data.kafka.config)
 
 function run(job: ParseJob) {
   if (job.kind === 'litellm') return prepareLiteLLMBody(job.body, job.ctx, data.litellm)
@@ -34,7 +21,7 @@ function run(job: ParseJob) {
     ...r,
     value: r.value && Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
   }))
-  return portable(prepareKafkaRecords(records, job.ctx, kafka))
+  return prepareKafkaRecords(records, job.ctx, kafka)
 }
 
 parentPort!.on('message', (job: ParseJob) => {

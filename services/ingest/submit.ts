@@ -40,12 +40,6 @@ export interface PreparedBatch {
 /** A prepared batch that can cross a thread (structured clone): no function, origins aligned with events. */
 export type PortableBatch = Omit<PreparedBatch, 'originOf'>
 
-/** The portable form of a prepared batch. */
-export function portable(batch: PreparedBatch): PortableBatch {
-  const { events, deadLetters, truncated, rejections, origins } = batch
-  return { events, deadLetters, truncated, rejections, origins }
-}
-
 /** A prepared batch back from its portable form (the origins looked up by event again). */
 export function fromPortable(batch: PortableBatch): PreparedBatch {
   const origins = new Map(batch.events.map((e, i) => [e, batch.origins[i]!]))
@@ -88,16 +82,8 @@ export function sinkOf<M extends { source: string }>(deps: SourceDeps<M>): Inges
 export function prepareBatch(
   items: Iterable<MappedItem>,
   ctx: { source: string; receivedAt: number; retentionDays: number },
-): PreparedBatch {
-  const origins = new Map<RequestEvent, Omit<ItemOrigin, 'where'>>()
-  const batch: PreparedBatch = {
-    events: [],
-    deadLetters: [],
-    truncated: 0,
-    rejections: [],
-    originOf: (e) => origins.get(e) ?? { origin: `store event ${e.event_id}` },
-    origins: [],
-  }
+): PortableBatch {
+  const batch: PortableBatch = { events: [], deadLetters: [], truncated: 0, rejections: [], origins: [] }
   for (const item of items) {
     const { where, ...at } = item.at
     const reason = item.ok
@@ -106,7 +92,6 @@ export function prepareBatch(
     if (item.ok && reason === null) {
       batch.events.push(item.event)
       batch.origins.push(at)
-      origins.set(item.event, at)
       batch.truncated += item.truncated
       continue
     }
@@ -172,6 +157,6 @@ export async function submitItems(
   items: Iterable<MappedItem>,
   ctx: { receivedAt: number; retentionDays: number },
 ): Promise<IngestOutcome & { rejections: PreparedBatch['rejections'] }> {
-  const batch = prepareBatch(items, { ...ctx, source: sink.source })
+  const batch = fromPortable(prepareBatch(items, { ...ctx, source: sink.source }))
   return { ...(await storeBatch(sink, batch)), rejections: batch.rejections }
 }
