@@ -15,7 +15,7 @@ import { killHard, spawnGatewarden } from '../test/support/gatewarden-process.js
 import { waitFor } from '../test/support/wait.js'
 import type { BenchOptions, BenchPart } from './part.js'
 import { jsonArray, trafficJson } from './traffic.js'
-import { countedEvents, deadLetters, ingestTraffic, pct, r3, watchMemory } from './workload.js'
+import { countedEvents, deadLetters, ingestTraffic, pct, postIngest, r3, watchMemory } from './workload.js'
 
 const BATCH = 512
 const CONCURRENCY = 4
@@ -43,16 +43,7 @@ export const httpIngest: BenchPart = {
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
           while (next < bodies.length) {
-            const body = bodies[next++]!
-            const t = performance.now()
-            const res = await fetch(`${gw.url}/ingest/litellm`, {
-              method: 'POST',
-              headers: { 'content-type': 'application/json' },
-              body,
-            })
-            if (res.status !== 200) throw new Error(`POST answered ${res.status}: ${await res.text()}`)
-            await res.arrayBuffer()
-            latencies.push(performance.now() - t)
+            latencies.push(await postIngest(gw.url, bodies[next++]!))
           }
         }),
       )

@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url'
 import type { BenchFigures, BenchOptions, BenchPart } from './part.js'
 import { ensureBenchStore, BENCH_CUSTOMERS } from './store-gen.js'
 import { trafficPayloads } from './traffic.js'
+import { postIngest } from './workload.js'
 import {
   spawnGatewarden,
   stopGracefully,
@@ -79,18 +80,8 @@ async function acks(gw: GatewardenProcess, prefix: string, posts: number, batch:
     }),
   ]
   const out: number[] = []
-  for (let i = 0; i < posts; i++) {
-    const body = JSON.stringify(payloads.slice(i * batch, (i + 1) * batch))
-    const t = performance.now()
-    const res = await fetch(`${gw.url}/ingest/litellm`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-    })
-    if (res.status !== 200) throw new Error(`POST answered ${res.status}: ${await res.text()}`)
-    await res.arrayBuffer()
-    out.push(performance.now() - t)
-  }
+  for (let i = 0; i < posts; i++)
+    out.push(await postIngest(gw.url, JSON.stringify(payloads.slice(i * batch, (i + 1) * batch))))
   return out
 }
 

@@ -169,3 +169,16 @@ export async function storeCeiling(
   rmSync(dir, { recursive: true, force: true })
   return rows.length / secs
 }
+
+/** POSTs one LiteLLM body to `/ingest/litellm` and waits for its answer; the ack latency in ms (throws unless 200). */
+export async function postIngest(url: string, body: string): Promise<number> {
+  const t = performance.now()
+  const res = await fetch(`${url}/ingest/litellm`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  })
+  if (res.status !== 200) throw new Error(`POST answered ${res.status}: ${await res.text()}`)
+  await res.arrayBuffer()
+  return performance.now() - t
+}
