@@ -165,7 +165,8 @@ export async function ensureBenchStore(
   const dir = cacheDir(events)
   const metaPath = join(dir, 'meta.json')
   if (existsSync(metaPath)) {
-    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as BenchStore
+    // the data directory is the one beside the meta file (the cache may have been moved or copied)
+    const meta = { ...(JSON.parse(readFileSync(metaPath, 'utf8')) as BenchStore), dataDir: join(dir, 'data') }
     if (Date.now() - meta.toMs < MAX_AGE_MS && existsSync(meta.dataDir)) return { ...meta, cached: true }
   }
   rmSync(dir, { recursive: true, force: true })

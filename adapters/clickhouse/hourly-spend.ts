@@ -1,4 +1,4 @@
-import type { HourlySpendReader, HourlySpendRow } from '../../core/ports/hourly-spend-reader.js'
+import type { HourlySpendReader, ScopeSpendHistory } from '../../core/ports/hourly-spend-reader.js'
 import type { BudgetScope } from '../../schemas/policy.js'
 import type { StoreClient } from './client.js'
 
@@ -14,16 +14,22 @@ const VALUE: Record<string, string> = {
 
 /** The HourlySpendReader port on the hourly rollup (`spend_by_hour`, kept forever). */
 export function clickHouseHourlySpendReader(store: StoreClient): HourlySpendReader {
-  return { hourlySpend: (scope, from, to) => hourlySpend(store, scope, from, to) }
+  return { spendHistory: (scope, from, to, hours) => spendHistory(store, scope, from, to, hours) }
 }
 
-/** Spend per scope value and hour in `[fromMs, toMs)`, summed over the rollup's parts. */
-export async function hourlySpend(
+/**
+ * Per value of `scope`: its first hour with a rollup row in epoch hours `[fromHour, toHour)` and its
+ * spend in each of `hours`. Two scans of the range (the rollup is keyed by customer first, so neither can
+ * skip by hour): ~0.2-0.4 s each on a month of 10M events. On the embedded engine they go in the read
+ * lane: store work waiting goes first.
+ */
+export async function spendHistory(
   store: StoreClient,
   scope: BudgetScope,
-  fromMs: number,
-  toMs: number,
-): Promise<HourlySpendRow[]> {
+  fromHour: number,
+  toHour: number,
+  hours: readonly number[],
+): Promise<ScopeSpendHistory[]> {
   const [kind, value] = Object.entries(scope)[0] ?? ['global', '']
   const col = kind === 'global' ? "''" : VALUE[kind]
   if (!col) throw new Error(`unknown scope ${kind}`)
@@ -35,29 +41,42 @@ export async function hourlySpend(
         : kind === 'key'
           ? 'AND (api_key_hash = {value:String} OR api_key_alias = {value:String})'
           : `AND ${col} = {value:String}`
-  const rs = await store.client.query({
-    query: `SELECT ${kind === 'key' && value !== '*' ? '{value:String}' : col} AS s_id,
-       toInt64(toUnixTimestamp(hour)) * 1000 AS s_hour,
-       toFloat64(sum(cost_usd)) AS s_cost,
-       toUInt64(sum(requests)) AS s_requests
-FROM ${store.database}.spend_by_hour
-WHERE hour >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND hour < fromUnixTimestamp64Milli({to:Int64}, 'UTC') ${filter}
-GROUP BY s_id, s_hour
-ORDER BY s_hour, s_id`,
-    query_params: { from: fromMs, to: toMs, value },
-    format: 'JSONEachRow',
-  })
-  const rows = await rs.json<{
-    s_id: string
-    s_hour: string | number
-    s_cost: number
-    s_requests: string | number
-  }>()
-  return rows.map((r) => ({
-    kind,
-    id: String(r.s_id),
-    hour: Number(r.s_hour),
-    cost_usd: Number(r.s_cost),
-    requests: Number(r.s_requests),
-  }))
+  const id = kind === 'key' && value !== '*' ? '{value:String}' : col
+  const client = store.reads ?? store.client
+  const table = `${store.database}.spend_by_hour`
+  const hour = 'intDiv(toUInt32(hour), 3600)'
+  const params = { from: fromHour * 3600, to: toHour * 3600, value, hours: [...hours] }
+  const range = `hour >= toDateTime({from:UInt32}, 'UTC') AND hour < toDateTime({to:UInt32}, 'UTC') ${filter}`
+  const firsts = await (
+    await client.query({
+      query: `SELECT ${id} AS s_id, toUInt32(min(${hour})) AS s_first FROM ${table} WHERE ${range} GROUP BY s_id`,
+      query_params: params,
+      format: 'JSONEachRow',
+    })
+  ).json<{ s_id: string; s_first: number }>()
+  const out = new Map<string, ScopeSpendHistory>()
+  for (const r of firsts)
+    out.set(String(r.s_id), { kind, id: String(r.s_id), first: Number(r.s_first), hours: [], costs: [] })
+  if (out.size === 0 || hours.length === 0) return [...out.values()]
+  const spent = await (
+    await client.query({
+      query: `SELECT s_id, arrayMap(x -> x.1, s_spent) AS s_hours, arrayMap(x -> x.2, s_spent) AS s_costs FROM (
+  SELECT s_id, arraySort(groupArray((s_hour, s_cost))) AS s_spent FROM (
+    SELECT ${id} AS s_id, ${hour} AS s_hour, toFloat64(sum(cost_usd)) AS s_cost
+    FROM ${table}
+    WHERE ${range} AND hour IN (SELECT toDateTime(arrayJoin(arrayMap(h -> h * 3600, {hours:Array(UInt32)})), 'UTC'))
+    GROUP BY s_id, s_hour
+  ) GROUP BY s_id
+)`,
+      query_params: params,
+      format: 'JSONEachRow',
+    })
+  ).json<{ s_id: string; s_hours: number[]; s_costs: number[] }>()
+  for (const r of spent) {
+    const e = out.get(String(r.s_id))
+    if (!e) continue
+    e.hours = r.s_hours.map(Number)
+    e.costs = r.s_costs.map(Number)
+  }
+  return [...out.values()]
 }

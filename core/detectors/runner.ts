@@ -50,7 +50,9 @@ import {
   spendAnomalyStateToJSON,
   stepSpendAnomaly,
   tickSpendAnomaly,
-  type HourlySpendRow,
+  setStoredSpendHistory,
+  storedSpendHistoryWanted,
+  type StoredSpendHistory,
   type SpendAnomalyLimits,
   type SpendAnomalyState,
   type SpendAnomalyStateJSON,
@@ -329,6 +331,19 @@ export class DetectorRunner {
     }
   }
 
+  /**
+   * The epoch hour whose stored spend history the spend anomaly detector waits for at `now` (restored
+   * with `spendHistoryFromStore`), or null. Until it is handed over (`setSpendHistory`) anomalies are not
+   * judged; every other detector runs.
+   */
+  spendHistoryWanted(now: number): number | null {
+    return storedSpendHistoryWanted(this.anomaly, this.cfg.spend_anomaly, Math.max(now, this.clock))
+  }
+
+  setSpendHistory(history: StoredSpendHistory): void {
+    setStoredSpendHistory(this.anomaly, history)
+  }
+
   /** True when no tick can produce a finding: no open incident, no budget entry, no new spend. */
   private idle(): boolean {
     if (this.dirty.size > 0 || this.loop.open.size > 0 || this.zombie.open.size > 0) return false
@@ -479,8 +494,8 @@ export class DetectorRunner {
       open: ReadonlySet<string>
       now: number
       lastSeen?: Iterable<[string, number]>
-      /** Hourly spend per scope from the store's rollup, for the spend anomaly baselines. */
-      history?: Iterable<HourlySpendRow>
+      /** The spend anomaly history comes from the store (`setSpendHistory`, each hour), not memory. */
+      spendHistoryFromStore?: boolean
     },
     opts: RunnerOptions = {},
   ): { runner: DetectorRunner; findings: Finding[] } {
@@ -497,10 +512,11 @@ export class DetectorRunner {
       lastSeen: input.lastSeen,
       limits: opts.zombie,
     })
-    const anomaly = rebuildSpendAnomalyState(input.history ?? [], input.events, cfg.spend_anomaly, {
+    const anomaly = rebuildSpendAnomalyState(input.events, cfg.spend_anomaly, {
       open: input.open,
       now: input.now,
       limits: opts.anomaly,
+      fromStore: input.spendHistoryFromStore,
     })
     r.loop = loop.state
     r.zombie = zombie.state

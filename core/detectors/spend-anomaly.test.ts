@@ -11,10 +11,10 @@ import {
   spendAnomalyReplaySince,
   stepSpendAnomaly,
   tickSpendAnomaly,
-  type HourlySpendRow,
 } from './spend-anomaly.js'
 import { ev, DAY, HOUR, MIN, prng, t, detectors } from '../../test/support/detector-fixtures.js'
 import { oracleCrossing } from '../../test/support/spend-spikes.js'
+import { runFromStore } from '../../test/support/stored-spend.js'
 
 const MONDAY = t('2026-11-02T00:00:00Z')
 const WEEK = 7 * DAY
@@ -243,22 +243,64 @@ test('spend anomaly: a condition that flaps inside clear_for stays one alert (hy
   assert.ok(findings[1]!.at >= start + 85 * MIN + 30 * MIN)
 })
 
-/** The hourly rollup of `events` for hours before `to`, as the store would answer it at a restart. */
-function rollup(events: readonly RequestEvent[], to: number): HourlySpendRow[] {
-  const rows = new Map<string, HourlySpendRow>()
-  for (const e of events) {
-    if (e.ts >= to || e.customer === '') continue
-    const hour = Math.floor(e.ts / HOUR) * HOUR
-    const k = `${e.customer}\u0000${hour}`
-    const r = rows.get(k) ?? { kind: 'customer', id: e.customer, hour, cost_usd: 0, requests: 0 }
-    r.cost_usd += e.cost_usd
-    r.requests++
-    rows.set(k, r)
-  }
-  return [...rows.values()]
-}
+test('spend anomaly: with the hourly history read from the store each hour, findings equal the in-memory run', () => {
+  const p = policy({ scopes: [{ customer: '*' }, { team: '*' }] })
+  p.detectors.allowed_lateness = 0
+  const spikeAt = MONDAY + 2 * WEEK + 2 * DAY + 14 * HOUR + 7 * MIN
+  const events = [
+    ...traffic('acme', MONDAY, MONDAY + 3 * WEEK, business, 0.025).map((e) => ({ ...e, team: 'red' })),
+    ...traffic('globex', MONDAY + 9 * DAY, MONDAY + 3 * WEEK, diurnal(2, 30), 0.01, 2),
+    ...burst('acme', spikeAt, 45 * MIN, 900, 0.02).map((e) => ({ ...e, team: 'red' })),
+    ...burst('globex', MONDAY + 9 * DAY + 20 * HOUR, 40 * MIN, 600, 0.03),
+  ].sort(byEventTime)
+  const until = MONDAY + 3 * WEEK
+  const memory = anomalies(runDetectors(events, p, { until }))
+  assert.ok(memory.filter((f) => f.state === 'firing').length >= 2, brief(memory).join('\n'))
+  // a store-mode runner from an empty store: the same findings, the same instants
+  const fromStore = DetectorRunner.restore(p, {
+    events: [],
+    open: new Set(),
+    now: MONDAY,
+    spendHistoryFromStore: true,
+  })
+  const stored = anomalies(runFromStore(fromStore.runner, p.detectors.spend_anomaly, [], events, until))
+  assert.deepEqual(brief(stored), brief(memory))
+  assert.deepEqual(stored, memory)
+})
 
-test('spend anomaly: a restart mid-spike (state rebuilt from the hourly rollup and recent events) does not re-fire', () => {
+test('spend anomaly: from the store, nothing is judged until the history of the hour is handed over', () => {
+  const p = policy()
+  const spikeAt = MONDAY + 2 * WEEK + 5 * DAY + 3 * HOUR
+  const events = [
+    ...traffic('acme', MONDAY, MONDAY + 3 * WEEK, business, 0.025),
+    ...burst('acme', spikeAt, 60 * MIN, 1200, 0.02),
+  ].sort(byEventTime)
+  const before = events.filter((e) => e.ts < spikeAt)
+  const r = DetectorRunner.restore(p, {
+    events: before.filter((e) => e.ts >= spendAnomalyReplaySince(spikeAt)),
+    open: new Set(),
+    now: spikeAt,
+    spendHistoryFromStore: true,
+  })
+  assert.equal(r.runner.spendHistoryWanted(spikeAt), Math.floor(spikeAt / HOUR))
+  const spike = events.filter((e) => e.ts >= spikeAt && e.ts < spikeAt + 30 * MIN)
+  const held = [...spike.flatMap((e) => r.runner.push(e)), ...r.runner.tickUntil(spikeAt + 30 * MIN)]
+  assert.deepEqual(anomalies(held), [])
+  // handed over (within the same hour): the spike is judged on the next tick
+  const after = runFromStore(
+    r.runner,
+    p.detectors.spend_anomaly,
+    [...before, ...spike],
+    [],
+    spikeAt + 31 * MIN,
+  )
+  assert.deepEqual(
+    anomalies(after).map((f) => f.state),
+    ['firing'],
+  )
+})
+
+test('spend anomaly: a restart mid-spike (recent events replayed, the hourly history from the store) does not re-fire', () => {
   const p = policy()
   const spikeAt = MONDAY + 2 * WEEK + 5 * DAY + 3 * HOUR
   const events = [
@@ -282,18 +324,18 @@ test('spend anomaly: a restart mid-spike (state rebuilt from the hourly rollup a
     ['firing'],
   )
   const open = new Set(anomalies(seen).map((f) => f.dedupe_key))
-  // second life: the store's rollup for older hours, the recent events, the open alert
+  // second life: the recent events, the open alert; the older hours come from the store, hour by hour
   const since = spendAnomalyReplaySince(crash)
   const restored = DetectorRunner.restore(p, {
     events: before.filter((e) => e.ts >= since),
     open,
     now: crash,
-    history: rollup(before, since),
+    spendHistoryFromStore: true,
   })
   assert.deepEqual(anomalies(restored.findings), [])
-  const after: Finding[] = []
-  for (const e of events.filter((x) => x.ts >= crash)) after.push(...restored.runner.push(e))
-  after.push(...restored.runner.tickUntil(MONDAY + 3 * WEEK))
+  const cfg = p.detectors.spend_anomaly
+  const rest = events.filter((x) => x.ts >= crash)
+  const after = runFromStore(restored.runner, cfg, before, rest, MONDAY + 3 * WEEK)
   assert.deepEqual(
     anomalies(after).map((f) => f.state),
     ['resolved'],
@@ -307,11 +349,9 @@ test('spend anomaly: a restart mid-spike (state rebuilt from the hourly rollup a
     events: before.filter((e) => e.ts >= since),
     open: new Set(),
     now: crash,
-    history: rollup(before, since),
+    spendHistoryFromStore: true,
   })
-  const again: Finding[] = []
-  for (const e of events.filter((x) => x.ts >= crash)) again.push(...lost.runner.push(e))
-  again.push(...lost.runner.tickUntil(MONDAY + 3 * WEEK))
+  const again = runFromStore(lost.runner, cfg, before, rest, MONDAY + 3 * WEEK)
   assert.deepEqual(
     anomalies(again).map((f) => f.state),
     ['firing', 'resolved'],

@@ -1,4 +1,5 @@
 import type { DetectorsConfig } from '../../schemas/policy.js'
+import type { ScopeSpendHistory } from '../ports/hourly-spend-reader.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import { budgetScopeId, budgetScopeKind } from './budget-scope.js'
 import { dedupeKey, parseDedupeKey } from './dedupe-key.js'
@@ -6,7 +7,7 @@ import type { Finding, Step } from './finding.js'
 import { evictOver } from './lru.js'
 import { byEventTime } from './restore.js'
 import { anomalyFinding, type AnomalyReading } from './spend-anomaly-findings.js'
-import { baselineAt, HOUR, MAD_SIGMA, type Baseline } from './spend-baseline.js'
+import { baselineAt, baselineHours, HOUR, MAD_SIGMA, type Baseline } from './spend-baseline.js'
 import { newTier, tierAdd, tierSum, tierTrim, type BucketTier } from './spend-buckets.js'
 
 export type SpendAnomalyConfig = DetectorsConfig['spend_anomaly']
@@ -37,6 +38,19 @@ export interface AnomalyIncident {
   restored: boolean
 }
 
+/**
+ * Live, the hourly history comes from the store, not from memory: for the hour being judged, each series'
+ * first stored hour in the lookback and its spend in the hours its baseline reads (`baselineHours`). One
+ * read an hour instead of weeks of hourly buckets per series held in memory and rebuilt at every start;
+ * and the sums are global (every instance's events), as budget sums are.
+ */
+export interface StoredSpendHistory {
+  /** Epoch hour (ms / HOUR) whose baselines it serves. */
+  hour: number
+  /** By `kind\0id`: the first hour with stored spend in the lookback (epoch hour), and spend per hour. */
+  series: Map<string, { first: number; hours: BucketTier }>
+}
+
 /** One scope value's spend: hourly for the baseline, per minute for the window. Plain JSON. */
 export interface AnomalySeries {
   kind: string
@@ -44,7 +58,7 @@ export interface AnomalySeries {
   /** First event time (or first stored hour) of this series. */
   first: number
   lastTs: number
-  /** Spend per hour, the last `weeks` weeks. */
+  /** Spend per hour, the last `weeks` weeks (empty when the history comes from the store). */
   hours: BucketTier
   /** Spend and requests per minute, the last `window`. */
   minutes: BucketTier
@@ -65,6 +79,12 @@ export interface SpendAnomalyState {
   dirty: Set<string>
   lastSweep: number
   evicted: number
+  /**
+   * Null: the hourly history is kept in memory from the events (replay, tests). Else it comes from the
+   * store (live): `history` is the last one handed over (`setStoredSpendHistory`), null until the first;
+   * ticks judge nothing until it serves the tick's hour (`storedSpendHistoryWanted`).
+   */
+  stored: { history: StoredSpendHistory | null } | null
 }
 
 export interface SpendAnomalyStateJSON {
@@ -73,10 +93,68 @@ export interface SpendAnomalyStateJSON {
   dirty: string[]
   lastSweep: number
   evicted: number
+  /** Absent in states saved before the stored history: in memory. The history itself is read again. */
+  fromStore?: boolean
 }
 
-export function initSpendAnomalyState(): SpendAnomalyState {
-  return { clock: -1, series: new Map(), open: new Set(), dirty: new Set(), lastSweep: -1, evicted: 0 }
+export function initSpendAnomalyState(opts: { fromStore?: boolean } = {}): SpendAnomalyState {
+  return {
+    clock: -1,
+    series: new Map(),
+    open: new Set(),
+    dirty: new Set(),
+    lastSweep: -1,
+    evicted: 0,
+    stored: opts.fromStore ? { history: null } : null,
+  }
+}
+
+/** The epoch hour whose stored history the detector waits for at `now`, or null (in memory, or held). */
+export function storedSpendHistoryWanted(
+  state: SpendAnomalyState,
+  cfg: SpendAnomalyConfig,
+  now: number,
+): number | null {
+  if (!cfg.enabled || !state.stored) return null
+  const h = Math.floor(now / HOUR)
+  return state.stored.history?.hour === h ? null : h
+}
+
+/** The first stored hour is looked for this far back from the judged hour (the baseline's reach). */
+export function storedSpendLookbackHours(cfg: SpendAnomalyConfig): number {
+  return cfg.weeks * 168 + 2
+}
+
+/** The hours a stored history for epoch hour `h` must hold (see `baselineHours`). */
+export function storedSpendHours(cfg: SpendAnomalyConfig, h: number): number[] {
+  return baselineHours(h, cfg.weeks)
+}
+
+/** The stored history of epoch hour `hour` from what the store answered for each configured scope. */
+export function storedSpendHistoryFrom(
+  hour: number,
+  answers: Iterable<ScopeSpendHistory>,
+): StoredSpendHistory {
+  const series = new Map<string, { first: number; hours: BucketTier }>()
+  for (const a of answers) {
+    const t = newTier(HOUR)
+    let acc = 0
+    for (let i = 0; i < a.hours.length; i++) {
+      acc += a.costs[i]!
+      t.starts.push(a.hours[i]! * HOUR)
+      t.sums.push(a.costs[i]!)
+      t.cum.push(acc)
+    }
+    series.set(`${a.kind}\u0000${a.id}`, { first: a.first, hours: t })
+  }
+  return { hour, series }
+}
+
+/** Hands over the stored history of an hour: baselines of that hour are recomputed from it. */
+export function setStoredSpendHistory(state: SpendAnomalyState, history: StoredSpendHistory): void {
+  if (!state.stored) throw new Error('spend anomaly state keeps its history in memory')
+  state.stored.history = history
+  for (const s of state.series.values()) s.base = null
 }
 
 export function spendAnomalyStateToJSON(s: SpendAnomalyState): SpendAnomalyStateJSON {
@@ -86,13 +164,22 @@ export function spendAnomalyStateToJSON(s: SpendAnomalyState): SpendAnomalyState
     dirty: [...s.dirty],
     lastSweep: s.lastSweep,
     evicted: s.evicted,
+    fromStore: s.stored !== null,
   }
 }
 
 export function spendAnomalyStateFromJSON(j: SpendAnomalyStateJSON): SpendAnomalyState {
   const series = new Map(j.series)
   const open = new Set([...series].filter(([, s]) => s.incident !== null).map(([k]) => k))
-  return { clock: j.clock, series, open, dirty: new Set(j.dirty), lastSweep: j.lastSweep, evicted: j.evicted }
+  return {
+    clock: j.clock,
+    series,
+    open,
+    dirty: new Set(j.dirty),
+    lastSweep: j.lastSweep,
+    evicted: j.evicted,
+    stored: j.fromStore ? { history: null } : null,
+  }
 }
 
 /** `spend_anomaly:<scope kind>:<scope id>`. */
@@ -157,7 +244,7 @@ export function stepSpendAnomaly(
     if (done?.includes(key)) continue
     ;(done ??= []).push(key)
     const s = touch(state, key, kind, id, e.ts)
-    tierAdd(s.hours, e.ts, e.cost_usd)
+    if (!state.stored) tierAdd(s.hours, e.ts, e.cost_usd)
     tierAdd(s.minutes, e.ts, e.cost_usd)
     tierAdd(s.counts, e.ts, 1)
     s.first = Math.min(s.first, e.ts)
@@ -174,20 +261,37 @@ export function stepSpendAnomaly(
   return { state, findings }
 }
 
-/** What a series reads at `t`: window spend and rate, baseline, threshold, and whether it is an anomaly. */
-export function readSpendAnomaly(s: AnomalySeries, cfg: SpendAnomalyConfig, t: number): AnomalyReading {
+const NO_HOURS = newTier(HOUR)
+
+/**
+ * What a series reads at `t`: window spend and rate, baseline, threshold, and whether it is an anomaly.
+ * `stored`: the store's history of the series for the hour of `t` (when the state has it from the store;
+ * absent there: nothing stored in the lookback).
+ */
+export function readSpendAnomaly(
+  s: AnomalySeries,
+  cfg: SpendAnomalyConfig,
+  t: number,
+  stored?: StoredSpendHistory,
+): AnomalyReading {
   const w = cfg.window
   tierTrim(s.minutes, t - w - MINUTE)
   tierTrim(s.counts, t - w - MINUTE)
   const h = Math.floor(t / HOUR)
+  const past = stored?.series.get(`${s.kind}\u0000${s.id}`)
+  // the first stored hour counts whole, as a restart from the stored hours always counted it
+  const first = past ? Math.min(s.first, past.first * HOUR) : s.first
   if (!s.base || s.base.hour !== h) {
-    tierTrim(s.hours, (h - cfg.weeks * 168 - 2) * HOUR)
-    s.base = baselineAt(s.hours, Math.ceil(s.first / HOUR), h, cfg.weeks)
+    if (stored) s.base = baselineAt(past?.hours ?? NO_HOURS, Math.ceil(first / HOUR), h, cfg.weeks)
+    else {
+      tierTrim(s.hours, (h - cfg.weeks * 168 - 2) * HOUR)
+      s.base = baselineAt(s.hours, Math.ceil(first / HOUR), h, cfg.weeks)
+    }
   }
   const spend = tierSum(s.minutes, t - w, t)
   const requests = Math.round(tierSum(s.counts, t - w, t))
   const rate = spend / (w / HOUR)
-  const base = t - s.first >= cfg.min_history ? s.base : null
+  const base = t - first >= cfg.min_history ? s.base : null
   const threshold = base
     ? Math.max(
         base.rate * cfg.factor,
@@ -232,6 +336,9 @@ export function tickSpendAnomaly(
   const findings: Finding[] = []
   state.clock = Math.max(state.clock, now)
   if (!cfg.enabled) return { state, findings }
+  // from the store, nothing is judged (dirty kept, incidents held) until the hour's history is here
+  if (state.stored && state.stored.history?.hour !== Math.floor(now / HOUR)) return { state, findings }
+  const stored = state.stored?.history ?? undefined
   const keys = state.open.size === 0 ? state.dirty : new Set([...state.dirty, ...state.open])
   state.dirty = new Set()
   for (const key of keys) {
@@ -240,7 +347,7 @@ export function tickSpendAnomaly(
       state.open.delete(key)
       continue
     }
-    const r = readSpendAnomaly(s, cfg, now)
+    const r = readSpendAnomaly(s, cfg, now, stored)
     const inc = s.incident
     if (!inc) {
       if (!r.above) continue
@@ -300,51 +407,28 @@ export function openSpendAnomalyKeys(state: SpendAnomalyState): string[] {
   })
 }
 
-/** One hour of one scope value's spend, as the store's hourly rollup answers it (restore). */
-export interface HourlySpendRow {
-  kind: string
-  id: string
-  /** Hour start (epoch ms). */
-  hour: number
-  cost_usd: number
-  requests: number
-}
-
 /** From when recent events must be replayed at a restart (the rest comes from the hourly rollup). */
 export function spendAnomalyReplaySince(now: number): number {
   return Math.floor(now / HOUR) * HOUR - HOUR
 }
 
-/** The hours `[from, to)` the hourly rollup must answer at a restart at `now`. */
-export function spendAnomalyHistoryRange(cfg: SpendAnomalyConfig, now: number): { from: number; to: number } {
-  const to = spendAnomalyReplaySince(now)
-  return { from: to - cfg.weeks * WEEK - 2 * HOUR, to }
-}
-
 /**
- * Rebuilds the state after a restart: hourly history from the store's rollup (`history`, hours before
- * `spendAnomalyReplaySince(now)`), then the recent events from there on, silently. The alerts the store has
- * open (`open`) are taken over as open incidents without a new firing; the next ticks judge them (one
+ * Rebuilds the state after a restart from the recent events (from `spendAnomalyReplaySince(now)` on),
+ * silently. The hourly history before them is the store's (`fromStore`, live: read again for each hour,
+ * see `StoredSpendHistory`); without it (in memory) baselines start from these events. The alerts the store
+ * has open (`open`) are taken over as open incidents without a new firing; the next ticks judge them (one
  * still above stays open, one over resolves after `clear_for`). An anomaly going on that the store does not
  * have (lost in a crash) fires on the next tick.
  */
 export function rebuildSpendAnomalyState(
-  history: Iterable<HourlySpendRow>,
   events: Iterable<RequestEvent>,
   cfg: SpendAnomalyConfig,
-  opts: { open: ReadonlySet<string>; now: number; limits?: SpendAnomalyLimits },
+  opts: { open: ReadonlySet<string>; now: number; limits?: SpendAnomalyLimits; fromStore?: boolean },
 ): Step<SpendAnomalyState> {
-  const state = initSpendAnomalyState()
+  const state = initSpendAnomalyState({ fromStore: opts.fromStore })
   const findings: Finding[] = []
   if (!cfg.enabled) return { state, findings }
   const since = spendAnomalyReplaySince(opts.now)
-  for (const row of [...history].sort((a, b) => a.hour - b.hour)) {
-    if (row.hour >= since) continue
-    const key = `${row.kind}\u0000${row.id}`
-    const s = touch(state, key, row.kind, row.id, row.hour)
-    tierAdd(s.hours, row.hour, row.cost_usd)
-    s.lastTs = Math.max(s.lastTs, row.hour + HOUR - 1)
-  }
   for (const e of [...events].sort(byEventTime)) {
     if (e.ts < since) continue
     findings.push(...stepSpendAnomaly(state, e, cfg, Math.max(state.clock, e.ts), opts.limits).findings)

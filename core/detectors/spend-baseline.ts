@@ -92,6 +92,23 @@ export function baselineAt(hours: BucketTier, from: number, h: number, weeks: nu
   return { kind: 'recent', rate, mad: 0, samples: h - from, hour: h }
 }
 
+/**
+ * The epoch hours `baselineAt(hours, from, h, weeks)` can read besides `from`: hours h-1..h+1 of each of the
+ * last `weeks` weeks and of the last 7 days, and the 23 hours before h (the `recent` case, used only while
+ * less than a day is known). A tier holding just these hours gives the same baseline as the whole history:
+ * what the live detector asks the store for (`StoredSpendHistory`). Sorted, distinct.
+ */
+export function baselineHours(h: number, weeks: number): number[] {
+  const out = new Set<number>()
+  for (const [period, n] of [
+    [WEEK_HOURS, weeks],
+    [DAY_HOURS, DAILY_DAYS],
+  ] as const)
+    for (let k = 1; k <= n; k++) for (const d of [-1, 0, 1]) out.add(h + d - period * k)
+  for (let s = h - (DAY_HOURS - 1); s < h; s++) out.add(s)
+  return [...out].sort((a, b) => a - b)
+}
+
 /** `for Thursdays 15:00 UTC`, `at 15:00 UTC (last 3 days)`, `in its busiest hour so far (last 20h)`. */
 export function baselineLabel(b: Baseline): string {
   const at = DateTime.fromMillis(b.hour * HOUR, { zone: 'UTC' }).setLocale('en-US')

@@ -1,16 +1,31 @@
-import type { HourlySpendRow } from '../detectors/spend-anomaly.js'
 import type { BudgetScope } from '../../schemas/policy.js'
 
-export type { HourlySpendRow }
+/** One scope value's stored hourly spend, as `HourlySpendReader.spendHistory` answers it. */
+export interface ScopeSpendHistory {
+  /** The scope's dimension (`global` for `{}`). */
+  kind: string
+  /** The value as `budgetScopeId` gives it (a key's hash, else its alias). */
+  id: string
+  /** First epoch hour (ms / 3 600 000) with a stored row in the range asked. */
+  first: number
+  /** The epoch hours asked for that have spend or requests, ascending, and their spend (USD). */
+  hours: number[]
+  costs: number[]
+}
 
 /**
- * Hourly spend per scope value from the store's hourly rollup: what the spend anomaly detector's
- * baselines are rebuilt from after a restart (weeks of history, too much to replay as events).
- * MUST: one row per (scope value, hour) with spend or requests in `[fromMs, toMs)` (hour starts, whole
- * hours), `kind` the scope's dimension (`global` for `{}`) and `id` the value as `budgetScopeId` gives it
- * (a key's hash, else its alias); `{ x: '*' }` answers every value seen except the empty one, `{ x: v }`
- * only `v`.
+ * Hourly spend per scope value from the store's hourly rollup: the spend anomaly detector's baselines
+ * (weeks of history, read for the hours each baseline needs instead of held in memory).
+ * MUST: one entry per value of `scope` with a row in epoch hours `[fromHour, toHour)`; `first` its first
+ * such hour; `hours`/`costs` the spend summed per hour for the epoch hours of `hours` (sorted) that it has.
+ * `{ x: '*' }` answers every value seen except the empty one, `{ x: v }` only `v`, `{}` one `global` entry
+ * with id ''.
  */
 export interface HourlySpendReader {
-  hourlySpend(scope: BudgetScope, fromMs: number, toMs: number): Promise<HourlySpendRow[]>
+  spendHistory(
+    scope: BudgetScope,
+    fromHour: number,
+    toHour: number,
+    hours: readonly number[],
+  ): Promise<ScopeSpendHistory[]>
 }

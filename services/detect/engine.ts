@@ -130,10 +130,8 @@ export class DetectionEngine implements Lifecycle {
     const open = await this.#recorder.restore(now)
     const restored = await this.#detectors.restore(open, now)
     await this.#recorder.record(restored.findings, now)
-    log.info(
-      { openAlerts: open.size, replayedEvents: restored.replayed, historyHours: restored.historyHours },
-      'detection restored',
-    )
+    log.info({ openAlerts: open.size, replayedEvents: restored.replayed }, 'detection restored')
+    this.#refreshSpendHistory(now)
     metrics.gauge('gatewarden_alerts_firing', 'Alerts firing now', () => this.#recorder.openAlerts().length)
     metrics.gauge(
       'gatewarden_alerts_clearing',
@@ -167,6 +165,26 @@ export class DetectionEngine implements Lifecycle {
   /** Events just committed by the writer (duplicates excluded); `submittedAt` = when their batch was submitted. */
   onStored(events: readonly RequestEvent[], submittedAt: number): Promise<void> {
     return this.#queue.events(events, submittedAt)
+  }
+
+  /** The spend anomaly baselines' hourly read, in the background (anomalies are judged once it is in). */
+  #refreshSpendHistory(now: number): void {
+    const { log } = this.deps
+    this.#detectors.startSpendHistoryRefresh(
+      now,
+      (r) =>
+        log.info(
+          { hour: new Date(r.hour * 3_600_000).toISOString(), series: r.series, ms: r.ms },
+          'spend history read',
+        ),
+      (err) =>
+        log.warn({ err }, 'spend history not read, spend anomalies judged once it is (next try in 10 s)'),
+    )
+  }
+
+  /** Settles once the spend anomaly history read under way, if any, is done (tests, benchmarks). */
+  spendHistorySettled(): Promise<void> {
+    return this.#detectors.spendHistorySettled()
   }
 
   /** One evaluation round (coalesced: while one is pending or running, that one). */
@@ -240,6 +258,7 @@ export class DetectionEngine implements Lifecycle {
   async #tick(): Promise<void> {
     const { log } = this.deps
     const now = this.deps.now()
+    this.#refreshSpendHistory(now)
     const findings: Finding[] = this.#detectors.advance(now)
     await this.#elect(now)
     if (this.#leadership.isLeader) {

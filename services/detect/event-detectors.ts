@@ -2,13 +2,14 @@ import type { Finding } from '../../core/detectors/finding.js'
 import { loopReplaySince } from '../../core/detectors/loop.js'
 import { DetectorRunner, type RunnerOptions } from '../../core/detectors/runner.js'
 import {
-  spendAnomalyHistoryRange,
   spendAnomalyReplaySince,
-  type HourlySpendRow,
+  storedSpendHours,
+  storedSpendHistoryFrom,
+  storedSpendLookbackHours,
 } from '../../core/detectors/spend-anomaly.js'
 import { zombieReplaySince } from '../../core/detectors/zombie.js'
 import type { EventReader } from '../../core/ports/event-reader.js'
-import type { HourlySpendReader } from '../../core/ports/hourly-spend-reader.js'
+import type { HourlySpendReader, ScopeSpendHistory } from '../../core/ports/hourly-spend-reader.js'
 import type { DetectorsConfig } from '../../schemas/policy.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 
@@ -25,8 +26,9 @@ const MAX_RESTORE_EVENTS = 500_000
 /**
  * Loops, zombie agents and spend anomalies on every stored event, in a `DetectorRunner` (event time, watermark
  * `allowed_lateness`). Their per-key state lives in this process, like the Kafka partitions that feed it;
- * after a restart it is rebuilt from the recent events in the store (`EventReader` port), the spend
- * anomaly baselines from the hourly rollup (`HourlySpendReader` port, when given).
+ * after a restart it is rebuilt from the recent events in the store (`EventReader` port). The spend
+ * anomaly baselines come from the hourly rollup (`HourlySpendReader` port, when given), read once an
+ * hour for the hours they need (`refreshSpendHistory`) instead of held in memory.
  */
 export class EventDetectors {
   #runner: DetectorRunner
@@ -42,10 +44,7 @@ export class EventDetectors {
   }
 
   /** Rebuilds state from the store's recent events, reconciled with the open alert keys. */
-  async restore(
-    open: ReadonlySet<string>,
-    now: number,
-  ): Promise<{ findings: Finding[]; replayed: number; historyHours: number }> {
+  async restore(open: ReadonlySet<string>, now: number): Promise<{ findings: Finding[]; replayed: number }> {
     const { detectors } = this
     const since = Math.min(
       loopReplaySince(detectors.loop, detectors.allowed_lateness, now),
@@ -59,20 +58,72 @@ export class EventDetectors {
       newest: MAX_RESTORE_EVENTS,
     })
     for await (const page of pages) for (const e of page) events.push(e)
-    const history: HourlySpendRow[] = []
-    if (this.hourly && detectors.spend_anomaly.enabled) {
-      const { from, to } = spendAnomalyHistoryRange(detectors.spend_anomaly, now)
-      // a loop, not push(...rows): millions of rows would overflow the call stack
-      for (const scope of detectors.spend_anomaly.scopes)
-        for (const row of await this.hourly.hourlySpend(scope, from, to)) history.push(row)
-    }
-    const restored = DetectorRunner.restore({ budgets: [], detectors }, { events, open, now, history }, LIVE)
+    const restored = DetectorRunner.restore(
+      { budgets: [], detectors },
+      { events, open, now, spendHistoryFromStore: this.hourly !== undefined },
+      LIVE,
+    )
     this.#runner = restored.runner
     this.#restoredAt = now
-    return {
-      findings: eventFindings(restored.findings),
-      replayed: events.length,
-      historyHours: history.length,
+    return { findings: eventFindings(restored.findings), replayed: events.length }
+  }
+
+  #loadingHour: number | null = null
+  #loading: Promise<unknown> = Promise.resolve()
+  #retryAt = -Infinity
+
+  /** Settles when the stored spend history read under way (if any) is done. */
+  spendHistorySettled(): Promise<void> {
+    return this.#loading.then(
+      () => undefined,
+      () => undefined,
+    )
+  }
+
+  /**
+   * `refreshSpendHistory` in the background: at most one read at a time, the next try 10 s after a
+   * failure (logged by `onError`). The engine calls it at start and on every tick.
+   */
+  startSpendHistoryRefresh(
+    now: number,
+    onRead: (r: { hour: number; series: number; ms: number }) => void,
+    onError: (err: unknown) => void,
+  ): void {
+    if (this.#loadingHour !== null || now < this.#retryAt) return
+    if (this.#runner.spendHistoryWanted(now) === null || !this.hourly) return
+    this.#loading = this.refreshSpendHistory(now).then(
+      (r) => {
+        if (r) onRead(r)
+      },
+      (err: unknown) => {
+        this.#retryAt = now + 10_000
+        onError(err)
+      },
+    )
+  }
+
+  /**
+   * Reads the stored spend history the spend anomaly detector waits for at `now` (the hours its
+   * baselines read, for every configured scope) and hands it over; until then anomalies are not judged.
+   * Nothing when it is not waiting, or while a read is under way. Returns the hour read and its size.
+   */
+  async refreshSpendHistory(now: number): Promise<{ hour: number; series: number; ms: number } | null> {
+    const hour = this.#runner.spendHistoryWanted(now)
+    if (hour === null || !this.hourly || this.#loadingHour !== null) return null
+    this.#loadingHour = hour
+    const t0 = performance.now()
+    try {
+      const cfg = this.detectors.spend_anomaly
+      const hours = storedSpendHours(cfg, hour)
+      const answers: ScopeSpendHistory[] = []
+      const from = hour - storedSpendLookbackHours(cfg)
+      for (const scope of cfg.scopes)
+        for (const a of await this.hourly.spendHistory(scope, from, hour, hours)) answers.push(a)
+      const history = storedSpendHistoryFrom(hour, answers)
+      this.#runner.setSpendHistory(history)
+      return { hour, series: history.series.size, ms: Math.round(performance.now() - t0) }
+    } finally {
+      this.#loadingHour = null
     }
   }
 

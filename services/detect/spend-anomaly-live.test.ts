@@ -1,10 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { pino } from 'pino'
-import type { HourlySpendReader, HourlySpendRow } from '../../core/ports/hourly-spend-reader.js'
-import { budgetScopeId, budgetScopeKind } from '../../core/detectors/budget-scope.js'
-import { detectors, ev, HOUR, MIN, t } from '../../test/support/detector-fixtures.js'
-import { AlertsConfig, type BudgetScope } from '../../schemas/policy.js'
+import { detectors, ev, MIN, t } from '../../test/support/detector-fixtures.js'
+import { AlertsConfig } from '../../schemas/policy.js'
+import { MemoryHourlySpend } from '../../test/support/stored-spend.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import {
   MemoryAlertStore,
@@ -22,27 +21,6 @@ const cfg = detectors({
   zombie: { enabled: false },
   spend_anomaly: { scopes: [{ customer: '*' }], action: { action: 'block' } },
 })
-
-/** The hourly rollup computed from stored events, as `spend_by_hour` answers it. */
-class MemoryHourlySpend implements HourlySpendReader {
-  reads = 0
-  constructor(readonly events: RequestEvent[]) {}
-  async hourlySpend(scope: BudgetScope, from: number, to: number): Promise<HourlySpendRow[]> {
-    this.reads++
-    const rows = new Map<string, HourlySpendRow>()
-    for (const e of this.events) {
-      const id = budgetScopeId({ scope }, e)
-      if (id === null || e.ts < from || e.ts >= to) continue
-      const hour = Math.floor(e.ts / HOUR) * HOUR
-      const k = `${id}\u0000${hour}`
-      const r = rows.get(k) ?? { kind: budgetScopeKind({ scope }), id, hour, cost_usd: 0, requests: 0 }
-      r.cost_usd += e.cost_usd
-      r.requests++
-      rows.set(k, r)
-    }
-    return [...rows.values()]
-  }
-}
 
 function engine(stored: RequestEvent[], alerts: MemoryAlertStore, clock: { now: number }) {
   const hourly = new MemoryHourlySpend(stored)
@@ -77,6 +55,7 @@ test('live: a spend spike fires through the engine with its action; a restart mi
   const clock = { now: spikeAt }
   const first = engine(stored, alerts, clock)
   await first.engine.start()
+  await first.engine.spendHistorySettled()
   assert.equal(first.hourly.reads, 1)
   // live: background plus a runaway job ($36/h more), stored and handed to the engine every 5 s
   const live = async (e: ReturnType<typeof engine>['engine'], from: number, to: number, spike: boolean) => {
@@ -116,6 +95,7 @@ test('live: a spend spike fires through the engine with its action; a restart mi
   const crash = spikeAt + 20 * MIN
   const second = engine(stored, alerts, clock)
   await second.engine.start()
+  await second.engine.spendHistorySettled()
   assert.equal(second.hourly.reads, 1)
   // longer than clear_for: without the baselines from the rollup the restored alert would resolve mid-spike
   await live(second.engine, crash, crash + 40 * MIN, true)

@@ -5,11 +5,18 @@ import type { StoreClient } from '../../adapters/clickhouse/client.js'
 import { clickHouseHourlySpendReader } from '../../adapters/clickhouse/hourly-spend.js'
 import { insertRequests } from '../../adapters/clickhouse/requests-table.js'
 import { DetectorRunner } from '../../core/detectors/runner.js'
-import { spendAnomalyHistoryRange, spendAnomalyReplaySince } from '../../core/detectors/spend-anomaly.js'
+import {
+  spendAnomalyReplaySince,
+  storedSpendHistoryFrom,
+  storedSpendHours,
+  storedSpendLookbackHours,
+} from '../../core/detectors/spend-anomaly.js'
+import type { ScopeSpendHistory } from '../../core/ports/hourly-spend-reader.js'
 import { DetectorsConfig } from '../../schemas/policy.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import { ev, HOUR, MIN, t } from '../support/detector-fixtures.js'
 import { freshStore } from '../support/store.js'
+import { spendHistoryOf } from '../support/stored-spend.js'
 
 const opened: StoreClient[] = []
 after(async () => {
@@ -38,36 +45,23 @@ test('hourly spend for the anomaly baselines: per scope value and hour from spen
   await insertRequests(s.client, s.database, events.slice(0, 150), randomUUID())
   await insertRequests(s.client, s.database, events.slice(150), randomUUID())
   const reader = clickHouseHourlySpendReader(s)
-  const from = H0
-  const to = H0 + 30 * HOUR
-  const expect = (value: (e: RequestEvent) => string, kind: string, only?: string) => {
-    const m = new Map<string, { cost: number; requests: number }>()
-    for (const e of events) {
-      const id = value(e)
-      if (id === '' || e.ts >= to || (only !== undefined && id !== only)) continue
-      const k = `${id}\u0000${Math.floor(e.ts / HOUR) * HOUR}`
-      const r = m.get(k) ?? { cost: 0, requests: 0 }
-      r.cost += e.cost_usd
-      r.requests++
-      m.set(k, r)
-    }
-    return [...m].map(([k, r]) => {
-      const [id, hour] = k.split('\u0000') as [string, string]
-      return { kind, id, hour: Number(hour), cost_usd: Math.round(r.cost * 1e9), requests: r.requests }
-    })
+  // the range starts after the first events (their hours must not count as first), ends before the last
+  const fromHour = H0 / HOUR + 2
+  const toHour = H0 / HOUR + 30
+  const hours = [H0 / HOUR, ...Array.from({ length: 12 }, (_, k) => fromHour + 3 * k), toHour, toHour + 1]
+  const norm = (xs: ScopeSpendHistory[]) =>
+    xs
+      .map((x) => ({ ...x, costs: x.costs.map((c) => Math.round(c * 1e9)) }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  for (const scope of [{ customer: '*' }, { key: '*' }, { key: 'alias-only' }, { model: 'gpt-4o' }, {}]) {
+    const got = norm(await reader.spendHistory(scope, fromHour, toHour, hours))
+    assert.deepEqual(got, norm(spendHistoryOf(events, scope, fromHour, toHour, hours)), JSON.stringify(scope))
+    assert.ok(got.length > 0 && got.every((x) => x.first >= fromHour && x.hours.length > 0))
   }
-  const got = async (scope: Record<string, string>) =>
-    (await reader.hourlySpend(scope, from, to)).map((r) => ({ ...r, cost_usd: Math.round(r.cost_usd * 1e9) }))
-  const sort = <T extends { id: string; hour: number }>(xs: T[]) =>
-    [...xs].sort((a, b) => a.hour - b.hour || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
-  assert.deepEqual(sort(await got({ customer: '*' })), sort(expect((e) => e.customer, 'customer')))
-  assert.deepEqual(
-    sort(await got({ key: '*' })),
-    sort(expect((e) => (e.api_key_hash !== '' ? e.api_key_hash : e.api_key_alias), 'key')),
-  )
-  assert.deepEqual(sort(await got({ model: 'gpt-4o' })), sort(expect((e) => e.model, 'model', 'gpt-4o')))
-  assert.deepEqual(sort(await got({})), sort(expect(() => 'all', 'global').map((r) => ({ ...r, id: '' }))))
-  assert.ok((await got({ customer: '*' })).length > 20)
+  // a value with no row in the range is not answered; no hours asked: firsts only
+  assert.deepEqual(await reader.spendHistory({ customer: 'nobody' }, fromHour, toHour, hours), [])
+  const firsts = await reader.spendHistory({ customer: '*' }, fromHour, toHour, [])
+  assert.deepEqual(norm(firsts), norm(spendHistoryOf(events, { customer: '*' }, fromHour, toHour, [])))
 })
 
 test('restore from the store: baselines rebuilt from spend_by_hour, an anomaly open at the restart does not re-fire', async () => {
@@ -98,22 +92,37 @@ test('restore from the store: baselines rebuilt from spend_by_hour, an anomaly o
     firstLife.map((f) => `${f.state} ${f.dedupe_key}`),
     ['firing spend_anomaly:customer:acme'],
   )
-  // what EventDetectors.restore does: history from the rollup, recent events, the open alert keys
-  const { from, to } = spendAnomalyHistoryRange(detectors.spend_anomaly, crash)
-  const history = await clickHouseHourlySpendReader(s).hourlySpend({ customer: '*' }, from, to)
-  assert.equal(history.length, Math.floor((to - start) / HOUR))
+  // what EventDetectors does: recent events and the open alert keys at restore, then the history of
+  // each hour read from spend_by_hour when the hour starts (the events of the hour before stored by then)
+  const cfg = detectors.spend_anomaly
+  const reader = clickHouseHourlySpendReader(s)
   const restored = DetectorRunner.restore(policy, {
     events: before.filter((e) => e.ts >= spendAnomalyReplaySince(crash)),
     open: new Set(['spend_anomaly:customer:acme']),
     now: crash,
-    history,
+    spendHistoryFromStore: true,
   })
+  let read = 0
+  const handOver = async (at: number) => {
+    const h = restored.runner.spendHistoryWanted(at)
+    if (h === null) return
+    const from = h - storedSpendLookbackHours(cfg)
+    const answers = await reader.spendHistory({ customer: '*' }, from, h, storedSpendHours(cfg, h))
+    assert.equal(answers[0]!.first, Math.max(from, start / HOUR))
+    restored.runner.setSpendHistory(storedSpendHistoryFrom(h, answers))
+    read++
+  }
+  await handOver(crash)
   const rest = events.filter((e) => e.ts >= crash)
-  const second = [
-    ...restored.findings,
-    ...rest.flatMap((e) => restored.runner.push(e)),
-    ...restored.runner.tickUntil(spike + 3 * HOUR),
-  ]
+  const second = [...restored.findings]
+  for (let b = Math.floor(crash / HOUR) * HOUR + HOUR; b <= spike + 3 * HOUR; b += HOUR) {
+    const hour = rest.filter((e) => e.ts < b && e.ts >= b - HOUR)
+    second.push(...hour.flatMap((e) => restored.runner.push(e)), ...restored.runner.tickUntil(b - 1))
+    if (hour.length > 0) await insertRequests(s.client, s.database, hour, randomUUID())
+    await handOver(b)
+  }
+  second.push(...restored.runner.tickUntil(spike + 3 * HOUR))
+  assert.equal(read, 4)
   assert.deepEqual(
     second.map((f) => `${f.state} ${f.dedupe_key}`),
     ['resolved spend_anomaly:customer:acme'],
