@@ -353,7 +353,7 @@ export async function start(
           },
         }
       : {}),
-    cost: costApi((q, plan) => costReader.cost(q, plan), now, MINUTE_ROLLUP_TTL_DAYS),
+    cost: costApi(costReader, now, MINUTE_ROLLUP_TTL_DAYS),
     deadLetters: (limit, source) => deadLetterReader.list(limit, source),
     health: async () => {
       const reachable = await eventStore.ping().catch(() => false)

@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { ATTRIBUTE_DIMENSIONS, type CostDimension, type CostQuery, type CostRow } from '../../schemas/api.js'
 import { costSegments, type CostPlan, type CostSegment, type CostTable } from '../../core/cost-plan.js'
+import { sumRows, type CostRead } from '../../core/cost-rows.js'
 import type { CostReader } from '../../core/ports/cost-reader.js'
 import type { StoreClient } from './client.js'
 
@@ -9,16 +10,13 @@ import type { StoreClient } from './client.js'
  * (core/cost-plan.ts `costSegments`), or only `plan.source` when the plan has no minute bound.
  */
 export function clickHouseCostReader(store: StoreClient): CostReader {
+  const segments = (q: CostQuery, plan: Parameters<CostReader['cost']>[1]): CostSegment[] =>
+    plan.minuteFromMs === undefined
+      ? [{ table: plan.source, fromMs: plan.fromMs, toMs: plan.toMs }]
+      : costSegments(plan, costNeeds(q), plan.minuteFromMs, q.customer !== undefined)
   return {
-    cost: (q, plan) =>
-      plan.minuteFromMs === undefined
-        ? queryCost(store.client, store.database, q, plan)
-        : queryCostSegments(
-            store.client,
-            store.database,
-            q,
-            costSegments(plan, costNeeds(q), plan.minuteFromMs, q.customer !== undefined),
-          ),
+    cost: (q, plan) => queryCostSegments(store.client, store.database, q, segments(q, plan)),
+    costWithTotal: (q, plan) => queryCostWithTotal(store.client, store.database, q, segments(q, plan)),
   }
 }
 
@@ -91,14 +89,43 @@ function segmentWhere(q: CostQuery, seg: CostSegment, i: number, params: Record<
   return where.join(' AND ')
 }
 
-/** The sums of a table, named `${prefix}_x`. */
-function sumsSql(table: CostTable, prefix: string, toFloat: boolean): string {
-  const cost = toFloat ? 'toFloat64(sum(cost_usd))' : 'sum(cost_usd)'
-  return table === 'requests'
-    ? `${cost} AS ${prefix}_cost_usd, count() AS ${prefix}_requests, countIf(status = 'failure') AS ${prefix}_failures,
-       sum(input_tokens) AS ${prefix}_input_tokens, sum(output_tokens) AS ${prefix}_output_tokens, sum(cached_tokens) AS ${prefix}_cached_tokens`
-    : `${cost} AS ${prefix}_cost_usd, sum(requests) AS ${prefix}_requests, sum(failures) AS ${prefix}_failures,
-       sum(input_tokens) AS ${prefix}_input_tokens, sum(output_tokens) AS ${prefix}_output_tokens, sum(cached_tokens) AS ${prefix}_cached_tokens`
+const SUM_FIELDS = [
+  'cost_usd',
+  'requests',
+  'failures',
+  'input_tokens',
+  'output_tokens',
+  'cached_tokens',
+] as const
+type SumField = (typeof SUM_FIELDS)[number]
+
+/** The aggregate of each sum over a table's rows, or over the inner sums (`i_x`) in the outer query. */
+function aggregates(from: CostTable | 'inner'): Record<SumField, string> {
+  if (from === 'inner')
+    return Object.fromEntries(SUM_FIELDS.map((f) => [f, `sum(i_${f})`])) as Record<SumField, string>
+  const raw = from === 'requests'
+  return {
+    cost_usd: 'sum(cost_usd)',
+    requests: raw ? 'count()' : 'sum(requests)',
+    failures: raw ? "countIf(status = 'failure')" : 'sum(failures)',
+    input_tokens: 'sum(input_tokens)',
+    output_tokens: 'sum(output_tokens)',
+    cached_tokens: 'sum(cached_tokens)',
+  }
+}
+
+/**
+ * The sums, named `${prefix}_x` (cost as Float64 with `toFloat`); with `total`, also each one over every
+ * group, `t_x` (a window over the grouped rows: computed before ORDER BY and LIMIT).
+ */
+function sumsSql(from: CostTable | 'inner', prefix: string, toFloat: boolean, total = false): string {
+  const aggs = aggregates(from)
+  return SUM_FIELDS.flatMap((f) => {
+    const float = (x: string) => (f === 'cost_usd' && toFloat ? `toFloat64(${x})` : x)
+    const out = [`${float(aggs[f])} AS ${prefix}_${f}`]
+    if (total) out.push(`${float(`sum(${aggs[f]}) OVER ()`)} AS t_${f}`)
+    return out
+  }).join(', ')
 }
 
 /**
@@ -112,6 +139,36 @@ export async function queryCostSegments(
   q: CostQuery,
   segments: readonly CostSegment[],
 ): Promise<CostRow[]> {
+  const { query, params } = costSql(database, q, segments, false)
+  const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' })
+  return (await rs.json<Record<string, string | number>>()).map(costRow)
+}
+
+/**
+ * `queryCostSegments` with a non-empty `group_by`, plus the total over every group (`WITH TOTALS`:
+ * computed by the engine over all groups before ORDER BY and LIMIT, in the same read).
+ */
+export async function queryCostWithTotal(
+  client: ClickHouseClient,
+  database: string,
+  q: CostQuery,
+  segments: readonly CostSegment[],
+): Promise<CostRead> {
+  if (q.group_by.length === 0) throw new Error('a total needs a group_by')
+  const { query, params } = costSql(database, q, segments, true)
+  const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' })
+  const rows = await rs.json<Record<string, string | number>>()
+  // every row carries the total; no row: nothing matched
+  return { rows: rows.map(costRow), total: rows.length > 0 ? costSums(rows[0]!, 't_') : sumRows([]) }
+}
+
+/** The SELECT of a cost read over `segments` (see `queryCostSegments`), `WITH TOTALS` when asked. */
+function costSql(
+  database: string,
+  q: CostQuery,
+  segments: readonly CostSegment[],
+  totals: boolean,
+): { query: string; params: Record<string, unknown> } {
   const params: Record<string, unknown> = { limit: q.limit }
   // every output column has a prefixed alias (d_ dimension, a_ attribute, s_ sum, i_ inner sum): an alias
   // equal to a column name (hour, cost_usd) would replace that column in WHERE and inside the aggregates
@@ -127,7 +184,7 @@ LIMIT {limit:UInt32}`
     const seg = segments[0]!
     const bucket = BUCKET[seg.table]
     query = `SELECT ${[...q.group_by.map((d) => dimensionSql(d, bucket)), ''].join(', ')}
-       ${sumsSql(seg.table, 's', true)}
+       ${sumsSql(seg.table, 's', true, totals)}
 FROM ${database}.${seg.table}
 WHERE ${segmentWhere(q, seg, 0, params)}${grouped}`
   } else {
@@ -142,30 +199,25 @@ WHERE ${segmentWhere(q, seg, i, params)}${groupKeys.length ? `\nGROUP BY ${group
     })
     const outer = q.group_by.map((d) => (d === 'key' ? 'd_key, any(i_key_alias) AS a_key_alias' : `d_${d}`))
     query = `SELECT ${[...outer, ''].join(', ')}
-       toFloat64(sum(i_cost_usd)) AS s_cost_usd, sum(i_requests) AS s_requests, sum(i_failures) AS s_failures,
-       sum(i_input_tokens) AS s_input_tokens, sum(i_output_tokens) AS s_output_tokens, sum(i_cached_tokens) AS s_cached_tokens
+       ${sumsSql('inner', 's', true, totals)}
 FROM (
 ${parts.join('\nUNION ALL\n')}
 )${grouped}`
   }
-  const rs = await client.query({ query, query_params: params, format: 'JSONEachRow' })
-  const rows = await rs.json<Record<string, string | number>>()
-  return rows.map((r) => {
-    // dimensions first, then the sums (64-bit sums arrive quoted)
-    const dims: Record<string, string | number> = {}
-    const sums = {
-      cost_usd: 0,
-      requests: 0,
-      failures: 0,
-      input_tokens: 0,
-      output_tokens: 0,
-      cached_tokens: 0,
-    }
-    for (const [k, v] of Object.entries(r)) {
-      if (k.startsWith('s_')) (sums as Record<string, number>)[k.slice(2)] = Number(v)
-      else dims[k.slice(2)] = v
-    }
-    sums.cost_usd = Math.round(sums.cost_usd * 1e10) / 1e10
-    return { ...dims, ...sums }
-  })
+  return { query, params }
+}
+
+/** One answered row: dimensions first, then the sums (64-bit sums arrive quoted). */
+function costRow(r: Record<string, string | number>): CostRow {
+  const dims: Record<string, string | number> = {}
+  for (const [k, v] of Object.entries(r)) if (k.startsWith('d_') || k.startsWith('a_')) dims[k.slice(2)] = v
+  return { ...dims, ...costSums(r, 's_') }
+}
+
+/** The sums of an answered row (`s_` columns; `t_` for the total over every group). */
+function costSums(r: Record<string, string | number>, prefix: 's_' | 't_'): CostRow {
+  const sums = sumRows([])
+  for (const f of SUM_FIELDS) sums[f] = Number(r[`${prefix}${f}`] ?? 0)
+  sums.cost_usd = Math.round(sums.cost_usd * 1e10) / 1e10
+  return sums
 }

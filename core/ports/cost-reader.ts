@@ -1,5 +1,6 @@
 import type { CostQuery, CostRow } from '../../schemas/api.js'
 import type { CostPlan } from '../cost-plan.js'
+import type { CostRead } from '../cost-rows.js'
 
 /**
  * Cost as the API answers it (implemented by `adapters/clickhouse/cost-query.ts`).
@@ -12,4 +13,12 @@ export interface CostReader {
     q: CostQuery,
     plan: Pick<CostPlan, 'fromMs' | 'toMs' | 'source'> & Partial<Pick<CostPlan, 'minuteFromMs'>>,
   ): Promise<CostRow[]>
+  /**
+   * Optional: `cost` with a non-empty `group_by` and, in the same read, the total over every group (not
+   * only the `limit` returned): what `cost` with `group_by: []` answers. One scan instead of two.
+   */
+  costWithTotal?(
+    q: CostQuery,
+    plan: Pick<CostPlan, 'fromMs' | 'toMs' | 'source'> & Partial<Pick<CostPlan, 'minuteFromMs'>>,
+  ): Promise<CostRead>
 }

@@ -40,7 +40,7 @@ function readOnlyPorts(store: StoreClient, config: Config, log: Logger, now: () 
     server: { ...config.server, auth_token: undefined },
     ingestLiteLLM: refuse('ingest'),
     ingestOtlp: refuse('ingest'),
-    cost: costApi((q, plan) => clickHouseCostReader(store).cost(q, plan), now, MINUTE_ROLLUP_TTL_DAYS),
+    cost: costApi(clickHouseCostReader(store), now, MINUTE_ROLLUP_TTL_DAYS),
     deadLetters: (limit, source) => listDeadLetters(store.client, store.database, limit, source),
     health: () => Promise.resolve({ ok: true, store: 'ok', store_kind: store.kind, pending_rows: 0 }),
     metrics: (_req, res) => res.writeHead(404).end(),

@@ -1,12 +1,7 @@
 import { planCostQuery, previousPlan, type CostPlan } from '../../core/cost-plan.js'
 import { shapeCost, sumRows, type CostRead } from '../../core/cost-rows.js'
-import type { CostAnswer, CostQuery, CostRow } from '../../schemas/api.js'
-
-/** Reads cost rows of one range from the store (`adapters/clickhouse/cost-query.ts` `queryCost`). */
-export type ReadCost = (
-  q: CostQuery,
-  plan: Pick<CostPlan, 'fromMs' | 'toMs' | 'source'> & Partial<Pick<CostPlan, 'minuteFromMs'>>,
-) => Promise<CostRow[]>
+import type { CostReader } from '../../core/ports/cost-reader.js'
+import type { CostAnswer, CostQuery } from '../../schemas/api.js'
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
@@ -16,11 +11,12 @@ const iso = (ms: number) => new Date(ms).toISOString()
  * core/cost-rows.ts). The HTTP route and the CLI's `--store` mode both answer through this one function,
  * so their numbers cannot differ.
  */
-export function costApi(read: ReadCost, now: () => number, minuteRollupDays: number) {
+export function costApi(reader: CostReader, now: () => number, minuteRollupDays: number) {
   async function readRange(q: CostQuery, plan: CostPlan, limit: number): Promise<CostRead> {
+    if (reader.costWithTotal && q.group_by.length > 0) return reader.costWithTotal({ ...q, limit }, plan)
     const [rows, totals] = await Promise.all([
-      read({ ...q, limit }, plan),
-      read({ ...q, group_by: [] }, plan),
+      reader.cost({ ...q, limit }, plan),
+      reader.cost({ ...q, group_by: [] }, plan),
     ])
     return { rows, total: totals[0] ?? sumRows([]) }
   }

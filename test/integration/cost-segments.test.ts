@@ -13,6 +13,7 @@ import { StoreConfig } from '../../schemas/config.js'
 import { MIGRATIONS } from '../../schemas/migrations/index.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import { litellmEvent } from '../support/events.js'
+import { sumRows } from '../../core/cost-rows.js'
 import { freshStore, rows, silentLog, testDataDir } from '../support/store.js'
 
 const opened: StoreClient[] = []
@@ -94,7 +95,26 @@ test('every part of a range read from the coarsest table that covers it gives ex
           await queryCost(s.client, s.database, { ...q, group_by: [] }, { ...plan, source: 'requests' }),
           `${what}: totals`,
         )
+        // the one-read form: the same rows, and the total over every group, even past the limit
+        assert.deepEqual(
+          await reader.costWithTotal!(q, plan),
+          { rows: got, total: totals[0] },
+          `${what}: one read`,
+        )
+        if (got.length > 1) {
+          const cut = await reader.costWithTotal!({ ...q, limit: 1 }, plan)
+          assert.deepEqual(cut, { rows: got.slice(0, 1), total: totals[0] }, `${what}: one read, limit 1`)
+        }
       }
+  // nothing in range: no row, a zero total (the one-read form carries its total on the rows)
+  const empty = CostQuery.parse({
+    group_by: 'customer',
+    from: '2001-01-01T00:00:00Z',
+    to: '2001-02-01T00:00:00Z',
+  })
+  const emptyPlan = planCostQuery(empty, nowMs, 35)
+  assert.ok(!('error' in emptyPlan))
+  assert.deepEqual(await reader.costWithTotal!(empty, emptyPlan), { rows: [], total: sumRows([]) })
   // every table took part somewhere (else the comparison above proves nothing about it)
   assert.deepEqual([...tables].sort(), [
     'requests',
