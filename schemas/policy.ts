@@ -139,7 +139,13 @@ export const SpendAnomalyConfig = z
     enabled: z.boolean().default(true),
     /** What is judged: `{ customer: "*" }` = each customer separately, `{ model: gpt-4o }` = one value, `{}` = global. */
     scopes: z
-      .array(BudgetScope)
+      .array(
+        // baselines come from the hourly rollup, which keeps no tier
+        BudgetScope.refine((s) => !('tier' in s), {
+          message:
+            'a tier scope cannot be judged for spend anomalies (the hourly rollup keeps no tier); use budgets',
+        }),
+      )
       .min(1)
       .prefault(DEFAULT_SPEND_ANOMALY_SCOPES.map((s) => ({ ...s }))),
     /** The recent spend judged (a rate per hour over this trailing window). */

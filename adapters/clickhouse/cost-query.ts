@@ -145,8 +145,9 @@ export async function queryCostSegments(
 }
 
 /**
- * `queryCostSegments` with a non-empty `group_by`, plus the total over every group (`WITH TOTALS`:
- * computed by the engine over all groups before ORDER BY and LIMIT, in the same read).
+ * `queryCostSegments` with a non-empty `group_by`, plus the total over every group in the same read: a
+ * window (`sum(...) OVER ()`) over the grouped rows, computed before ORDER BY and LIMIT. (Not `WITH
+ * TOTALS`: chdb 3.4 garbles its JSON output when no row matches.)
  */
 export async function queryCostWithTotal(
   client: ClickHouseClient,
@@ -162,7 +163,7 @@ export async function queryCostWithTotal(
   return { rows: rows.map(costRow), total: rows.length > 0 ? costSums(rows[0]!, 't_') : sumRows([]) }
 }
 
-/** The SELECT of a cost read over `segments` (see `queryCostSegments`), `WITH TOTALS` when asked. */
+/** The SELECT of a cost read over `segments` (see `queryCostSegments`), with the `t_` totals when asked. */
 function costSql(
   database: string,
   q: CostQuery,

@@ -10,6 +10,7 @@ import {
   spendAnomalyKey,
   spendAnomalyReplaySince,
   stepSpendAnomaly,
+  storedSpendHistoryFrom,
   tickSpendAnomaly,
 } from './spend-anomaly.js'
 import { ev, DAY, HOUR, MIN, prng, t, detectors } from '../../test/support/detector-fixtures.js'
@@ -300,6 +301,44 @@ test('spend anomaly: from the store, nothing is judged until the history of the 
   )
 })
 
+test('spend anomaly: from the store, a series the history lacks is not judged (no zero baseline); the first answer for a series counts', () => {
+  const p = policy()
+  const spikeAt = MONDAY + 2 * DAY + 15 * HOUR
+  const events = [
+    ...traffic('acme', MONDAY, spikeAt + HOUR, business, 0.025),
+    ...burst('acme', spikeAt, 40 * MIN, 900, 0.02),
+  ].sort(byEventTime)
+  const fresh = () =>
+    DetectorRunner.restore(p, { events: [], open: new Set(), now: MONDAY, spendHistoryFromStore: true })
+      .runner
+  // a store that never has acme (e.g. a team the rollup knows by another name): each hour an empty history
+  const blind = fresh()
+  const out: Finding[] = []
+  let handed = -1
+  for (const e of events) {
+    const h = blind.spendHistoryWanted(e.ts)
+    if (h !== null && h !== handed) {
+      out.push(...blind.tickUntil(h * HOUR - 1))
+      blind.setSpendHistory(storedSpendHistoryFrom(h, []))
+      handed = h
+    }
+    out.push(...blind.push(e))
+  }
+  out.push(...blind.tickUntil(spikeAt + HOUR))
+  assert.deepEqual(anomalies(out), [])
+  // the same events with the store's true history: the spike fires
+  const seen = anomalies(runFromStore(fresh(), p.detectors.spend_anomaly, [], events, spikeAt + HOUR))
+  assert.deepEqual(
+    seen.map((f) => f.state),
+    ['firing'],
+  )
+  // two scopes naming one series: the first answer is kept
+  const a = { kind: 'customer', id: 'acme', first: 10, hours: [11], costs: [1] }
+  const h = storedSpendHistoryFrom(12, [a, { ...a, first: 5, costs: [99] }])
+  assert.equal(h.series.get('customer\u0000acme')!.first, 10)
+  assert.deepEqual(h.series.get('customer\u0000acme')!.hours.sums, [1])
+})
+
 test('spend anomaly: a restart mid-spike (recent events replayed, the hourly history from the store) does not re-fire', () => {
   const p = policy()
   const spikeAt = MONDAY + 2 * WEEK + 5 * DAY + 3 * HOUR
@@ -410,4 +449,8 @@ test('spend anomaly: config defaults and checks', () => {
   assert.equal(cfg.clear_for, 30 * MIN)
   assert.throws(() => detectors({ spend_anomaly: { window: '2h' } }), /window must be between 1m and 1h/)
   assert.throws(() => detectors({ spend_anomaly: { weeks: 1 } }))
+  assert.throws(
+    () => detectors({ spend_anomaly: { scopes: [{ tier: 'pro' }] } }),
+    /tier scope cannot be judged/,
+  )
 })

@@ -145,7 +145,10 @@ export function storedSpendHistoryFrom(
       t.sums.push(a.costs[i]!)
       t.cum.push(acc)
     }
-    series.set(`${a.kind}\u0000${a.id}`, { first: a.first, hours: t })
+    // two scopes can name one series ({ customer: "*" } and { customer: acme }): the first one counts,
+    // as in stepSpendAnomaly
+    const key = `${a.kind}\u0000${a.id}`
+    if (!series.has(key)) series.set(key, { first: a.first, hours: t })
   }
   return { hour, series }
 }
@@ -261,8 +264,6 @@ export function stepSpendAnomaly(
   return { state, findings }
 }
 
-const NO_HOURS = newTier(HOUR)
-
 /**
  * What a series reads at `t`: window spend and rate, baseline, threshold, and whether it is an anomaly.
  * `stored`: the store's history of the series for the hour of `t` (when the state has it from the store;
@@ -282,7 +283,9 @@ export function readSpendAnomaly(
   // the first stored hour counts whole, as a restart from the stored hours always counted it
   const first = past ? Math.min(s.first, past.first * HOUR) : s.first
   if (!s.base || s.base.hour !== h) {
-    if (stored) s.base = baselineAt(past?.hours ?? NO_HOURS, Math.ceil(first / HOUR), h, cfg.weeks)
+    // from the store, a series it has no hour of is not judged: new since the last read (too young
+    // anyway), or one the rollup cannot tell apart (a team known only by its alias): not a zero baseline
+    if (stored) s.base = past ? baselineAt(past.hours, Math.ceil(first / HOUR), h, cfg.weeks) : null
     else {
       tierTrim(s.hours, (h - cfg.weeks * 168 - 2) * HOUR)
       s.base = baselineAt(s.hours, Math.ceil(first / HOUR), h, cfg.weeks)

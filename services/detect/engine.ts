@@ -149,6 +149,11 @@ export class DetectionEngine implements Lifecycle {
       () => this.#recorder.coalesced,
     )
     metrics.gauge(
+      'gatewarden_spend_anomaly_waiting_history',
+      "Whether spend anomalies are not judged for want of the hour's history from the hourly rollup (1: waiting)",
+      () => (this.#detectors.spendHistoryWaiting(this.deps.now()) ? 1 : 0),
+    )
+    metrics.gauge(
       'gatewarden_detection_events_waiting',
       'Stored events waiting for detection',
       () => this.#queue.waiting,
@@ -178,7 +183,10 @@ export class DetectionEngine implements Lifecycle {
           'spend history read',
         ),
       (err) =>
-        log.warn({ err }, 'spend history not read, spend anomalies judged once it is (next try in 10 s)'),
+        log.warn(
+          { err },
+          'spend history not read, spend anomalies judged once it is (tried again, 10 s to 5 min later)',
+        ),
     )
   }
 

@@ -71,6 +71,12 @@ export class EventDetectors {
   #loadingHour: number | null = null
   #loading: Promise<unknown> = Promise.resolve()
   #retryAt = -Infinity
+  #failures = 0
+
+  /** True while spend anomalies wait for the hour's stored history (a metric: nothing judged meanwhile). */
+  spendHistoryWaiting(now: number): boolean {
+    return this.hourly !== undefined && this.#runner.spendHistoryWanted(now) !== null
+  }
 
   /** Settles when the stored spend history read under way (if any) is done. */
   spendHistorySettled(): Promise<void> {
@@ -82,7 +88,7 @@ export class EventDetectors {
 
   /**
    * `refreshSpendHistory` in the background: at most one read at a time, the next try 10 s after a
-   * failure (logged by `onError`). The engine calls it at start and on every tick.
+   * failure, doubling up to 5 min (logged by `onError`). The engine calls it at start and on every tick.
    */
   startSpendHistoryRefresh(
     now: number,
@@ -91,12 +97,16 @@ export class EventDetectors {
   ): void {
     if (this.#loadingHour !== null || now < this.#retryAt) return
     if (this.#runner.spendHistoryWanted(now) === null || !this.hourly) return
+    const t0 = performance.now()
     this.#loading = this.refreshSpendHistory(now).then(
       (r) => {
+        this.#failures = 0
         if (r) onRead(r)
       },
       (err: unknown) => {
-        this.#retryAt = now + 10_000
+        // from when the read ended (a slow one is not retried at once), 10 s doubling to 5 min
+        const backoff = Math.min(10_000 * 2 ** this.#failures++, 300_000)
+        this.#retryAt = now + (performance.now() - t0) + backoff
         onError(err)
       },
     )
@@ -108,7 +118,8 @@ export class EventDetectors {
    * Nothing when it is not waiting, or while a read is under way. Returns the hour read and its size.
    */
   async refreshSpendHistory(now: number): Promise<{ hour: number; series: number; ms: number } | null> {
-    const hour = this.#runner.spendHistoryWanted(now)
+    const runner = this.#runner
+    const hour = runner.spendHistoryWanted(now)
     if (hour === null || !this.hourly || this.#loadingHour !== null) return null
     this.#loadingHour = hour
     const t0 = performance.now()
@@ -120,7 +131,8 @@ export class EventDetectors {
       for (const scope of cfg.scopes)
         for (const a of await this.hourly.spendHistory(scope, from, hour, hours)) answers.push(a)
       const history = storedSpendHistoryFrom(hour, answers)
-      this.#runner.setSpendHistory(history)
+      // a runner restored meanwhile asks again
+      if (runner === this.#runner) runner.setSpendHistory(history)
       return { hour, series: history.series.size, ms: Math.round(performance.now() - t0) }
     } finally {
       this.#loadingHour = null
