@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { ATTRIBUTE_DIMENSIONS, type CostDimension, type CostQuery, type CostRow } from '../../schemas/api.js'
 import { costSegments, type CostPlan, type CostSegment, type CostTable } from '../../core/cost-plan.js'
-import { sumRows, type CostRead } from '../../core/cost-rows.js'
+import { COST_SUMS, sumRows, type CostRead } from '../../core/cost-rows.js'
 import type { CostReader } from '../../core/ports/cost-reader.js'
 import type { StoreClient } from './client.js'
 
@@ -89,20 +89,12 @@ function segmentWhere(q: CostQuery, seg: CostSegment, i: number, params: Record<
   return where.join(' AND ')
 }
 
-const SUM_FIELDS = [
-  'cost_usd',
-  'requests',
-  'failures',
-  'input_tokens',
-  'output_tokens',
-  'cached_tokens',
-] as const
-type SumField = (typeof SUM_FIELDS)[number]
+type SumField = (typeof COST_SUMS)[number]
 
 /** The aggregate of each sum over a table's rows, or over the inner sums (`i_x`) in the outer query. */
 function aggregates(from: CostTable | 'inner'): Record<SumField, string> {
   if (from === 'inner')
-    return Object.fromEntries(SUM_FIELDS.map((f) => [f, `sum(i_${f})`])) as Record<SumField, string>
+    return Object.fromEntries(COST_SUMS.map((f) => [f, `sum(i_${f})`])) as Record<SumField, string>
   const raw = from === 'requests'
   return {
     cost_usd: 'sum(cost_usd)',
@@ -120,7 +112,7 @@ function aggregates(from: CostTable | 'inner'): Record<SumField, string> {
  */
 function sumsSql(from: CostTable | 'inner', prefix: string, toFloat: boolean, total = false): string {
   const aggs = aggregates(from)
-  return SUM_FIELDS.flatMap((f) => {
+  return COST_SUMS.flatMap((f) => {
     const float = (x: string) => (f === 'cost_usd' && toFloat ? `toFloat64(${x})` : x)
     const out = [`${float(aggs[f])} AS ${prefix}_${f}`]
     if (total) out.push(`${float(`sum(${aggs[f]}) OVER ()`)} AS t_${f}`)
@@ -218,7 +210,7 @@ function costRow(r: Record<string, string | number>): CostRow {
 /** The sums of an answered row (`s_` columns; `t_` for the total over every group). */
 function costSums(r: Record<string, string | number>, prefix: 's_' | 't_'): CostRow {
   const sums = sumRows([])
-  for (const f of SUM_FIELDS) sums[f] = Number(r[`${prefix}${f}`] ?? 0)
+  for (const f of COST_SUMS) sums[f] = Number(r[`${prefix}${f}`] ?? 0)
   sums.cost_usd = Math.round(sums.cost_usd * 1e10) / 1e10
   return sums
 }

@@ -269,13 +269,19 @@ test('spend anomaly: with the hourly history read from the store each hour, find
   assert.deepEqual(stored, memory)
 })
 
-test('spend anomaly: from the store, nothing is judged until the history of the hour is handed over', () => {
-  const p = policy()
+/** Three weeks of the business customer acme, and 1,200 more requests in the hour from the third Saturday 03:00. */
+function saturdaySpike(): { spikeAt: number; events: RequestEvent[] } {
   const spikeAt = MONDAY + 2 * WEEK + 5 * DAY + 3 * HOUR
   const events = [
     ...traffic('acme', MONDAY, MONDAY + 3 * WEEK, business, 0.025),
     ...burst('acme', spikeAt, 60 * MIN, 1200, 0.02),
   ].sort(byEventTime)
+  return { spikeAt, events }
+}
+
+test('spend anomaly: from the store, nothing is judged until the history of the hour is handed over', () => {
+  const p = policy()
+  const { spikeAt, events } = saturdaySpike()
   const before = events.filter((e) => e.ts < spikeAt)
   const r = DetectorRunner.restore(p, {
     events: before.filter((e) => e.ts >= spendAnomalyReplaySince(spikeAt)),
@@ -341,11 +347,7 @@ test('spend anomaly: from the store, a series the history lacks is not judged (n
 
 test('spend anomaly: a restart mid-spike (recent events replayed, the hourly history from the store) does not re-fire', () => {
   const p = policy()
-  const spikeAt = MONDAY + 2 * WEEK + 5 * DAY + 3 * HOUR
-  const events = [
-    ...traffic('acme', MONDAY, MONDAY + 3 * WEEK, business, 0.025),
-    ...burst('acme', spikeAt, 60 * MIN, 1200, 0.02),
-  ].sort(byEventTime)
+  const { spikeAt, events } = saturdaySpike()
   const whole = anomalies(runDetectors(events, p, { until: MONDAY + 3 * WEEK }))
   assert.deepEqual(
     whole.map((f) => f.state),

@@ -120,14 +120,16 @@ export function storedSpendHistoryWanted(
   return state.stored.history?.hour === h ? null : h
 }
 
-/** The first stored hour is looked for this far back from the judged hour (the baseline's reach). */
-export function storedSpendLookbackHours(cfg: SpendAnomalyConfig): number {
-  return cfg.weeks * 168 + 2
-}
-
-/** The hours a stored history for epoch hour `h` must hold (see `baselineHours`). */
-export function storedSpendHours(cfg: SpendAnomalyConfig, h: number): number[] {
-  return baselineHours(h, cfg.weeks)
+/**
+ * What the store is asked for the history of epoch hour `h`, per configured scope
+ * (`HourlySpendReader.spendHistory`): the first stored hour in `[fromHour, toHour)` (the baseline's
+ * reach back from `h`) and the spend of the `hours` its baselines read (`baselineHours`).
+ */
+export function storedSpendRead(
+  cfg: SpendAnomalyConfig,
+  h: number,
+): { fromHour: number; toHour: number; hours: number[] } {
+  return { fromHour: h - (cfg.weeks * 168 + 2), toHour: h, hours: baselineHours(h, cfg.weeks) }
 }
 
 /** The stored history of epoch hour `hour` from what the store answered for each configured scope. */

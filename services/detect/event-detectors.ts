@@ -3,9 +3,10 @@ import { loopReplaySince } from '../../core/detectors/loop.js'
 import { DetectorRunner, type RunnerOptions } from '../../core/detectors/runner.js'
 import {
   spendAnomalyReplaySince,
-  storedSpendHours,
   storedSpendHistoryFrom,
-  storedSpendLookbackHours,
+  storedSpendRead,
+  type SpendAnomalyConfig,
+  type StoredSpendHistory,
 } from '../../core/detectors/spend-anomaly.js'
 import { zombieReplaySince } from '../../core/detectors/zombie.js'
 import type { EventReader } from '../../core/ports/event-reader.js'
@@ -20,6 +21,19 @@ const eventFindings = (fs: readonly Finding[]): Finding[] =>
 /** Live, loops and zombies fire when the event that completes them arrives (not `allowed_lateness` later). */
 const LIVE: RunnerOptions = { fireOnArrival: true }
 
+/** The stored history of epoch hour `hour`: what `reader` answers for every configured scope. */
+export async function readStoredSpendHistory(
+  reader: HourlySpendReader,
+  cfg: SpendAnomalyConfig,
+  hour: number,
+): Promise<StoredSpendHistory> {
+  const { fromHour, toHour, hours } = storedSpendRead(cfg, hour)
+  const answers: ScopeSpendHistory[] = []
+  for (const scope of cfg.scopes)
+    for (const a of await reader.spendHistory(scope, fromHour, toHour, hours)) answers.push(a)
+  return storedSpendHistoryFrom(hour, answers)
+}
+
 /** Most recent events replayed into loop/zombie state at start. */
 const MAX_RESTORE_EVENTS = 500_000
 
@@ -28,7 +42,7 @@ const MAX_RESTORE_EVENTS = 500_000
  * `allowed_lateness`). Their per-key state lives in this process, like the Kafka partitions that feed it;
  * after a restart it is rebuilt from the recent events in the store (`EventReader` port). The spend
  * anomaly baselines come from the hourly rollup (`HourlySpendReader` port, when given), read once an
- * hour for the hours they need (`refreshSpendHistory`) instead of held in memory.
+ * hour for the hours they need (`startSpendHistoryRefresh`) instead of held in memory.
  */
 export class EventDetectors {
   #runner: DetectorRunner
@@ -68,7 +82,7 @@ export class EventDetectors {
     return { findings: eventFindings(restored.findings), replayed: events.length }
   }
 
-  #loadingHour: number | null = null
+  #reading = false
   #loading: Promise<unknown> = Promise.resolve()
   #retryAt = -Infinity
   #failures = 0
@@ -87,56 +101,39 @@ export class EventDetectors {
   }
 
   /**
-   * `refreshSpendHistory` in the background: at most one read at a time, the next try 10 s after a
-   * failure, doubling up to 5 min (logged by `onError`). The engine calls it at start and on every tick.
+   * Reads, in the background, the stored spend history the spend anomaly detector waits for at `now`
+   * (`readStoredSpendHistory`) and hands it over; until then anomalies are not judged. At most one read at
+   * a time; the next try 10 s after a failure, doubling up to 5 min (logged by `onError`). The engine
+   * calls it at start and on every tick.
    */
   startSpendHistoryRefresh(
     now: number,
     onRead: (r: { hour: number; series: number; ms: number }) => void,
     onError: (err: unknown) => void,
   ): void {
-    if (this.#loadingHour !== null || now < this.#retryAt) return
-    if (this.#runner.spendHistoryWanted(now) === null || !this.hourly) return
-    const t0 = performance.now()
-    this.#loading = this.refreshSpendHistory(now).then(
-      (r) => {
-        this.#failures = 0
-        if (r) onRead(r)
-      },
-      (err: unknown) => {
-        // from when the read ended (a slow one is not retried at once), 10 s doubling to 5 min
-        const backoff = Math.min(10_000 * 2 ** this.#failures++, 300_000)
-        this.#retryAt = now + (performance.now() - t0) + backoff
-        onError(err)
-      },
-    )
-  }
-
-  /**
-   * Reads the stored spend history the spend anomaly detector waits for at `now` (the hours its
-   * baselines read, for every configured scope) and hands it over; until then anomalies are not judged.
-   * Nothing when it is not waiting, or while a read is under way. Returns the hour read and its size.
-   */
-  async refreshSpendHistory(now: number): Promise<{ hour: number; series: number; ms: number } | null> {
     const runner = this.#runner
     const hour = runner.spendHistoryWanted(now)
-    if (hour === null || !this.hourly || this.#loadingHour !== null) return null
-    this.#loadingHour = hour
+    if (hour === null || !this.hourly || this.#reading || now < this.#retryAt) return
+    this.#reading = true
     const t0 = performance.now()
-    try {
-      const cfg = this.detectors.spend_anomaly
-      const hours = storedSpendHours(cfg, hour)
-      const answers: ScopeSpendHistory[] = []
-      const from = hour - storedSpendLookbackHours(cfg)
-      for (const scope of cfg.scopes)
-        for (const a of await this.hourly.spendHistory(scope, from, hour, hours)) answers.push(a)
-      const history = storedSpendHistoryFrom(hour, answers)
-      // a runner restored meanwhile asks again
-      if (runner === this.#runner) runner.setSpendHistory(history)
-      return { hour, series: history.series.size, ms: Math.round(performance.now() - t0) }
-    } finally {
-      this.#loadingHour = null
-    }
+    this.#loading = readStoredSpendHistory(this.hourly, this.detectors.spend_anomaly, hour)
+      .then(
+        (history) => {
+          this.#failures = 0
+          // a runner restored meanwhile asks again
+          if (runner === this.#runner) runner.setSpendHistory(history)
+          onRead({ hour, series: history.series.size, ms: Math.round(performance.now() - t0) })
+        },
+        (err: unknown) => {
+          // from when the read ended (a slow one is not retried at once), 10 s doubling to 5 min
+          const backoff = Math.min(10_000 * 2 ** this.#failures++, 300_000)
+          this.#retryAt = now + (performance.now() - t0) + backoff
+          onError(err)
+        },
+      )
+      .finally(() => {
+        this.#reading = false
+      })
   }
 
   /**

@@ -5,12 +5,8 @@ import type { StoreClient } from '../../adapters/clickhouse/client.js'
 import { clickHouseHourlySpendReader } from '../../adapters/clickhouse/hourly-spend.js'
 import { insertRequests } from '../../adapters/clickhouse/requests-table.js'
 import { DetectorRunner } from '../../core/detectors/runner.js'
-import {
-  spendAnomalyReplaySince,
-  storedSpendHistoryFrom,
-  storedSpendHours,
-  storedSpendLookbackHours,
-} from '../../core/detectors/spend-anomaly.js'
+import { spendAnomalyReplaySince, storedSpendRead } from '../../core/detectors/spend-anomaly.js'
+import { readStoredSpendHistory } from '../../services/detect/event-detectors.js'
 import type { ScopeSpendHistory } from '../../core/ports/hourly-spend-reader.js'
 import { DetectorsConfig } from '../../schemas/policy.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
@@ -106,10 +102,13 @@ test('restore from the store: baselines rebuilt from spend_by_hour, an anomaly o
   const handOver = async (at: number) => {
     const h = restored.runner.spendHistoryWanted(at)
     if (h === null) return
-    const from = h - storedSpendLookbackHours(cfg)
-    const answers = await reader.spendHistory({ customer: '*' }, from, h, storedSpendHours(cfg, h))
-    assert.equal(answers[0]!.first, Math.max(from, start / HOUR))
-    restored.runner.setSpendHistory(storedSpendHistoryFrom(h, answers))
+    // the read EventDetectors makes
+    const history = await readStoredSpendHistory(reader, cfg, h)
+    assert.equal(
+      history.series.get('customer\u0000acme')!.first,
+      Math.max(storedSpendRead(cfg, h).fromHour, start / HOUR),
+    )
+    restored.runner.setSpendHistory(history)
     read++
   }
   await handOver(crash)

@@ -3,8 +3,7 @@ import type { Finding } from '../../core/detectors/finding.js'
 import type { DetectorRunner } from '../../core/detectors/runner.js'
 import {
   storedSpendHistoryFrom,
-  storedSpendHours,
-  storedSpendLookbackHours,
+  storedSpendRead,
   type SpendAnomalyConfig,
 } from '../../core/detectors/spend-anomaly.js'
 import type { HourlySpendReader, ScopeSpendHistory } from '../../core/ports/hourly-spend-reader.js'
@@ -59,11 +58,10 @@ export class MemoryHourlySpend implements HourlySpendReader {
 
 /** The history the engine hands over for epoch hour `hour`, from `stored` (every configured scope). */
 function historyAt(stored: readonly RequestEvent[], cfg: SpendAnomalyConfig, hour: number) {
-  const hours = storedSpendHours(cfg, hour)
-  const from = hour - storedSpendLookbackHours(cfg)
+  const { fromHour, toHour, hours } = storedSpendRead(cfg, hour)
   return storedSpendHistoryFrom(
     hour,
-    cfg.scopes.flatMap((scope) => spendHistoryOf(stored, scope, from, hour, hours)),
+    cfg.scopes.flatMap((scope) => spendHistoryOf(stored, scope, fromHour, toHour, hours)),
   )
 }
 
