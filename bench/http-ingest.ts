@@ -5,7 +5,8 @@
  * batch is committed), until `/api/cost` counts every event.
  *
  * Figures: events/s end to end (first POST -> all counted), ack latency per POST p50/p99, the child's
- * peak RSS (VmHWM) and its JS heap (peak of `/metrics` samples) apart, dead letters (expected 0).
+ * peak RSS (VmHWM) and its JS heap (peak of `/metrics` samples) apart, dead letters (expected 0), and
+ * the child's CPU per event by thread kind (workload.ts `cpuPerEvent`), from the first POST to counted.
  * `http.ratio_to_parse_ceiling` is computed by the runner from this run's parse ceiling.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -15,7 +16,19 @@ import { killHard, spawnGatewarden } from '../test/support/gatewarden-process.js
 import { waitFor } from '../test/support/wait.js'
 import type { BenchOptions, BenchPart } from './part.js'
 import { jsonArray, trafficJson } from './traffic.js'
-import { countedEvents, deadLetters, ingestTraffic, pct, postIngest, r3, watchMemory } from './workload.js'
+import {
+  countedEvents,
+  cpuLine,
+  cpuPerEvent,
+  deadLetters,
+  ingestTraffic,
+  parseWorkerTids,
+  pct,
+  postIngest,
+  r3,
+  threadCpu,
+  watchMemory,
+} from './workload.js'
 
 const BATCH = 512
 const CONCURRENCY = 4
@@ -39,6 +52,8 @@ export const httpIngest: BenchPart = {
       const memory = watchMemory(gw.child.pid!, gw.url)
       const latencies: number[] = []
       let next = 0
+      const pid = gw.child.pid!
+      const cpu0 = threadCpu(pid)
       const t0 = performance.now()
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
@@ -56,6 +71,15 @@ export const httpIngest: BenchPart = {
         100,
       )
       const secs = (performance.now() - t0) / 1000
+      const cpu = cpuPerEvent(
+        'http',
+        cpu0,
+        threadCpu(pid),
+        pid,
+        parseWorkerTids(gw.lines),
+        events,
+        secs * 1000,
+      )
       const mem = await memory.stop()
       const dead = await deadLetters(gw.url)
       if (counted !== events) throw new Error(`counted ${counted} of ${events} events`)
@@ -66,6 +90,7 @@ export const httpIngest: BenchPart = {
       log(
         `ack latency p50 ${pct(latencies, 50).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms; peak RSS ${mem.rssPeakMiB.toFixed(0)} MiB, JS heap peak ${mem.heapPeakMiB.toFixed(0)} MiB; dead letters ${dead}`,
       )
+      log(cpuLine('http', cpu))
       return {
         'http.events': events,
         'http.payload_bytes.mean': Math.round(bytes / events),
@@ -81,6 +106,7 @@ export const httpIngest: BenchPart = {
         'http.js_heap_used_mib.peak': r3(mem.heapPeakMiB),
         'http.non_heap_mib.at_heap_peak': r3(mem.nonHeapAtHeapPeakMiB),
         'http.dead_letters': dead,
+        ...cpu,
       }
     } finally {
       await killHard(gw)

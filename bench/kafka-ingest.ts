@@ -6,7 +6,8 @@
  *
  * Figures: the producer's rate, Gatewarden's start-up, events/s end to end (from "listening" until all
  * counted), when the group's offsets were all committed, dead letters (expected 0), the child's peak RSS
- * (VmHWM) and JS heap apart. `kafka.ratio_to_parse_ceiling` is computed by the runner.
+ * (VmHWM) and JS heap apart, its CPU per event by thread kind (workload.ts `cpuPerEvent`).
+ * `kafka.ratio_to_parse_ceiling` is computed by the runner.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -30,7 +31,17 @@ import {
 } from '../test/support/kafka-broker.js'
 import type { BenchOptions, BenchPart } from './part.js'
 import { trafficJson } from './traffic.js'
-import { countedEvents, deadLetters, ingestTraffic, r3, watchMemory } from './workload.js'
+import {
+  countedEvents,
+  cpuLine,
+  cpuPerEvent,
+  deadLetters,
+  ingestTraffic,
+  parseWorkerTids,
+  r3,
+  threadCpu,
+  watchMemory,
+} from './workload.js'
 
 const PARTITIONS = 4
 /** Messages per producer send (those of one send going to one partition stay under the broker's 1 MB). */
@@ -89,7 +100,9 @@ export const kafkaIngest: BenchPart = {
       const ts = performance.now()
       gw = await spawnGatewarden({ GATEWARDEN_CONFIG: configPath })
       const tl = performance.now()
-      const memory = watchMemory(gw.child.pid!, gw.url)
+      const pid = gw.child.pid!
+      const cpu0 = threadCpu(pid)
+      const memory = watchMemory(pid, gw.url)
       let counted = 0
       const url = gw.url
       await waitFor(
@@ -99,6 +112,7 @@ export const kafkaIngest: BenchPart = {
         100,
       )
       const tq = performance.now()
+      const cpu = cpuPerEvent('kafka', cpu0, threadCpu(pid), pid, parseWorkerTids(gw.lines), events, tq - tl)
       const mem = await memory.stop()
       let committedSecs = NaN
       await waitFor(
@@ -128,6 +142,7 @@ export const kafkaIngest: BenchPart = {
       log(
         `gatewarden start ${((tl - ts) / 1000).toFixed(2)} s; end to end ${Math.round(rate)} events/s (${e2eSecs.toFixed(2)} s from listening); offsets committed ${Number.isNaN(committedSecs) ? 'not within 60 s' : `at ${committedSecs.toFixed(2)} s`}; dead letters ${dead}; peak RSS ${mem.rssPeakMiB.toFixed(0)} MiB, JS heap peak ${mem.heapPeakMiB.toFixed(0)} MiB`,
       )
+      log(cpuLine('kafka', cpu))
       return {
         'kafka.events': events,
         'kafka.partitions': PARTITIONS,
@@ -143,6 +158,7 @@ export const kafkaIngest: BenchPart = {
         'kafka.rss_mib.peak': r3(mem.rssPeakMiB),
         'kafka.js_heap_used_mib.peak': r3(mem.heapPeakMiB),
         'kafka.non_heap_mib.at_heap_peak': r3(mem.nonHeapAtHeapPeakMiB),
+        ...cpu,
       }
     } finally {
       if (gw) await killHard(gw)

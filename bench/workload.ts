@@ -2,7 +2,7 @@
  * What the ingest parts of the benchmark share: the traffic they send (bench/traffic.ts, the same
  * payloads in every part of one run), the store's raw insert ceiling, and how they watch a Gatewarden.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomUUID } from 'node:crypto'
@@ -76,6 +76,88 @@ export function procMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   } catch {
     return NaN
   }
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ: 100 on every Linux this runs on). */
+const USER_HZ = 100
+
+/** CPU time (ms, user + system) of each thread of `pid` so far, by OS thread id, from /proc (Linux). */
+export function threadCpu(pid: number): Map<number, { comm: string; ms: number }> {
+  const out = new Map<number, { comm: string; ms: number }>()
+  let tids: string[]
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return out
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      // comm is in parentheses and may hold spaces; utime and stime are fields 14 and 15
+      const close = stat.lastIndexOf(')')
+      const rest = stat.slice(close + 2).split(' ')
+      const ticks = Number(rest[11]) + Number(rest[12])
+      out.set(Number(tid), { comm: stat.slice(stat.indexOf('(') + 1, close), ms: (ticks * 1000) / USER_HZ })
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out
+}
+
+/** OS thread ids of the parse workers of a Gatewarden child, from its `parse worker started` log lines. */
+export function parseWorkerTids(lines: readonly string[]): Set<number> {
+  const tids = new Set<number>()
+  for (const line of lines) {
+    if (!line.includes('parse worker started')) continue
+    const tid = (JSON.parse(line) as { tid?: unknown }).tid
+    if (typeof tid === 'number') tids.add(tid)
+  }
+  return tids
+}
+
+/**
+ * Where a Gatewarden child's CPU went between two `threadCpu` samples, in microseconds per event:
+ * `main` (the event loop: HTTP, detection, the writer's JS), `parse_workers`, `engine` (the embedded
+ * ClickHouse's own named threads: query pipelines, merges), `node_runtime` (the other threads Node names
+ * `node`: V8's GC and compiler helpers and libuv's pool, where the engine's native calls also run), and
+ * `total`; `cores` is the CPU used over `wallMs`. Empty where /proc is not there.
+ */
+export function cpuPerEvent(
+  prefix: string,
+  before: ReadonlyMap<number, { ms: number }>,
+  after: ReadonlyMap<number, { comm: string; ms: number }>,
+  pid: number,
+  workers: ReadonlySet<number>,
+  events: number,
+  wallMs: number,
+): Record<string, number> {
+  if (after.size === 0) return {}
+  const ms = { main: 0, parse_workers: 0, engine: 0, node_runtime: 0 }
+  for (const [tid, t] of after) {
+    const d = t.ms - (before.get(tid)?.ms ?? 0)
+    if (tid === pid) ms.main += d
+    else if (workers.has(tid)) ms.parse_workers += d
+    else if (t.comm === 'node') ms.node_runtime += d
+    else ms.engine += d
+  }
+  const total = ms.main + ms.parse_workers + ms.engine + ms.node_runtime
+  const us = (x: number) => r3((x * 1000) / events)
+  return {
+    [`${prefix}.cpu_us_per_event.total`]: us(total),
+    [`${prefix}.cpu_us_per_event.main`]: us(ms.main),
+    [`${prefix}.cpu_us_per_event.parse_workers`]: us(ms.parse_workers),
+    [`${prefix}.cpu_us_per_event.engine`]: us(ms.engine),
+    [`${prefix}.cpu_us_per_event.node_runtime`]: us(ms.node_runtime),
+    [`${prefix}.cpu_cores_used`]: r3(total / wallMs),
+  }
+}
+
+/** One line for the log: the `cpuPerEvent` figures of `prefix`. */
+export function cpuLine(prefix: string, f: Record<string, number>): string {
+  const k = `${prefix}.cpu_us_per_event.`
+  if (f[`${k}total`] === undefined) return 'CPU per event: not measured (no /proc)'
+  return `CPU per event ${f[`${k}total`]} us (main ${f[`${k}main`]}, parse workers ${f[`${k}parse_workers`]}, engine threads ${f[`${k}engine`]}, node runtime ${f[`${k}node_runtime`]}); ${f[`${prefix}.cpu_cores_used`]} cores in use`
 }
 
 /** The JS heap in use (MiB, all spaces) from Gatewarden's `/metrics` (`v8js_memory_heap_used*`). */

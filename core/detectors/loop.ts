@@ -114,10 +114,13 @@ export function loopKey(kind: LoopScope, id: string, what: 'fp' | 'error', sig: 
  * keep the full parts.
  */
 export function entryKey(kind: LoopScope, id: string, what: 'fp' | 'error', sig: string): string {
+  // each part hashed char by char into three lanes, then a 0xffff separator; lanes in locals (a closure
+  // over them cost twice the time: context slots, not registers)
   let a = 0x811c9dc5
   let b = 0x5bd1e995
   let c = 0x9e3779b9
-  const mix = (text: string) => {
+  for (let p = 0; p < 4; p++) {
+    const text = p === 0 ? kind : p === 1 ? id : p === 2 ? what : sig
     for (let i = 0; i < text.length; i++) {
       const ch = text.charCodeAt(i)
       a = Math.imul(a ^ ch, 0x01000193)
@@ -128,10 +131,6 @@ export function entryKey(kind: LoopScope, id: string, what: 'fp' | 'error', sig:
     b = Math.imul(b ^ 0xffff, 0x5bd1e995)
     c = Math.imul(c ^ 0xffff, 0x27d4eb2d)
   }
-  mix(kind)
-  mix(id)
-  mix(what)
-  mix(sig)
   return bytes(fmix(a)) + bytes(fmix(b ^ a)) + bytes(fmix(c ^ b))
 }
 
@@ -181,7 +180,7 @@ function ringInsert(r: number[], cap: number, ts: number, cost: number): number[
  * no fingerprint are not fingerprint-counted. Exact: each entry keeps the latest `threshold` times, and
  * the count reaches the threshold iff the oldest of them is within the window. A late event
  * (`ts < clock`) is counted (in the ring and in an open incident) but never opens one, so it cannot
- * re-fire a resolved loop.
+ * re-fire a resolved loop. `targets` are the event's `loopTargets` for `cfg`, when the caller has them.
  */
 export function stepLoop(
   state: LoopState,
@@ -189,20 +188,13 @@ export function stepLoop(
   cfg: LoopConfig,
   now: number,
   limits: LoopLimits = {},
+  targets: readonly LoopTarget[] = loopTargets(e, cfg),
 ): Step<LoopState> {
   const findings: Finding[] = []
   if (!cfg.enabled) return { state, findings }
   const late = e.ts < state.clock
   state.clock = Math.max(state.clock, now, e.ts)
-  for (const kind of cfg.scope) {
-    const id = scopeValue(kind, e)
-    if (id === '') continue
-    if (e.fingerprint !== '')
-      count(state, e, cfg, kind, id, 'fp', e.fingerprint, cfg.threshold, late, findings)
-    if (e.status === 'failure') {
-      count(state, e, cfg, kind, id, 'error', errorSignature(e), cfg.error_threshold, late, findings)
-    }
-  }
+  for (const t of targets) count(state, e, cfg, t.kind, t.id, t.what, t.sig, t.cap, late, findings, t.key)
   state.evicted += evictOver(state.entries, limits.maxEntries ?? cfg.max_entries, (key, entry) => {
     if (entry.incident) findings.push(loopFinding(entry, 'resolved', cfg, state.clock, 'evicted (state cap)'))
     state.open.delete(key)
@@ -221,8 +213,8 @@ function count(
   cap: number,
   late: boolean,
   findings: Finding[],
+  key = entryKey(kind, id, what, sig),
 ): void {
-  const key = entryKey(kind, id, what, sig)
   let entry = state.entries.get(key)
   if (entry) state.entries.delete(key)
   else entry = { ring: [], lastTs: e.ts, model: e.model, incident: null }
@@ -317,7 +309,19 @@ export function previewLoop(
   for (const e of pending) {
     const late = e.ts < mini.clock
     mini.clock = Math.max(mini.clock, e.ts)
-    count(mini, e, cfg, target.kind, target.id, target.what, target.sig, target.cap, late, findings)
+    count(
+      mini,
+      e,
+      cfg,
+      target.kind,
+      target.id,
+      target.what,
+      target.sig,
+      target.cap,
+      late,
+      findings,
+      target.key,
+    )
     const fired = findings.find((f) => f.state === 'firing')
     if (fired) return fired
   }

@@ -27,6 +27,7 @@ import {
   stepLoop,
   tickLoop,
   type LoopLimits,
+  type LoopTarget,
   type LoopState,
   type LoopStateJSON,
 } from './loop.js'
@@ -167,7 +168,8 @@ export class DetectorRunner {
   readonly stats: RunnerStats = { events: 0, late: 0, ticks: 0, findings: 0 }
   /** Fire on arrival: waiting events by loop entry (`L\0<entry key>`) and agent (`Z\0<agent>`). */
   private readonly pendingBy = new Map<string, RequestEvent[]>()
-  private readonly pendingSet = new Set<RequestEvent>()
+  /** Fire on arrival: each waiting event's loop targets and pending keys, computed once at arrival. */
+  private readonly pendingOf = new Map<RequestEvent, { targets: LoopTarget[]; keys: string[] }>()
   /** Fire on arrival: firings emitted early, by dedupe key. */
   private announced = new Map<string, Announcement>()
 
@@ -192,49 +194,50 @@ export class DetectorRunner {
     const max = this.opts.maxPending ?? 200_000
     while (this.buffer.heap.length > max) this.deliver(bufferPop(this.buffer)!, out)
     this.release(watermark(this.buffer, this.cfg.allowed_lateness), out)
-    if (early && this.pendingSet.has(e)) this.preview(e, out)
+    const waiting = early ? this.pendingOf.get(e) : undefined
+    if (waiting) this.preview(e, waiting.targets, out)
     return out
   }
 
-  /** Pending keys of an event (fire on arrival). */
-  private keysOf(e: RequestEvent): string[] {
-    const keys = loopTargets(e, this.cfg.loop).map((t) => `L\u0000${t.key}`)
+  private index(e: RequestEvent): void {
+    const targets = loopTargets(e, this.cfg.loop)
+    const keys = targets.map((t) => `L\u0000${t.key}`)
     if (this.cfg.zombie.enabled) {
       const agent = agentIdentity(e, this.cfg.zombie)
       if (agent !== '') keys.push(`Z\u0000${agent}`)
     }
-    return keys
-  }
-
-  private index(e: RequestEvent): void {
-    this.pendingSet.add(e)
-    for (const k of this.keysOf(e)) {
+    this.pendingOf.set(e, { targets, keys })
+    for (const k of keys) {
       const list = this.pendingBy.get(k)
       if (list) list.push(e)
       else this.pendingBy.set(k, [e])
     }
   }
 
-  private unindex(e: RequestEvent): void {
-    if (!this.pendingSet.delete(e)) return
-    for (const k of this.keysOf(e)) {
+  /** Takes `e` out of the waiting index; its loop targets when it was there. */
+  private unindex(e: RequestEvent): LoopTarget[] | undefined {
+    const waiting = this.pendingOf.get(e)
+    if (!waiting) return undefined
+    this.pendingOf.delete(e)
+    for (const k of waiting.keys) {
       const list = this.pendingBy.get(k)
       if (!list) continue
       const i = list.indexOf(e)
       if (i >= 0) list.splice(i, 1)
       if (list.length === 0) this.pendingBy.delete(k)
     }
+    return waiting.targets
   }
 
   /** Fire on arrival: what the waiting events of `e`'s keys will fire once delivered, emitted now. */
-  private preview(e: RequestEvent, out: Finding[]): void {
+  private preview(e: RequestEvent, targets: readonly LoopTarget[], out: Finding[]): void {
     const cfg = this.cfg
     const waiting = (k: string): RequestEvent[] | null => {
       const list = this.pendingBy.get(k)
       if (!list || list.length > PREVIEW_MAX_PENDING) return null
       return list.length === 1 ? list : [...list].sort(byEventTime)
     }
-    for (const target of loopTargets(e, cfg.loop)) {
+    for (const target of targets) {
       if (loopOpen(this.loop, target.key)) continue
       const list = waiting(`L\u0000${target.key}`)
       if (!list) continue
@@ -354,13 +357,13 @@ export class DetectorRunner {
 
   private deliver(e: RequestEvent, out: Finding[]): void {
     const cfg = this.cfg
-    this.unindex(e)
+    const targets = this.unindex(e)
     this.stats.events++
     if (e.ts < this.clock) this.stats.late++
     this.nextTick ??= Math.floor(e.ts / cfg.tick) * cfg.tick + cfg.tick
     const now = Math.max(this.clock, e.ts)
     this.clock = now
-    const l = stepLoop(this.loop, e, cfg.loop, now, this.opts.loop)
+    const l = stepLoop(this.loop, e, cfg.loop, now, this.opts.loop, targets)
     this.loop = l.state
     const z = stepZombie(this.zombie, e, cfg.zombie, now, this.opts.zombie)
     this.zombie = z.state

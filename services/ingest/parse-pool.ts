@@ -31,6 +31,11 @@ export type ParseReply =
   | { id: number; ok: true; batch: PortableBatch }
   | { id: number; ok: false; error: { code?: ErrorCode; message: string; retryable: boolean } }
 
+/** A parse worker's first message: its OS thread id (null when the platform does not say). */
+export interface ParseHello {
+  hello: { tid: number | null }
+}
+
 /** Workers for `ingest.parse_workers`: `auto` is one per core beyond the first, at most 4. */
 export function parseWorkerCount(setting: 'auto' | number, cores = availableParallelism()): number {
   return setting === 'auto' ? Math.min(4, Math.max(0, cores - 1)) : setting
@@ -101,7 +106,12 @@ export class ParsePool implements Lifecycle {
   #spawn(): Slot {
     const worker = new Worker(new URL('./parse-worker.js', import.meta.url), { workerData: this.data })
     const slot: Slot = { worker, jobs: new Map() }
-    worker.on('message', (reply: ParseReply) => {
+    worker.on('message', (reply: ParseReply | ParseHello) => {
+      if ('hello' in reply) {
+        // the bench tells the workers' CPU time apart by this line (bench/workload.ts threadCpu)
+        this.log.info({ tid: reply.hello.tid }, 'parse worker started')
+        return
+      }
       const job = slot.jobs.get(reply.id)
       if (!job) return
       slot.jobs.delete(reply.id)

@@ -1,13 +1,15 @@
 /**
  * A parse worker (worker_threads): prepares LiteLLM bodies (litellm-ingest.ts `prepareLiteLLMBody`) and
  * Kafka record batches (kafka-ingest.ts `prepareKafkaRecords`) off the main thread. Started by
- * parse-pool.ts with `ParseWorkerData`; one message in, one out.
+ * parse-pool.ts with `ParseWorkerData`; one message in, one out, after a first `hello` with the worker's
+ * OS thread id (Linux; null elsewhere), so its CPU time can be told apart from the main thread's.
  */
+import { readFileSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import { isGatewardenError } from '../../core/errors.js'
 import { prepareLiteLLMBody } from './litellm-ingest.js'
 import { kafkaRecordsOptions, prepareKafkaRecords } from './kafka-ingest.js'
-import type { ParseJob, ParseReply, ParseWorkerData } from './parse-pool.js'
+import type { ParseHello, ParseJob, ParseReply, ParseWorkerData } from './parse-pool.js'
 
 const data = workerData as ParseWorkerData
 // the same decoding options the Kafka source derives on the main thread
@@ -23,6 +25,18 @@ function run(job: ParseJob) {
   }))
   return prepareKafkaRecords(records, job.ctx, kafka)
 }
+
+/** This thread's OS thread id from /proc/thread-self (Linux), else null. */
+function osThreadId(): number | null {
+  try {
+    const id = Number.parseInt(readFileSync('/proc/thread-self/stat', 'utf8'), 10)
+    return Number.isSafeInteger(id) ? id : null
+  } catch {
+    return null
+  }
+}
+
+parentPort!.postMessage({ hello: { tid: osThreadId() } } satisfies ParseHello)
 
 parentPort!.on('message', (job: ParseJob) => {
   let reply: ParseReply

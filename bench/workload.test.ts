@@ -1,0 +1,91 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { pino } from 'pino'
+import { AttributionConfig, PrivacyConfig } from '../schemas/config.js'
+import { ParsePool } from '../services/ingest/parse-pool.js'
+import { cpuLine, cpuPerEvent, parseWorkerTids, threadCpu } from './workload.js'
+
+test('cpuPerEvent: each thread counts once, by kind (main, parse workers, engine, node runtime), per event', () => {
+  const pid = 100
+  const before = new Map([
+    [100, { ms: 1_000 }],
+    [101, { ms: 500 }],
+    [102, { ms: 0 }],
+  ])
+  const after = new Map([
+    [100, { comm: 'node', ms: 3_000 }], // main: +2,000
+    [101, { comm: 'node', ms: 1_500 }], // parse worker: +1,000
+    [102, { comm: 'node', ms: 400 }], // a V8 or libuv thread: +400
+    [103, { comm: 'MergeMutate', ms: 300 }], // an engine thread started between the samples: +300
+    [104, { comm: 'ThreadPool', ms: 300 }], // +300
+  ])
+  const f = cpuPerEvent('x', before, after, pid, new Set([101]), 1_000, 2_000)
+  assert.deepEqual(f, {
+    'x.cpu_us_per_event.total': 4_000,
+    'x.cpu_us_per_event.main': 2_000,
+    'x.cpu_us_per_event.parse_workers': 1_000,
+    'x.cpu_us_per_event.engine': 600,
+    'x.cpu_us_per_event.node_runtime': 400,
+    'x.cpu_cores_used': 2,
+  })
+  assert.match(
+    cpuLine('x', f),
+    /^CPU per event 4000 us \(main 2000, parse workers 1000, engine threads 600, node runtime 400\); 2 cores/,
+  )
+  assert.deepEqual(cpuPerEvent('x', before, new Map(), pid, new Set(), 1, 1), {})
+  assert.equal(cpuLine('x', {}), 'CPU per event: not measured (no /proc)')
+})
+
+test('parseWorkerTids: the tids of the parse worker log lines, nothing from other lines', () => {
+  const lines = [
+    '{"level":30,"msg":"gatewarden listening","port":1}',
+    '{"level":30,"tid":4242,"msg":"parse worker started"}',
+    '{"level":30,"tid":null,"msg":"parse worker started"}',
+    '{"level":30,"tid":4243,"msg":"parse worker started"}',
+  ]
+  assert.deepEqual([...parseWorkerTids(lines)], [4242, 4243])
+})
+
+test(
+  'a parse worker says its OS thread id, and threadCpu finds that thread and the main one in /proc',
+  { skip: !existsSync('/proc/thread-self/stat') && 'no /proc/thread-self (not Linux)' },
+  async () => {
+    const lines: string[] = []
+    let sawStart: () => void = () => {}
+    const started = new Promise<void>((resolve) => (sawStart = resolve))
+    const log = pino(
+      { level: 'info' },
+      {
+        write(line: string) {
+          lines.push(line)
+          if (line.includes('parse worker started')) sawStart()
+        },
+      },
+    )
+    const litellm = {
+      source: 'litellm_http' as const,
+      gateway: 'litellm',
+      attribution: AttributionConfig.parse({}),
+      privacy: PrivacyConfig.parse({}),
+    }
+    const pool = new ParsePool(1, { litellm }, log)
+    // the pool's workers do not keep a process alive (worker.unref): this test's wait must
+    const alive = setInterval(() => {}, 60_000)
+    await pool.start()
+    try {
+      await started
+      const tids = parseWorkerTids(lines)
+      assert.equal(tids.size, 1)
+      const [tid] = [...tids]
+      assert.notEqual(tid, process.pid)
+      const threads = threadCpu(process.pid)
+      assert.ok(threads.has(process.pid), 'the main thread is listed under the pid')
+      assert.ok(threads.has(tid!), `the worker's thread ${tid} is one of the process's threads`)
+      for (const t of threads.values()) assert.ok(Number.isFinite(t.ms) && t.ms >= 0)
+    } finally {
+      clearInterval(alive)
+      await pool.shutdown()
+    }
+  },
+)
