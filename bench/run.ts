@@ -31,6 +31,7 @@ interface PartSource {
  */
 export const PARTS: ReadonlyArray<{ name: string; from: PartSource[]; optional?: boolean }> = [
   { name: 'parse_ceiling', from: [{ module: 'parse-ceiling.js', export: 'parseCeiling' }] },
+  { name: 'stages', from: [{ module: 'stages.js', export: 'stagesPart' }] },
   { name: 'store_ceiling', from: [{ module: 'store-ceiling.js', export: 'storeCeilingPart' }] },
   { name: 'http', from: [{ module: 'http-ingest.js', export: 'httpIngest' }] },
   { name: 'kafka', from: [{ module: 'kafka-ingest.js', export: 'kafkaIngest' }] },

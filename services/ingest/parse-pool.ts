@@ -13,6 +13,7 @@ import type {
   RecordsPreparer,
 } from './kafka-ingest.js'
 import type { PortableBatch } from './submit.js'
+import type { LinesBatch, LinesPreparer } from '../replay/file-source.js'
 
 /** What a parse worker is started with (plain data: it crosses the thread). */
 export interface ParseWorkerData {
@@ -25,10 +26,11 @@ export interface ParseWorkerData {
 export type ParseJob =
   | { id: number; kind: 'litellm'; body: LiteLLMBody; ctx: BodyContext }
   | { id: number; kind: 'kafka'; records: readonly KafkaRecord[]; ctx: KafkaRecordsContext }
+  | { id: number; kind: 'lines'; lines: string[]; first: number }
 
 /** A parse worker's answer: the portable batch, or the error a job got (its code when it is ours). */
 export type ParseReply =
-  | { id: number; ok: true; batch: PortableBatch }
+  | { id: number; ok: true; batch: PortableBatch | LinesBatch }
   | { id: number; ok: false; error: { code?: ErrorCode; message: string; retryable: boolean } }
 
 /** A parse worker's first message: its OS thread id (null when the platform does not say). */
@@ -43,7 +45,7 @@ export function parseWorkerCount(setting: 'auto' | number, cores = availablePara
 
 interface Slot {
   worker: Worker
-  jobs: Map<number, { resolve(b: PortableBatch): void; reject(e: unknown): void }>
+  jobs: Map<number, { resolve(b: PortableBatch | LinesBatch): void; reject(e: unknown): void }>
 }
 
 type JobInput = ParseJob extends infer J ? (J extends ParseJob ? Omit<J, 'id'> : never) : never
@@ -85,20 +87,28 @@ export class ParsePool implements Lifecycle {
   }
 
   /** The preparer of litellm-ingest.ts, backed by this pool. */
-  readonly prepareBody: BodyPreparer = (body, ctx) => this.#run({ kind: 'litellm', body, ctx })
+  readonly prepareBody: BodyPreparer = (body, ctx) =>
+    this.#run({ kind: 'litellm', body, ctx }) as Promise<PortableBatch>
 
   /** The preparer of kafka-ingest.ts, backed by this pool. */
-  readonly prepareRecords: RecordsPreparer = (records, ctx) => this.#run({ kind: 'kafka', records, ctx })
+  readonly prepareRecords: RecordsPreparer = (records, ctx) =>
+    this.#run({ kind: 'kafka', records, ctx }) as Promise<PortableBatch>
 
-  #run(job: JobInput): Promise<PortableBatch> {
+  /** The NDJSON line mapper of `gatewarden replay` (replay/file-source.ts), backed by this pool. */
+  readonly prepareLines: LinesPreparer = (lines, first) =>
+    this.#run({ kind: 'lines', lines, first }) as Promise<LinesBatch>
+
+  #run(job: JobInput): Promise<PortableBatch | LinesBatch> {
     if (this.#closed || this.#slots.length === 0) {
       const why = this.#closed ? 'parse workers are stopping' : 'parse workers are not started'
       return Promise.reject(new GatewardenError('GW_SHUTTING_DOWN', why, true))
     }
     const slot = this.#slots.reduce((a, b) => (b.jobs.size < a.jobs.size ? b : a))
     const id = this.#nextId++
-    return new Promise<PortableBatch>((resolve, reject) => {
+    return new Promise<PortableBatch | LinesBatch>((resolve, reject) => {
       slot.jobs.set(id, { resolve, reject })
+      // a job in flight keeps the process alive (a replay awaits nothing else); an idle worker does not
+      if (slot.jobs.size === 1) slot.worker.ref()
       slot.worker.postMessage({ ...job, id })
     })
   }
@@ -115,6 +125,7 @@ export class ParsePool implements Lifecycle {
       const job = slot.jobs.get(reply.id)
       if (!job) return
       slot.jobs.delete(reply.id)
+      if (slot.jobs.size === 0) worker.unref()
       if (reply.ok) job.resolve(reply.batch)
       else {
         const { code, message, retryable } = reply.error

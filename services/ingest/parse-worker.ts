@@ -1,14 +1,16 @@
 /**
- * A parse worker (worker_threads): prepares LiteLLM bodies (litellm-ingest.ts `prepareLiteLLMBody`) and
- * Kafka record batches (kafka-ingest.ts `prepareKafkaRecords`) off the main thread. Started by
- * parse-pool.ts with `ParseWorkerData`; one message in, one out, after a first `hello` with the worker's
- * OS thread id (Linux; null elsewhere), so its CPU time can be told apart from the main thread's.
+ * A parse worker (worker_threads): prepares LiteLLM bodies (litellm-ingest.ts `prepareLiteLLMBody`),
+ * Kafka record batches (kafka-ingest.ts `prepareKafkaRecords`) and the NDJSON lines of `gatewarden replay`
+ * (replay/file-source.ts `mapPayloadLines`) off the main thread. Started by parse-pool.ts with
+ * `ParseWorkerData`; one message in, one out, after a first `hello` with the worker's OS thread id
+ * (Linux; null elsewhere), so its CPU time can be told apart from the main thread's.
  */
 import { readFileSync } from 'node:fs'
 import { parentPort, workerData } from 'node:worker_threads'
 import { isGatewardenError } from '../../core/errors.js'
 import { prepareLiteLLMBody } from './litellm-ingest.js'
 import { kafkaRecordsOptions, prepareKafkaRecords } from './kafka-ingest.js'
+import { mapPayloadLines } from '../replay/file-source.js'
 import type { ParseHello, ParseJob, ParseReply, ParseWorkerData } from './parse-pool.js'
 
 const data = workerData as ParseWorkerData
@@ -17,6 +19,7 @@ const kafka = data.kafka && kafkaRecordsOptions(data.kafka.kafka, data.kafka.con
 
 function run(job: ParseJob) {
   if (job.kind === 'litellm') return prepareLiteLLMBody(job.body, job.ctx, data.litellm)
+  if (job.kind === 'lines') return mapPayloadLines(job.lines, job.first, data.litellm)
   if (!kafka) throw new Error('parse worker started without the Kafka source')
   // values arrive as Uint8Array (structured clone drops the Buffer prototype)
   const records = job.records.map((r) => ({

@@ -5,7 +5,10 @@ import { GatewardenError } from '../../core/errors.js'
 import type { DetectorPolicy } from '../../core/detectors/runner.js'
 import type { Config } from '../../schemas/config.js'
 import { loadConfig } from '../config.js'
+import pino from 'pino'
 import { fileEvents } from './file-source.js'
+import { createLogger } from '../logger.js'
+import { ParsePool, parseWorkerCount } from '../ingest/parse-pool.js'
 import { buildReport, formatReport, type ReplayReport } from './report.js'
 import { replayEvents, warmupStart, type ReplayCounters } from './run.js'
 import { countEvents, openReplayStore, storeEvents } from './store-source.js'
@@ -79,13 +82,28 @@ async function replayFile(
 ): Promise<ReplayReport> {
   const sim = simulator(config, enforce)
   const started = performance.now()
-  const { stats, events } = fileEvents(path, {
-    source: 'litellm_http',
+  const mapper = {
+    source: 'litellm_http' as const,
     gateway: config.gateway,
     attribution: config.attribution,
     // replay keeps no text: fingerprints are computed either way
     privacy: { ...config.privacy, store_prompts: false },
-  })
+  }
+  // parsing and mapping on workers (ingest.parse_workers, as `start`), the detectors on this thread
+  const workers = parseWorkerCount(config.ingest.parse_workers)
+  const pool =
+    workers > 0
+      ? new ParsePool(workers, { litellm: mapper }, createLogger('warn', pino.destination(2)))
+      : null
+  await pool?.start()
+  let source: ReturnType<typeof fileEvents>
+  try {
+    source = fileEvents(path, mapper, pool?.prepareLines)
+  } catch (err) {
+    await pool?.shutdown()
+    throw err
+  }
+  const { stats, events } = source
   const bar = progressBar('MiB')
   bar?.start(stats.totalBytes, 0, { done: '0.0', all: mib(stats.totalBytes), events: 0, findings: 0 })
   const show = (c: ReplayCounters) =>
@@ -113,6 +131,7 @@ async function replayFile(
     return withEnforcement(report, sim, run.counters.lastTs)
   } finally {
     bar?.stop()
+    await pool?.shutdown()
   }
 }
 

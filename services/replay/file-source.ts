@@ -83,6 +83,7 @@ const isGzip = (path: string): boolean => /\.gz$/i.test(path)
 export function fileEvents(
   path: string,
   mapper: MapperOptions,
+  prepareLines?: LinesPreparer,
 ): { stats: FileReadStats; events: AsyncGenerator<RequestEvent> } {
   let stats: FileReadStats
   try {
@@ -92,13 +93,59 @@ export function fileEvents(
       cause: err,
     })
   }
-  return { stats, events: readAll(path, mapper, stats) }
+  return { stats, events: readAll(path, mapper, stats, prepareLines) }
 }
+
+/** NDJSON lines mapped: events and invalid items in file order, and how many payloads they held. */
+export interface LinesBatch {
+  events: RequestEvent[]
+  items: number
+  invalid: InvalidItem[]
+}
+
+/** Maps a run of NDJSON lines (`first`: the 1-based line number of `lines[0]`): on a parse worker or inline. */
+export type LinesPreparer = (lines: string[], first: number) => Promise<LinesBatch>
+
+/**
+ * Parses and maps NDJSON lines, each a payload or a JSON array of them, with the live mapper; a line
+ * that is not JSON or a payload the mapper rejects is an invalid item with its reason. Pure: runs on a
+ * parse worker (services/ingest/parse-pool.ts `prepareLines`) or inline.
+ */
+export function mapPayloadLines(lines: readonly string[], first: number, mapper: MapperOptions): LinesBatch {
+  const out: LinesBatch = { events: [], items: 0, invalid: [] }
+  const take = (raw: unknown, line: number, item?: number) => {
+    out.items++
+    const mapped = mapLiteLLMPayload(raw, mapper)
+    if (mapped.ok) out.events.push(mapped.event)
+    else out.invalid.push({ line, ...(item === undefined ? {} : { item }), reason: mapped.reason })
+  }
+  for (let k = 0; k < lines.length; k++) {
+    const line = first + k
+    const trimmed = lines[k]!.trim()
+    if (trimmed === '') continue
+    let value: unknown
+    try {
+      value = JSON.parse(trimmed)
+    } catch (err) {
+      out.items++
+      out.invalid.push({ line, reason: `not JSON: ${(err as Error).message}` })
+      continue
+    }
+    if (Array.isArray(value)) for (let i = 0; i < value.length; i++) take(value[i], line, i)
+    else take(value, line)
+  }
+  return out
+}
+
+/** Lines per batch handed to `prepareLines`, and batches in flight while the detectors run. */
+const LINES_PER_BATCH = 256
+const BATCHES_IN_FLIGHT = 3
 
 async function* readAll(
   path: string,
   mapper: MapperOptions,
   stats: FileReadStats,
+  prepareLines?: LinesPreparer,
 ): AsyncGenerator<RequestEvent> {
   const dedupe = new Deduper()
   const take = function* (raw: unknown, line: number, item?: number): Generator<RequestEvent> {
@@ -108,6 +155,18 @@ async function* readAll(
     else if (!dedupe.first(mapped.event)) stats.duplicates++
     else yield mapped.event
   }
+  // batches of lines mapped in file order: on the parse workers while this thread runs the detectors
+  const prepare: LinesPreparer =
+    prepareLines ?? ((lines, first) => Promise.resolve(mapPayloadLines(lines, first, mapper)))
+  const inFlight: Array<Promise<LinesBatch>> = []
+  const settle = function* (batch: LinesBatch): Generator<RequestEvent> {
+    stats.items += batch.items
+    for (const item of batch.invalid) invalid(stats, item)
+    for (const e of batch.events) {
+      if (!dedupe.first(e)) stats.duplicates++
+      else yield e
+    }
+  }
 
   const raw = createReadStream(path)
   raw.on('data', (chunk) => (stats.bytesRead += chunk.length))
@@ -116,36 +175,52 @@ async function* readAll(
   const lines = createInterface({ input, crlfDelay: Infinity })
   let n = 0
   let firstContent = true
+  let pending: string[] = []
+  let pendingFirst = 0
   try {
     for await (const text of lines) {
       n++
-      const trimmed = text.trim()
-      if (trimmed === '') continue
-      let value: unknown
-      try {
-        value = JSON.parse(trimmed)
-      } catch (err) {
-        // a pretty-printed JSON array: its first line is `[` (or `[{`), which is no JSON on its own
-        if (firstContent && trimmed.startsWith('[')) {
-          lines.close()
-          raw.destroy()
-          yield* wholeArray(path, stats, take)
-          return
-        }
-        invalid(stats, { line: n, reason: `not JSON: ${(err as Error).message}` })
-        stats.items++
-        continue
-      } finally {
+      if (firstContent) {
+        // the first line is read here: a pretty-printed JSON array starts with `[` (or `[{`), no JSON alone
+        const trimmed = text.trim()
+        if (trimmed === '') continue
         firstContent = false
+        let value: unknown
+        try {
+          value = JSON.parse(trimmed)
+        } catch (err) {
+          if (trimmed.startsWith('[')) {
+            lines.close()
+            raw.destroy()
+            yield* wholeArray(path, stats, take)
+            return
+          }
+          invalid(stats, { line: n, reason: `not JSON: ${(err as Error).message}` })
+          stats.items++
+          continue
+        }
+        if (Array.isArray(value)) {
+          for (let i = 0; i < value.length; i++) yield* take(value[i], n, i)
+        } else yield* take(value, n)
+        continue
       }
-      if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) yield* take(value[i], n, i)
-      } else yield* take(value, n)
+      if (pending.length === 0) pendingFirst = n
+      pending.push(text)
+      if (pending.length < LINES_PER_BATCH) continue
+      inFlight.push(prepare(pending, pendingFirst))
+      pending = []
+      if (inFlight.length >= BATCHES_IN_FLIGHT) yield* settle(await inFlight.shift()!)
     }
+    if (pending.length > 0) inFlight.push(prepare(pending, pendingFirst))
+    while (inFlight.length > 0) yield* settle(await inFlight.shift()!)
   } catch (err) {
     throw new GatewardenError('GW_BAD_REQUEST', `cannot read ${path}: ${(err as Error).message}`, false, {
       cause: err,
     })
+  } finally {
+    // a consumer that stops early, or a read error: batches still in flight are not awaited, nor left to
+    // reject unhandled
+    for (const p of inFlight) p.catch(() => undefined)
   }
   stats.bytesRead = stats.totalBytes
 }
