@@ -11,7 +11,13 @@ import { isGatewardenError } from '../../core/errors.js'
 import { prepareLiteLLMBody } from './litellm-ingest.js'
 import { kafkaRecordsOptions, prepareKafkaRecords } from './kafka-ingest.js'
 import { mapPayloadLines } from '../replay/file-source.js'
-import type { ParseHello, ParseJob, ParseReply, ParseWorkerData } from './parse-pool.js'
+import {
+  unpackRecords,
+  type ParseHello,
+  type ParseJob,
+  type ParseReply,
+  type ParseWorkerData,
+} from './parse-pool.js'
 
 const data = workerData as ParseWorkerData
 // the same decoding options the Kafka source derives on the main thread
@@ -21,12 +27,7 @@ function run(job: ParseJob) {
   if (job.kind === 'litellm') return prepareLiteLLMBody(job.body, job.ctx, data.litellm)
   if (job.kind === 'lines') return mapPayloadLines(job.lines, job.first, data.litellm)
   if (!kafka) throw new Error('parse worker started without the Kafka source')
-  // values arrive as Uint8Array (structured clone drops the Buffer prototype)
-  const records = job.records.map((r) => ({
-    ...r,
-    value: r.value && Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength),
-  }))
-  return prepareKafkaRecords(records, job.ctx, kafka)
+  return prepareKafkaRecords(unpackRecords(job.records), job.ctx, kafka)
 }
 
 /** This thread's OS thread id from /proc/thread-self (Linux), else null. */
