@@ -19,14 +19,12 @@ import { jsonArray, trafficJson } from './traffic.js'
 import {
   countedEvents,
   cpuLine,
-  cpuPerEvent,
   deadLetters,
   ingestTraffic,
-  parseWorkerTids,
   pct,
   postIngest,
   r3,
-  threadCpu,
+  watchCpu,
   watchMemory,
 } from './workload.js'
 
@@ -52,8 +50,7 @@ export const httpIngest: BenchPart = {
       const memory = watchMemory(gw.child.pid!, gw.url)
       const latencies: number[] = []
       let next = 0
-      const pid = gw.child.pid!
-      const cpu0 = threadCpu(pid)
+      const cpuWatch = watchCpu(gw)
       const t0 = performance.now()
       await Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
@@ -71,15 +68,7 @@ export const httpIngest: BenchPart = {
         100,
       )
       const secs = (performance.now() - t0) / 1000
-      const cpu = cpuPerEvent(
-        'http',
-        cpu0,
-        threadCpu(pid),
-        pid,
-        parseWorkerTids(gw.lines),
-        events,
-        secs * 1000,
-      )
+      const cpu = cpuWatch.stop('http', events, secs * 1000)
       const mem = await memory.stop()
       const dead = await deadLetters(gw.url)
       if (counted !== events) throw new Error(`counted ${counted} of ${events} events`)

@@ -31,17 +31,7 @@ import {
 } from '../test/support/kafka-broker.js'
 import type { BenchOptions, BenchPart } from './part.js'
 import { trafficJson } from './traffic.js'
-import {
-  countedEvents,
-  cpuLine,
-  cpuPerEvent,
-  deadLetters,
-  ingestTraffic,
-  parseWorkerTids,
-  r3,
-  threadCpu,
-  watchMemory,
-} from './workload.js'
+import { countedEvents, cpuLine, deadLetters, ingestTraffic, r3, watchCpu, watchMemory } from './workload.js'
 
 const PARTITIONS = 4
 /** Messages per producer send (those of one send going to one partition stay under the broker's 1 MB). */
@@ -100,9 +90,8 @@ export const kafkaIngest: BenchPart = {
       const ts = performance.now()
       gw = await spawnGatewarden({ GATEWARDEN_CONFIG: configPath })
       const tl = performance.now()
-      const pid = gw.child.pid!
-      const cpu0 = threadCpu(pid)
-      const memory = watchMemory(pid, gw.url)
+      const cpuWatch = watchCpu(gw)
+      const memory = watchMemory(gw.child.pid!, gw.url)
       let counted = 0
       const url = gw.url
       await waitFor(
@@ -112,7 +101,7 @@ export const kafkaIngest: BenchPart = {
         100,
       )
       const tq = performance.now()
-      const cpu = cpuPerEvent('kafka', cpu0, threadCpu(pid), pid, parseWorkerTids(gw.lines), events, tq - tl)
+      const cpu = cpuWatch.stop('kafka', events, tq - tl)
       const mem = await memory.stop()
       let committedSecs = NaN
       await waitFor(

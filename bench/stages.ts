@@ -9,12 +9,11 @@
 import { requestRows } from '../adapters/clickhouse/row-binary.js'
 import { DetectorRunner } from '../core/detectors/runner.js'
 import { mapLiteLLMPayload } from '../core/ingest/litellm/mapper.js'
-import { AttributionConfig, PrivacyConfig } from '../schemas/config.js'
 import { DetectorsConfig } from '../schemas/policy.js'
 import type { RequestEvent } from '../schemas/request-event.js'
 import type { BenchOptions, BenchPart } from './part.js'
 import { trafficJson } from './traffic.js'
-import { ingestTraffic, r3 } from './workload.js'
+import { benchMapper, ingestTraffic, r3 } from './workload.js'
 
 const ROUNDS = 3
 /** Rows per RowBinary encoding: about what the writer batches under load. */
@@ -25,12 +24,7 @@ export const stagesPart: BenchPart = {
   async run(opts: BenchOptions) {
     const strings = trafficJson(ingestTraffic(opts.quick))
     const n = strings.length
-    const mapper = {
-      source: 'litellm_http' as const,
-      gateway: 'litellm',
-      attribution: AttributionConfig.parse({}),
-      privacy: PrivacyConfig.parse({}),
-    }
+    const mapper = benchMapper()
     const detectors = DetectorsConfig.parse({})
     const best = { parse: Infinity, map: Infinity, encode: Infinity, detect: Infinity }
     let sink = 0

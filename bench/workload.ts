@@ -9,9 +9,10 @@ import { randomUUID } from 'node:crypto'
 import { createStoreClient } from '../adapters/clickhouse/client.js'
 import { migrate } from '../adapters/clickhouse/migrate.js'
 import { insertRequestRows, insertRequests } from '../adapters/clickhouse/requests-table.js'
-import { mapLiteLLMPayload } from '../core/ingest/litellm/mapper.js'
+import { mapLiteLLMPayload, type MapperOptions } from '../core/ingest/litellm/mapper.js'
 import { AttributionConfig, PrivacyConfig, StoreConfig } from '../schemas/config.js'
 import type { EventSource, RequestEvent } from '../schemas/request-event.js'
+import type { GatewardenProcess } from '../test/support/gatewarden-process.js'
 import { silentLog } from '../test/support/store.js'
 import type { TrafficOptions } from './traffic.js'
 
@@ -153,6 +154,21 @@ export function cpuPerEvent(
   }
 }
 
+/**
+ * Samples a Gatewarden child's threads now; `stop` gives the `cpuPerEvent` figures since (`events` over
+ * `wallMs`), the parse workers told apart by the child's log lines.
+ */
+export function watchCpu(gw: GatewardenProcess): {
+  stop(prefix: string, events: number, wallMs: number): Record<string, number>
+} {
+  const pid = gw.child.pid!
+  const before = threadCpu(pid)
+  return {
+    stop: (prefix, events, wallMs) =>
+      cpuPerEvent(prefix, before, threadCpu(pid), pid, parseWorkerTids(gw.lines), events, wallMs),
+  }
+}
+
 /** One line for the log: the `cpuPerEvent` figures of `prefix`. */
 export function cpuLine(prefix: string, f: Record<string, number>): string {
   const k = `${prefix}.cpu_us_per_event.`
@@ -219,6 +235,16 @@ export const pct = (xs: readonly number[], p: number): number => {
 /** Rounds a figure for the results (3 decimals). */
 export const r3 = (x: number): number => Math.round(x * 1000) / 1000
 
+/** The mapper options of the bench's in-process stages: the default attribution and privacy config. */
+export function benchMapper(source: EventSource = 'litellm_http'): MapperOptions {
+  return {
+    source,
+    gateway: 'litellm',
+    attribution: AttributionConfig.parse({}),
+    privacy: PrivacyConfig.parse({}),
+  }
+}
+
 /**
  * The store's ceiling: rows/s of the embedded engine inserting the same payloads, pre-mapped,
  * in-process, in batches of 10,000 (no HTTP, no Kafka, no parsing), on a fresh data directory; `via`
@@ -233,12 +259,7 @@ export async function storeCeiling(
   const dir = mkdtempSync(join(tmpdir(), 'gw-bench-ceiling-'))
   const store = createStoreClient(StoreConfig.parse({ data_dir: dir, database: 'bench_ceiling' }))
   await migrate(store, silentLog)
-  const opts = {
-    source,
-    gateway: 'litellm',
-    attribution: AttributionConfig.parse({}),
-    privacy: PrivacyConfig.parse({}),
-  }
+  const opts = benchMapper(source)
   const rows = payloads.map((p) => (mapLiteLLMPayload(p, opts) as { ok: true; event: RequestEvent }).event)
   const t = performance.now()
   for (let i = 0; i < rows.length; i += 10_000) {

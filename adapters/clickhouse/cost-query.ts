@@ -223,6 +223,6 @@ function costRows(rows: ReadonlyArray<Record<string, string | number>>): CostRow
 function costSums(r: Record<string, string | number>, prefix: 's_' | 't_'): CostRow {
   const sums = sumRows([])
   for (const f of COST_SUMS) sums[f] = Number(r[`${prefix}${f}`] ?? 0)
-  sums.cost_usd = Math.round(sums.cost_usd * 1e10) / 1e10
+  sums.cost_usd = roundUsd(sums.cost_usd)
   return sums
 }

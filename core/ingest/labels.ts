@@ -84,9 +84,9 @@ export function clipLabels<T extends Record<string, unknown>>(candidate: T): { v
   if (fitsLabels(candidate)) return { value: candidate, truncated: 0 }
   let truncated = 0
   const clip = (v: unknown, max: number): unknown => {
-    if (typeof v !== 'string' || v.length <= max) return v
+    if (!tooLong(v, max)) return v
     truncated++
-    return clipText(v, max)
+    return clipText(v as string, max)
   }
   const out: Record<string, unknown> = { ...candidate }
   for (const f of LABEL_FIELDS) if (f in out) out[f] = clip(out[f], LABEL_MAX_CHARS)

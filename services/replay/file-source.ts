@@ -181,28 +181,17 @@ async function* readAll(
     for await (const text of lines) {
       n++
       if (firstContent) {
-        // the first line is read here: a pretty-printed JSON array starts with `[` (or `[{`), no JSON alone
         const trimmed = text.trim()
         if (trimmed === '') continue
         firstContent = false
-        let value: unknown
-        try {
-          value = JSON.parse(trimmed)
-        } catch (err) {
-          if (trimmed.startsWith('[')) {
-            lines.close()
-            raw.destroy()
-            yield* wholeArray(path, stats, take)
-            return
-          }
-          invalid(stats, { line: n, reason: `not JSON: ${(err as Error).message}` })
-          stats.items++
-          continue
+        // a pretty-printed JSON array: its first line is `[` (or `[{`), which is no JSON on its own; any
+        // other first line is mapped with the rest (an NDJSON line may hold an array too)
+        if (trimmed.startsWith('[') && !isJson(trimmed)) {
+          lines.close()
+          raw.destroy()
+          yield* wholeArray(path, stats, take)
+          return
         }
-        if (Array.isArray(value)) {
-          for (let i = 0; i < value.length; i++) yield* take(value[i], n, i)
-        } else yield* take(value, n)
-        continue
       }
       if (pending.length === 0) pendingFirst = n
       pending.push(text)
@@ -248,6 +237,15 @@ function* wholeArray(
   if (!Array.isArray(doc))
     throw new GatewardenError('GW_BAD_REQUEST', `${path}: expected a JSON array of LiteLLM payloads`, false)
   for (let i = 0; i < doc.length; i++) yield* take(doc[i], 0, i)
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function invalid(stats: FileReadStats, item: InvalidItem): void {
