@@ -7,16 +7,18 @@ import type { StoreClient } from './client.js'
 
 /**
  * The CostReader port on ClickHouse: each part of the range from the coarsest table that answers it
- * (core/cost-plan.ts `costSegments`), or only `plan.source` when the plan has no minute bound.
+ * (core/cost-plan.ts `costSegments`), or only `plan.source` when the plan has no minute bound. Reads go
+ * through `store.reads` (on the embedded engine the lane that yields to ingest, store-lanes.ts).
  */
 export function clickHouseCostReader(store: StoreClient): CostReader {
+  const client = store.reads ?? store.client
   const segments = (q: CostQuery, plan: Parameters<CostReader['cost']>[1]): CostSegment[] =>
     plan.minuteFromMs === undefined
       ? [{ table: plan.source, fromMs: plan.fromMs, toMs: plan.toMs }]
       : costSegments(plan, costNeeds(q), plan.minuteFromMs, q.customer !== undefined)
   return {
-    cost: (q, plan) => queryCostSegments(store.client, store.database, q, segments(q, plan)),
-    costWithTotal: (q, plan) => queryCostWithTotal(store.client, store.database, q, segments(q, plan)),
+    cost: (q, plan) => queryCostSegments(client, store.database, q, segments(q, plan)),
+    costWithTotal: (q, plan) => queryCostWithTotal(client, store.database, q, segments(q, plan)),
   }
 }
 

@@ -22,9 +22,10 @@ export async function insertDeadLetters(
 
 export type { DeadLetterRow }
 
-/** The DeadLetterReader port on ClickHouse. */
+/** The DeadLetterReader port on ClickHouse, an analyst read: through `store.reads` (store-lanes.ts). */
 export function clickHouseDeadLetterReader(store: StoreClient): DeadLetterReader {
-  return { list: (limit, source) => listDeadLetters(store.client, store.database, limit, source) }
+  const client = store.reads ?? store.client
+  return { list: (limit, source) => listDeadLetters(client, store.database, limit, source) }
 }
 
 /** Newest dead letters first. */
