@@ -13,13 +13,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { killHard, spawnGatewarden } from '../test/support/gatewarden-process.js'
-import { waitFor } from '../test/support/wait.js'
 import type { BenchOptions, BenchPart } from './part.js'
 import { jsonArray, trafficJson } from './traffic.js'
 import {
-  countedEvents,
   cpuLine,
   deadLetters,
+  storeWrites,
+  waitCounted,
   ingestTraffic,
   pct,
   postIngest,
@@ -60,17 +60,12 @@ export const httpIngest: BenchPart = {
         }),
       )
       const acked = performance.now() - t0
-      let counted = 0
-      await waitFor(
-        () => `${events} events counted by /api/cost (${counted} so far)`,
-        async () => (counted = await countedEvents(gw.url)) >= events,
-        120_000,
-        100,
-      )
+      const counted = await waitCounted(gw.url, events, 120_000)
       const secs = (performance.now() - t0) / 1000
       const cpu = cpuWatch.stop('http', events, secs * 1000)
       const mem = await memory.stop()
       const dead = await deadLetters(gw.url)
+      const writes = await storeWrites(gw.url, 'http')
       if (counted !== events) throw new Error(`counted ${counted} of ${events} events`)
       const rate = events / secs
       log(
@@ -80,6 +75,9 @@ export const httpIngest: BenchPart = {
         `ack latency p50 ${pct(latencies, 50).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms; peak RSS ${mem.rssPeakMiB.toFixed(0)} MiB, JS heap peak ${mem.heapPeakMiB.toFixed(0)} MiB; dead letters ${dead}`,
       )
       log(cpuLine('http', cpu))
+      log(
+        `store: ${writes['http.store.batches']} batches, ${writes['http.store.rows_per_batch.mean']} rows and ${writes['http.store.write_ms_per_batch.mean']} ms each on average`,
+      )
       return {
         'http.events': events,
         'http.payload_bytes.mean': Math.round(bytes / events),
@@ -96,6 +94,7 @@ export const httpIngest: BenchPart = {
         'http.non_heap_mib.at_heap_peak': r3(mem.nonHeapAtHeapPeakMiB),
         'http.dead_letters': dead,
         ...cpu,
+        ...writes,
       }
     } finally {
       await killHard(gw)

@@ -31,7 +31,16 @@ import {
 } from '../test/support/kafka-broker.js'
 import type { BenchOptions, BenchPart } from './part.js'
 import { trafficJson } from './traffic.js'
-import { countedEvents, cpuLine, deadLetters, ingestTraffic, r3, watchCpu, watchMemory } from './workload.js'
+import {
+  cpuLine,
+  deadLetters,
+  storeWrites,
+  waitCounted,
+  ingestTraffic,
+  r3,
+  watchCpu,
+  watchMemory,
+} from './workload.js'
 
 const PARTITIONS = 4
 /** Messages per producer send (those of one send going to one partition stay under the broker's 1 MB). */
@@ -92,14 +101,7 @@ export const kafkaIngest: BenchPart = {
       const tl = performance.now()
       const cpuWatch = watchCpu(gw)
       const memory = watchMemory(gw.child.pid!, gw.url)
-      let counted = 0
-      const url = gw.url
-      await waitFor(
-        () => `${events} events counted (${counted} so far)`,
-        async () => (counted = await countedEvents(url)) >= events,
-        600_000,
-        100,
-      )
+      const counted = await waitCounted(gw.url, events, 600_000)
       const tq = performance.now()
       const cpu = cpuWatch.stop('kafka', events, tq - tl)
       const mem = await memory.stop()
@@ -117,6 +119,7 @@ export const kafkaIngest: BenchPart = {
         () => undefined,
       )
       const dead = await deadLetters(gw.url)
+      const writes = await storeWrites(gw.url, 'kafka')
       await stop(gw)
       gw = undefined
       broker.destroy()
@@ -132,6 +135,9 @@ export const kafkaIngest: BenchPart = {
         `gatewarden start ${((tl - ts) / 1000).toFixed(2)} s; end to end ${Math.round(rate)} events/s (${e2eSecs.toFixed(2)} s from listening); offsets committed ${Number.isNaN(committedSecs) ? 'not within 60 s' : `at ${committedSecs.toFixed(2)} s`}; dead letters ${dead}; peak RSS ${mem.rssPeakMiB.toFixed(0)} MiB, JS heap peak ${mem.heapPeakMiB.toFixed(0)} MiB`,
       )
       log(cpuLine('kafka', cpu))
+      log(
+        `store: ${writes['kafka.store.batches']} batches, ${writes['kafka.store.rows_per_batch.mean']} rows and ${writes['kafka.store.write_ms_per_batch.mean']} ms each on average`,
+      )
       return {
         'kafka.events': events,
         'kafka.partitions': PARTITIONS,
@@ -148,6 +154,7 @@ export const kafkaIngest: BenchPart = {
         'kafka.js_heap_used_mib.peak': r3(mem.heapPeakMiB),
         'kafka.non_heap_mib.at_heap_peak': r3(mem.nonHeapAtHeapPeakMiB),
         ...cpu,
+        ...writes,
       }
     } finally {
       if (gw) await killHard(gw)

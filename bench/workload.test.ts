@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs'
 import { pino } from 'pino'
 import { AttributionConfig, PrivacyConfig } from '../schemas/config.js'
 import { ParsePool } from '../services/ingest/parse-pool.js'
-import { cpuLine, cpuPerEvent, parseWorkerTids, threadCpu } from './workload.js'
+import { cpuLine, cpuPerEvent, parseWorkerTids, promSum, threadCpu } from './workload.js'
 
 test('cpuPerEvent: each thread counts once, by kind (main, parse workers, engine, node runtime), per event', () => {
   const pid = 100
@@ -89,3 +89,16 @@ test(
     }
   },
 )
+
+test('promSum adds a sample over its label sets and ignores longer names and comments', () => {
+  const text = [
+    '# HELP gatewarden_batch_rows Rows per stored batch',
+    'gatewarden_batch_rows_count{source="litellm_http"} 3',
+    'gatewarden_batch_rows_count{source="kafka"} 4',
+    'gatewarden_batch_rows_count_extra 100',
+    'gatewarden_batch_rows_sum 70',
+  ].join('\n')
+  assert.equal(promSum(text, 'gatewarden_batch_rows_count'), 7)
+  assert.equal(promSum(text, 'gatewarden_batch_rows_sum'), 70)
+  assert.ok(Number.isNaN(promSum(text, 'gatewarden_store_write_seconds_sum')))
+})

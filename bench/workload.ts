@@ -14,6 +14,7 @@ import { AttributionConfig, PrivacyConfig, StoreConfig } from '../schemas/config
 import type { EventSource, RequestEvent } from '../schemas/request-event.js'
 import type { GatewardenProcess } from '../test/support/gatewarden-process.js'
 import { silentLog } from '../test/support/store.js'
+import { waitFor } from '../test/support/wait.js'
 import type { TrafficOptions } from './traffic.js'
 
 const MIN = 60_000
@@ -63,10 +64,68 @@ export async function countedEvents(url: string, range = ingestRange()): Promise
   return body.rows.reduce((a, r) => a + r.requests, 0)
 }
 
+/**
+ * Waits until `/api/cost` counts `events` events and returns what it counts. The child's
+ * `gatewarden_events_accepted` counter (incremented once a batch is committed) is watched first on
+ * `/metrics` every 50 ms, which costs the child no engine read; `/api/cost` is then asked every 100 ms
+ * until it counts them all. (Asking `/api/cost` every 100 ms from the start was ~10-20% of the child's
+ * CPU during an ingest part: each read is an engine query.)
+ */
+export async function waitCounted(url: string, events: number, timeoutMs: number): Promise<number> {
+  let accepted = 0
+  let counted = 0
+  await waitFor(
+    () => `${events} events accepted (${accepted} so far)`,
+    async () => {
+      const text = await (await fetch(`${url}/metrics`)).text()
+      accepted = promSum(text, 'gatewarden_events_accepted_total')
+      return accepted >= events
+    },
+    timeoutMs,
+    50,
+  )
+  await waitFor(
+    () => `${events} events counted by /api/cost (${counted} so far)`,
+    async () => (counted = await countedEvents(url)) >= events,
+    timeoutMs,
+    100,
+  )
+  return counted
+}
+
 /** Dead letters stored so far (up to 1000). */
 export async function deadLetters(url: string): Promise<number> {
   const res = await fetch(`${url}/api/dead-letters?limit=1000`)
   return ((await res.json()) as { dead_letters: unknown[] }).dead_letters.length
+}
+
+/** The sum over every label set of one Prometheus sample name (`name{...} value` lines), NaN when absent. */
+export function promSum(text: string, name: string): number {
+  let sum = NaN
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue
+    const rest = line.slice(name.length)
+    if (rest[0] !== '{' && rest[0] !== ' ') continue
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1))
+    if (Number.isFinite(v)) sum = (Number.isNaN(sum) ? 0 : sum) + v
+  }
+  return sum
+}
+
+/**
+ * The writer's batches so far, from the child's `/metrics`: how many, their mean rows and their mean
+ * store time (dedupe lookup + insert), as `${prefix}.store.*` figures.
+ */
+export async function storeWrites(url: string, prefix: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const batches = promSum(text, 'gatewarden_batch_rows_count')
+  const rows = promSum(text, 'gatewarden_batch_rows_sum')
+  const secs = promSum(text, 'gatewarden_store_write_seconds_sum')
+  return {
+    [`${prefix}.store.batches`]: batches,
+    [`${prefix}.store.rows_per_batch.mean`]: Math.round(rows / batches),
+    [`${prefix}.store.write_ms_per_batch.mean`]: r3((secs * 1000) / batches),
+  }
 }
 
 /** `VmHWM` / `VmRSS` of a process, MiB (NaN once it is gone). */
