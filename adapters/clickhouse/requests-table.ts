@@ -110,17 +110,64 @@ WHERE ts >= fromUnixTimestamp64Milli({min:Int64}, 'UTC') AND ts <= fromUnixTimes
 }
 
 /**
- * Columns read back as a RequestEvent (instants as epoch ms). Computed columns get `x_` aliases: an alias
- * equal to a column name (ts) would replace that column in WHERE and ORDER BY.
+ * Columns read back as a RequestEvent, in SELECT order: the SQL expression and the event field it fills
+ * (instants as epoch ms). Rows come as JSONCompactEachRow arrays and are built by position: JSONEachRow
+ * repeated every key in every row (~1 KB a row of these events) and the rows were then copied with a rest
+ * spread; on 38,400 stored events this read took ~1.0 s instead of ~1.7 s (engine + JSON + objects).
+ * Computed columns get `x_` aliases: an alias equal to a column name (ts) would replace that column in
+ * WHERE and ORDER BY.
  */
-const BASE_COLUMNS = `event_id, toUnixTimestamp64Milli(ts) AS x_ts, toUnixTimestamp64Milli(end_ts) AS x_end_ts, duration_ms, ttft_ms,
-  source, gateway, customer, team, team_alias, user, api_key_hash, api_key_alias, endpoint, agent, tier, trace_id, session_id,
-  provider, call_type, model_requested, model, input_tokens, output_tokens, cached_tokens, toFloat64(cost_usd) AS x_cost_usd,
-  cache_hit, toString(status) AS x_status, error_type, http_status, fingerprint, tags, metadata`
-const COLUMNS = {
-  all: `${BASE_COLUMNS}, request_text, response_text`,
+const READ_COLUMNS: ReadonlyArray<readonly [sql: string, field: keyof RequestEvent]> = [
+  ['event_id', 'event_id'],
+  ['toUnixTimestamp64Milli(ts) AS x_ts', 'ts'],
+  ['toUnixTimestamp64Milli(end_ts) AS x_end_ts', 'end_ts'],
+  ...(
+    [
+      'duration_ms',
+      'ttft_ms',
+      'source',
+      'gateway',
+      'customer',
+      'team',
+      'team_alias',
+      'user',
+      'api_key_hash',
+      'api_key_alias',
+      'endpoint',
+      'agent',
+      'tier',
+      'trace_id',
+      'session_id',
+      'provider',
+      'call_type',
+      'model_requested',
+      'model',
+      'input_tokens',
+      'output_tokens',
+      'cached_tokens',
+    ] as const
+  ).map((c) => [c, c] as const),
+  ['toFloat64(cost_usd) AS x_cost_usd', 'cost_usd'],
+  ['cache_hit', 'cache_hit'],
+  ['toString(status) AS x_status', 'status'],
+  ...(['error_type', 'http_status', 'fingerprint', 'tags', 'metadata'] as const).map((c) => [c, c] as const),
+]
+/** Fields whose JSON value is a quoted 64-bit number or a number to keep as one (instants, cost). */
+const NUMERIC = new Set<keyof RequestEvent>(['ts', 'end_ts', 'cost_usd'])
+const TEXTS = {
+  all: 'request_text, response_text',
   // the texts are most of a row and no detector reads them
-  detection: `${BASE_COLUMNS}, '' AS request_text, '' AS response_text`,
+  detection: "'' AS x_request_text, '' AS x_response_text",
+}
+const FIELDS = [...READ_COLUMNS.map(([, f]) => f), 'request_text', 'response_text'] as const
+const IS_NUMERIC = FIELDS.map((f) => NUMERIC.has(f))
+const SELECT_COLUMNS = READ_COLUMNS.map(([sql]) => sql).join(', ')
+
+/** A RequestEvent from one JSONCompactEachRow row of `SELECT_COLUMNS` and the texts. */
+function eventFromRow(row: readonly unknown[]): RequestEvent {
+  const e: Record<string, unknown> = {}
+  for (let i = 0; i < FIELDS.length; i++) e[FIELDS[i]!] = IS_NUMERIC[i] ? Number(row[i]) : row[i]
+  return e as unknown as RequestEvent
 }
 
 /** Where a page starts: at `ts` (no `id`), at the event (`ts`, `id`) (`from`), or just after it. */
@@ -143,7 +190,7 @@ export async function* readEvents(
   pageSize = 10_000,
   opts: ReadEventsOptions = {},
 ): AsyncGenerator<RequestEvent[]> {
-  const columns = COLUMNS[opts.columns ?? 'all']
+  const columns = `${SELECT_COLUMNS}, ${TEXTS[opts.columns ?? 'all']}`
   let cursor: Cursor = { ts: fromTs, id: null }
   if (opts.newest !== undefined) {
     if (opts.newest <= 0) return
@@ -163,18 +210,9 @@ WHERE ts >= fromUnixTimestamp64Milli({ts:Int64}, 'UTC') AND ts < fromUnixTimesta
 ORDER BY ts, event_id
 LIMIT {limit:UInt32}`,
       query_params: { ts: cursor.ts, id: cursor.id ?? '', hi, limit: pageSize },
-      format: 'JSONEachRow',
+      format: 'JSONCompactEachRow',
     })
-    const page = (await rs.json<Record<string, unknown>>()).map((r) => {
-      const { x_ts, x_end_ts, x_cost_usd, x_status, ...rest } = r
-      return {
-        ...rest,
-        ts: Number(x_ts),
-        end_ts: Number(x_end_ts),
-        cost_usd: Number(x_cost_usd),
-        status: x_status,
-      } as unknown as RequestEvent
-    })
+    const page = (await rs.json<unknown[]>()).map(eventFromRow)
     if (page.length > 0) yield page
     if (page.length === pageSize) {
       const last = page[page.length - 1]!
