@@ -191,10 +191,11 @@ export async function* readEvents(
   opts: ReadEventsOptions = {},
 ): AsyncGenerator<RequestEvent[]> {
   const columns = `${SELECT_COLUMNS}, ${TEXTS[opts.columns ?? 'all']}`
+  const agents = agentsFilter(opts)
   let cursor: Cursor = { ts: fromTs, id: null }
   if (opts.newest !== undefined) {
     if (opts.newest <= 0) return
-    const start = await newestStart(client, database, fromTs, toTs, opts.newest)
+    const start = await newestStart(client, database, fromTs, toTs, opts.newest, agents)
     cursor = start
   }
   let span = Math.max(60_000, Math.ceil((toTs - cursor.ts) / 64))
@@ -206,10 +207,10 @@ export async function* readEvents(
         : `AND (ts > fromUnixTimestamp64Milli({ts:Int64}, 'UTC') OR event_id ${cursor.from ? '>=' : '>'} {id:String})`
     const rs = await client.query({
       query: `SELECT ${columns} FROM ${database}.requests
-WHERE ts >= fromUnixTimestamp64Milli({ts:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({hi:Int64}, 'UTC') ${after}
+WHERE ts >= fromUnixTimestamp64Milli({ts:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({hi:Int64}, 'UTC') ${after}${agents.sql}
 ORDER BY ts, event_id
 LIMIT {limit:UInt32}`,
-      query_params: { ts: cursor.ts, id: cursor.id ?? '', hi, limit: pageSize },
+      query_params: { ts: cursor.ts, id: cursor.id ?? '', hi, limit: pageSize, ...agents.params },
       format: 'JSONCompactEachRow',
     })
     const page = (await rs.json<unknown[]>()).map(eventFromRow)
@@ -225,6 +226,17 @@ LIMIT {limit:UInt32}`,
   }
 }
 
+/** The SQL condition (and its parameters) of `ReadEventsOptions.onlyAgents` (core/ports `isAgentEvent`). */
+function agentsFilter(opts: ReadEventsOptions): { sql: string; params: Record<string, unknown> } {
+  if (!opts.onlyAgents) return { sql: '', params: {} }
+  return {
+    sql: `
+  AND (agent != '' OR (api_key_hash != '' AND has({agent_keys:Array(String)}, api_key_hash))
+    OR (api_key_alias != '' AND has({agent_keys:Array(String)}, api_key_alias)))`,
+    params: { agent_keys: [...opts.onlyAgents.agentKeys] },
+  }
+}
+
 /** Where the newest `n` events of [fromTs, toTs) begin (the range start when there are fewer). */
 async function newestStart(
   client: ClickHouseClient,
@@ -232,14 +244,15 @@ async function newestStart(
   fromTs: number,
   toTs: number,
   n: number,
+  agents: { sql: string; params: Record<string, unknown> },
 ): Promise<Cursor> {
   // only ts and event_id, newest first, the n-th one: where the kept events begin
   const rs = await client.query({
     query: `SELECT toUnixTimestamp64Milli(ts) AS x_ts, event_id FROM ${database}.requests
-WHERE ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+WHERE ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({to:Int64}, 'UTC')${agents.sql}
 ORDER BY ts DESC, event_id DESC
 LIMIT 1 OFFSET {skip:UInt64}`,
-    query_params: { from: fromTs, to: toTs, skip: n - 1 },
+    query_params: { from: fromTs, to: toTs, skip: n - 1, ...agents.params },
     format: 'JSONEachRow',
   })
   const [row] = await rs.json<{ x_ts: string | number; event_id: string }>()

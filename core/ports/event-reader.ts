@@ -9,6 +9,23 @@ export interface ReadEventsOptions {
   columns?: 'all' | 'detection'
   /** Only the newest `newest` events of the range (still in event-time order). */
   newest?: number
+  /**
+   * Only agents' events: a non-empty `agent`, or an `api_key_hash` / `api_key_alias` listed in `agentKeys`
+   * (what the zombie detector counts, core/detectors/zombie.ts `agentIdentity`).
+   */
+  onlyAgents?: { agentKeys: readonly string[] }
+}
+
+/** Whether an event passes `ReadEventsOptions.onlyAgents`. */
+export function isAgentEvent(
+  e: Pick<RequestEvent, 'agent' | 'api_key_hash' | 'api_key_alias'>,
+  agentKeys: readonly string[],
+): boolean {
+  return (
+    e.agent !== '' ||
+    (e.api_key_hash !== '' && agentKeys.includes(e.api_key_hash)) ||
+    (e.api_key_alias !== '' && agentKeys.includes(e.api_key_alias))
+  )
 }
 
 /**

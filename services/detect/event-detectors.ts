@@ -9,7 +9,7 @@ import {
   type StoredSpendHistory,
 } from '../../core/detectors/spend-anomaly.js'
 import { zombieReplaySince } from '../../core/detectors/zombie.js'
-import type { EventReader } from '../../core/ports/event-reader.js'
+import type { EventReader, ReadEventsOptions } from '../../core/ports/event-reader.js'
 import type { HourlySpendReader, ScopeSpendHistory } from '../../core/ports/hourly-spend-reader.js'
 import type { DetectorsConfig } from '../../schemas/policy.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
@@ -60,18 +60,27 @@ export class EventDetectors {
   /** Rebuilds state from the store's recent events, reconciled with the open alert keys. */
   async restore(open: ReadonlySet<string>, now: number): Promise<{ findings: Finding[]; replayed: number }> {
     const { detectors } = this
-    const since = Math.min(
+    // every event of the loop window (and the spend anomaly's hour); before it, back to the zombie
+    // detector's start, only agents' events: the only ones stepZombie counts, and the loop and spend
+    // anomaly rebuilds look at nothing that old (a busy gateway's hours of other traffic are not read)
+    const allSince = Math.min(
       loopReplaySince(detectors.loop, detectors.allowed_lateness, now),
-      zombieReplaySince(detectors.zombie, now),
       detectors.spend_anomaly.enabled ? spendAnomalyReplaySince(now) : now,
     )
-    const events: RequestEvent[] = []
+    const agentsSince = detectors.zombie.enabled ? zombieReplaySince(detectors.zombie, now) : now
     // the newest only, without the texts no detector reads
-    const pages = this.events.readEvents(since, now + 1, 50_000, {
-      columns: 'detection',
-      newest: MAX_RESTORE_EVENTS,
+    const read = async (from: number, to: number, newest: number, opts: ReadEventsOptions = {}) => {
+      const out: RequestEvent[] = []
+      if (from >= to || newest <= 0) return out
+      const pages = this.events.readEvents(from, to, 50_000, { columns: 'detection', newest, ...opts })
+      for await (const page of pages) for (const e of page) out.push(e)
+      return out
+    }
+    const recent = await read(allSince, now + 1, MAX_RESTORE_EVENTS)
+    const older = await read(agentsSince, allSince, MAX_RESTORE_EVENTS - recent.length, {
+      onlyAgents: { agentKeys: detectors.zombie.agent_keys },
     })
-    for await (const page of pages) for (const e of page) events.push(e)
+    const events = older.length === 0 ? recent : [...older, ...recent]
     const restored = DetectorRunner.restore(
       { budgets: [], detectors },
       { events, open, now, spendHistoryFromStore: this.hourly !== undefined },

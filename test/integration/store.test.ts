@@ -5,6 +5,7 @@ import { migrate } from '../../adapters/clickhouse/migrate.js'
 import { MIGRATIONS } from '../../schemas/migrations/index.js'
 import { clickHouseEventStore } from '../../adapters/clickhouse/store.js'
 import { readEvents } from '../../adapters/clickhouse/requests-table.js'
+import { isAgentEvent, type ReadEventsOptions } from '../../core/ports/event-reader.js'
 import { queryCost } from '../../adapters/clickhouse/cost-query.js'
 import { WriterConfig } from '../../schemas/config.js'
 import { CostQuery } from '../../schemas/api.js'
@@ -328,4 +329,43 @@ test('readEvents for a restore: the newest N only, in order, without texts, acro
   }
   assert.deepEqual(await read(1000, 7), noTexts(sorted), 'more asked than stored: all')
   assert.deepEqual(await read(0, 7), [], 'none asked: none')
+})
+
+test("readEvents with onlyAgents: the agent events and the agent keys' events only, also with newest", async () => {
+  const s = await store('readagents')
+  const w = new BatchWriter(clickHouseEventStore(s), writerCfg, silentLog)
+  const ts = Date.parse('2026-11-23T10:00:00Z')
+  // every mix of agent / key hash / key alias, a listed key or not (also listed values in the wrong field)
+  const shapes = [
+    { agent: '', api_key_hash: '', api_key_alias: '' },
+    { agent: 'bot', api_key_hash: '', api_key_alias: '' },
+    { agent: '', api_key_hash: 'h-agent', api_key_alias: '' },
+    { agent: '', api_key_hash: '', api_key_alias: 'a-agent' },
+    { agent: '', api_key_hash: 'h-other', api_key_alias: 'a-other' },
+    { agent: '', api_key_hash: 'a-agent-not-hash', api_key_alias: 'h-agent-not-alias' },
+    { agent: 'bot-2', api_key_hash: 'h-agent', api_key_alias: 'a-other' },
+  ]
+  const events = Array.from({ length: 42 }, (_, i) => ({
+    ...event({ id: `ag-${String(i).padStart(2, '0')}`, customer: `c${i % 3}`, ts: ts + i * 60_000 }),
+    ...shapes[i % shapes.length]!,
+  }))
+  await w.submit(events)
+  await w.shutdown()
+  const agentKeys = ['h-agent', 'a-agent']
+  const want = events
+    .filter((e) => isAgentEvent(e, agentKeys))
+    .sort((a, b) => a.ts - b.ts || a.event_id.localeCompare(b.event_id))
+  assert.equal(want.length, 24, 'four agent events of each seven')
+  const read = async (opts: ReadEventsOptions) => {
+    const out: RequestEvent[] = []
+    for await (const page of readEvents(s.client, s.database, ts, ts + 3_600_000, 5, opts)) out.push(...page)
+    return out
+  }
+  assert.deepEqual(await read({ onlyAgents: { agentKeys } }), want)
+  assert.deepEqual(await read({ onlyAgents: { agentKeys }, newest: 10 }), want.slice(-10))
+  assert.deepEqual(
+    await read({ onlyAgents: { agentKeys: [] } }),
+    events.filter((e) => e.agent !== ''),
+    'no agent keys: the events with an agent',
+  )
 })

@@ -1,6 +1,6 @@
 import { budgetScopeId } from '../../core/detectors/budget-scope.js'
 import type { AlertChange, AlertFilter, AlertStore, StoredAlert } from '../../core/ports/alert-store.js'
-import type { EventReader, ReadEventsOptions } from '../../core/ports/event-reader.js'
+import { isAgentEvent, type EventReader, type ReadEventsOptions } from '../../core/ports/event-reader.js'
 import type { EventStore } from '../../core/ports/event-store.js'
 import type { LeaderElection } from '../../core/ports/leader-election.js'
 import type {
@@ -148,8 +148,9 @@ export class MemoryEventReader implements EventReader {
     pageSize = 10_000,
     opts: ReadEventsOptions = {},
   ): AsyncIterable<RequestEvent[]> {
+    const agents = opts.onlyAgents
     let sorted = this.events
-      .filter((e) => e.ts >= fromTs && e.ts < toTs)
+      .filter((e) => e.ts >= fromTs && e.ts < toTs && (!agents || isAgentEvent(e, agents.agentKeys)))
       .sort((a, b) => a.ts - b.ts || a.event_id.localeCompare(b.event_id))
     if (opts.newest !== undefined) sorted = sorted.slice(Math.max(0, sorted.length - opts.newest))
     if (opts.columns === 'detection')
