@@ -109,49 +109,26 @@ WHERE ts >= fromUnixTimestamp64Milli({min:Int64}, 'UTC') AND ts <= fromUnixTimes
   return found
 }
 
+/** How a stored column is read back when not as itself: instants as epoch ms, the cost as a float. */
+const READ_AS: Partial<Record<keyof RequestEvent, string>> = {
+  ts: 'toUnixTimestamp64Milli(ts) AS x_ts',
+  end_ts: 'toUnixTimestamp64Milli(end_ts) AS x_end_ts',
+  cost_usd: 'toFloat64(cost_usd) AS x_cost_usd',
+  status: 'toString(status) AS x_status',
+}
+const TEXT_FIELDS = new Set<keyof RequestEvent>(['request_text', 'response_text'])
 /**
- * Columns read back as a RequestEvent, in SELECT order: the SQL expression and the event field it fills
- * (instants as epoch ms). Rows come as JSONCompactEachRow arrays and are built by position: JSONEachRow
- * repeated every key in every row (~1 KB a row of these events) and the rows were then copied with a rest
- * spread; on 38,400 stored events this read took ~1.0 s instead of ~1.7 s (engine + JSON + objects).
- * Computed columns get `x_` aliases: an alias equal to a column name (ts) would replace that column in
- * WHERE and ORDER BY.
+ * Columns read back as a RequestEvent, in SELECT order: the SQL expression and the event field it fills,
+ * for every column the insert writes (row-binary.ts `REQUEST_ROW_COLUMNS`) but the texts, which follow
+ * (`TEXTS`). Rows come as JSONCompactEachRow arrays and are built by position: JSONEachRow repeated every
+ * key in every row (~1 KB a row of these events) and the rows were then copied with a rest spread; on
+ * 38,400 stored events this read took ~1.0 s instead of ~1.7 s (engine + JSON + objects). Computed
+ * columns get `x_` aliases: an alias equal to a column name (ts) would replace that column in WHERE and
+ * ORDER BY.
  */
-const READ_COLUMNS: ReadonlyArray<readonly [sql: string, field: keyof RequestEvent]> = [
-  ['event_id', 'event_id'],
-  ['toUnixTimestamp64Milli(ts) AS x_ts', 'ts'],
-  ['toUnixTimestamp64Milli(end_ts) AS x_end_ts', 'end_ts'],
-  ...(
-    [
-      'duration_ms',
-      'ttft_ms',
-      'source',
-      'gateway',
-      'customer',
-      'team',
-      'team_alias',
-      'user',
-      'api_key_hash',
-      'api_key_alias',
-      'endpoint',
-      'agent',
-      'tier',
-      'trace_id',
-      'session_id',
-      'provider',
-      'call_type',
-      'model_requested',
-      'model',
-      'input_tokens',
-      'output_tokens',
-      'cached_tokens',
-    ] as const
-  ).map((c) => [c, c] as const),
-  ['toFloat64(cost_usd) AS x_cost_usd', 'cost_usd'],
-  ['cache_hit', 'cache_hit'],
-  ['toString(status) AS x_status', 'status'],
-  ...(['error_type', 'http_status', 'fingerprint', 'tags', 'metadata'] as const).map((c) => [c, c] as const),
-]
+const READ_COLUMNS = REQUEST_ROW_COLUMNS.filter(([f]) => !TEXT_FIELDS.has(f)).map(
+  ([f]) => [READ_AS[f] ?? f, f] as const,
+)
 /** Fields whose JSON value is a quoted 64-bit number or a number to keep as one (instants, cost). */
 const NUMERIC = new Set<keyof RequestEvent>(['ts', 'end_ts', 'cost_usd'])
 const TEXTS = {
