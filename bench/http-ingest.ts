@@ -37,6 +37,13 @@ const BATCH = 512
 const CONCURRENCY = 4
 const WARMUP_POSTS = 8
 
+/** The POST bodies of `payloads`: JSON arrays of `BATCH`. */
+function posts(payloads: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < payloads.length; i += BATCH) out.push(jsonArray(payloads.slice(i, i + BATCH)))
+  return out
+}
+
 /** POSTs `bodies` from `CONCURRENCY` senders, each waiting for its answer; the ack latency of each. */
 async function send(url: string, bodies: readonly string[]): Promise<number[]> {
   const latencies: number[] = []
@@ -56,16 +63,14 @@ export const httpIngest: BenchPart = {
     const log = (line: string) => opts.log(line)
     const strings = trafficJson(ingestTraffic(quick))
     const events = strings.length
-    const bodies: string[] = []
-    for (let i = 0; i < events; i += BATCH) bodies.push(jsonArray(strings.slice(i, i + BATCH)))
+    const bodies = posts(strings)
     const warm = trafficJson({
       ...ingestTraffic(quick),
       events: WARMUP_POSTS * BATCH,
       seed: 11,
       idPrefix: 'bench-warmup',
     })
-    const warmBodies: string[] = []
-    for (let i = 0; i < warm.length; i += BATCH) warmBodies.push(jsonArray(warm.slice(i, i + BATCH)))
+    const warmBodies = posts(warm)
     const bytes = bodies.reduce((a, b) => a + Buffer.byteLength(b), 0)
 
     const dir = mkdtempSync(join(tmpdir(), 'gw-bench-http-'))
