@@ -162,8 +162,11 @@ export async function runStoreQueries(
   try {
     const full = await spawnGatewarden(env, limit)
     try {
-      await logLine(full, 'detection restored', limit)
+      const fullRestore = await logLine(full, 'detection restored', limit)
       figures['startup.ms'] = Math.round(performance.now() - t1)
+      figures['startup.with_spend_anomaly.replayed_events'] = Number(fullRestore.replayedEvents ?? NaN)
+      // the spend anomaly window from the minute rollup: scope values restored from their minute sums
+      figures['startup.with_spend_anomaly.spend_series'] = Number(fullRestore.spendSeries ?? NaN)
       // the spend anomaly baselines' first hourly read, in the background after start-up
       const read = await logLine(full, 'spend history read', limit)
       figures['startup.spend_history_read_ms'] = Number(read.ms ?? NaN)

@@ -10,6 +10,7 @@ import { clickHouseEventStore } from '../adapters/clickhouse/store.js'
 import { clickHouseAlertStore } from '../adapters/clickhouse/alerts-table.js'
 import { clickHouseSpendReader } from '../adapters/clickhouse/budget-spend.js'
 import { clickHouseHourlySpendReader } from '../adapters/clickhouse/hourly-spend.js'
+import { clickHouseMinuteSpendReader } from '../adapters/clickhouse/minute-spend.js'
 import { clickHouseLeaderElection } from '../adapters/clickhouse/heartbeats-table.js'
 import { clickHouseOutbox } from '../adapters/clickhouse/outbox-table.js'
 import { clickHouseEventReader } from '../adapters/clickhouse/requests-table.js'
@@ -187,6 +188,7 @@ export async function start(
       alerts: alertStore,
       spend: clickHouseSpendReader(store),
       hourly: clickHouseHourlySpendReader(store),
+      minutes: clickHouseMinuteSpendReader(store),
       election: clickHouseLeaderElection(store),
     },
     budgets: config.budgets,

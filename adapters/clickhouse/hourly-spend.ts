@@ -1,16 +1,7 @@
 import type { HourlySpendReader, ScopeSpendHistory } from '../../core/ports/hourly-spend-reader.js'
 import type { BudgetScope } from '../../schemas/policy.js'
 import type { StoreClient } from './client.js'
-
-/** Each dimension's value as the detectors see it (a key: its hash, else its alias). */
-const VALUE: Record<string, string> = {
-  customer: 'customer',
-  team: 'team',
-  key: "if(api_key_hash != '', api_key_hash, api_key_alias)",
-  endpoint: 'endpoint',
-  agent: 'agent',
-  model: 'model',
-}
+import { rollupScope } from './rollup-scope.js'
 
 /** The HourlySpendReader port on the hourly rollup (`spend_by_hour`, kept forever). */
 export function clickHouseHourlySpendReader(store: StoreClient): HourlySpendReader {
@@ -30,18 +21,7 @@ export async function spendHistory(
   toHour: number,
   hours: readonly number[],
 ): Promise<ScopeSpendHistory[]> {
-  const [kind, value] = Object.entries(scope)[0] ?? ['global', '']
-  const col = kind === 'global' ? "''" : VALUE[kind]
-  if (!col) throw new Error(`unknown scope ${kind}`)
-  const filter =
-    kind === 'global'
-      ? ''
-      : value === '*'
-        ? `AND ${col} != ''`
-        : kind === 'key'
-          ? 'AND (api_key_hash = {value:String} OR api_key_alias = {value:String})'
-          : `AND ${col} = {value:String}`
-  const id = kind === 'key' && value !== '*' ? '{value:String}' : col
+  const { kind, id, filter, value } = rollupScope(scope)
   const client = store.reads ?? store.client
   const table = `${store.database}.spend_by_hour`
   const hour = 'intDiv(toUInt32(hour), 3600)'

@@ -1,5 +1,6 @@
 import type { Budget, DetectorsConfig } from '../../schemas/policy.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
+import type { ScopeMinuteSpend } from '../ports/minute-spend-reader.js'
 import {
   budgetPlan,
   evaluateBudgetRound,
@@ -499,6 +500,11 @@ export class DetectorRunner {
       lastSeen?: Iterable<[string, number]>
       /** The spend anomaly history comes from the store (`setSpendHistory`, each hour), not memory. */
       spendHistoryFromStore?: boolean
+      /**
+       * With `spendHistoryFromStore`: the spend anomaly window's spend per minute from the store
+       * (`spendAnomalyMinutesRead`), in place of replaying `events` into it.
+       */
+      spendMinutes?: readonly ScopeMinuteSpend[]
     },
     opts: RunnerOptions = {},
   ): { runner: DetectorRunner; findings: Finding[] } {
@@ -520,6 +526,7 @@ export class DetectorRunner {
       now: input.now,
       limits: opts.anomaly,
       fromStore: input.spendHistoryFromStore,
+      minutes: input.spendMinutes,
     })
     r.loop = loop.state
     r.zombie = zombie.state

@@ -8,6 +8,7 @@ import { byEventTime } from './restore.js'
 import {
   initSpendAnomalyState,
   spendAnomalyKey,
+  spendAnomalyMinutesRead,
   spendAnomalyReplaySince,
   stepSpendAnomaly,
   storedSpendHistoryFrom,
@@ -15,7 +16,7 @@ import {
 } from './spend-anomaly.js'
 import { ev, DAY, HOUR, MIN, prng, t, detectors } from '../../test/support/detector-fixtures.js'
 import { oracleCrossing } from '../../test/support/spend-spikes.js'
-import { runFromStore } from '../../test/support/stored-spend.js'
+import { minuteSpendOf, runFromStore } from '../../test/support/stored-spend.js'
 
 const MONDAY = t('2026-11-02T00:00:00Z')
 const WEEK = 7 * DAY
@@ -396,6 +397,130 @@ test('spend anomaly: a restart mid-spike (recent events replayed, the hourly his
   assert.deepEqual(
     anomalies(again).map((f) => f.state),
     ['firing', 'resolved'],
+  )
+})
+
+test('spend anomaly: a restart from the stored spend per minute of the window judges as one replaying two hours of events', () => {
+  // three customers, a global scope and a scope naming acme again (two answers for one series)
+  const p = policy({ scopes: [{ customer: '*' }, { customer: 'acme' }, {}] })
+  const cfg = p.detectors.spend_anomaly
+  const { spikeAt, events: acme } = saturdaySpike()
+  const until = spikeAt + 2 * HOUR
+  const events = [
+    ...acme,
+    ...traffic('beta', MONDAY, MONDAY + 3 * WEEK, business, 0.03, 2),
+    ...burst('beta', spikeAt + 20 * MIN, 40 * MIN, 1500, 0.02),
+    ...traffic('gamma', MONDAY, MONDAY + 3 * WEEK, diurnal(6, 30), 0.01, 3),
+  ]
+    .filter((e) => e.ts < until)
+    .sort(byEventTime)
+  // as acme's spike starts (nothing fired yet), and mid-spike off a minute boundary (all three open)
+  const crashes = [spikeAt + MIN + 5_000, spikeAt + 35 * MIN + 17_000]
+  // one first life, its open alerts at each crash
+  const first = new DetectorRunner(p)
+  const openAt = new Map<number, Set<string>>()
+  const open = new Set<string>()
+  let i = 0
+  for (const crash of crashes) {
+    const fs: Finding[] = []
+    for (; i < events.length && events[i]!.ts < crash; i++) fs.push(...first.push(events[i]!))
+    fs.push(...first.tickUntil(crash))
+    for (const f of anomalies(fs)) f.state === 'firing' ? open.add(f.dedupe_key) : open.delete(f.dedupe_key)
+    openAt.set(crash, new Set(open))
+  }
+  assert.deepEqual(
+    [...openAt.values()].map((o) => o.size),
+    [0, 3],
+  )
+  const fired = new Set<string>()
+  for (const crash of crashes) {
+    const before = events.filter((e) => e.ts < crash)
+    const rest = events.filter((e) => e.ts >= crash)
+    const taken = openAt.get(crash)!
+    // with the alerts the store has open, and without them (lost in the crash: they fire again)
+    for (const o of taken.size > 0 ? [taken, new Set<string>()] : [taken]) {
+      const { fromMinute, toMinute } = spendAnomalyMinutesRead(cfg, crash)
+      const fromEvents = DetectorRunner.restore(p, {
+        events: before.filter((e) => e.ts >= spendAnomalyReplaySince(crash)),
+        open: o,
+        now: crash,
+        spendHistoryFromStore: true,
+      })
+      const fromMinutes = DetectorRunner.restore(p, {
+        events: [],
+        open: o,
+        now: crash,
+        spendHistoryFromStore: true,
+        spendMinutes: cfg.scopes.flatMap((scope) => minuteSpendOf(before, scope, fromMinute, toMinute)),
+      })
+      assert.deepEqual(fromMinutes.findings, fromEvents.findings)
+      // the findings of one tick in scope order (a tick's order follows the series' recency, to the minute)
+      const byTick = (fs: Finding[]) =>
+        fs.sort(
+          (a, b) => a.at - b.at || (a.dedupe_key < b.dedupe_key ? -1 : a.dedupe_key > b.dedupe_key ? 1 : 0),
+        )
+      const want = byTick(runFromStore(fromEvents.runner, cfg, before, rest, until))
+      const got = byTick(runFromStore(fromMinutes.runner, cfg, before, rest, until))
+      const at = `restart at ${new Date(crash).toISOString()}, ${o.size} open`
+      assert.deepEqual(brief(got), brief(want), at)
+      assert.deepEqual(got, want, at)
+      for (const f of anomalies(got)) fired.add(`${f.state} ${f.dedupe_key}`)
+    }
+  }
+  // the comparison covers firing and resolving, per customer and globally
+  for (const k of [
+    'firing spend_anomaly:customer:acme',
+    'resolved spend_anomaly:customer:acme',
+    'firing spend_anomaly:customer:beta',
+    'resolved spend_anomaly:customer:beta',
+    'firing spend_anomaly:global:',
+    'resolved spend_anomaly:global:',
+  ])
+    assert.ok(fired.has(k), `${k} among ${[...fired].join(', ')}`)
+})
+
+test('spend anomaly: series restored from minute sums keep least recently seen first (the state cap evicts those)', () => {
+  const p = policy()
+  const now = MONDAY + 10 * DAY + 12 * HOUR
+  const minute = (ago: number) => Math.floor(now / MIN) - ago
+  // answered in no particular order; c3's last minute is the oldest, then c1's, c4's, c2's
+  const answer = (id: string, ago: number[]) => ({
+    kind: 'customer',
+    id,
+    minutes: ago.map(minute),
+    costs: ago.map(() => 0.5),
+    requests: ago.map(() => 2),
+  })
+  const minutes = [answer('c1', [9, 6]), answer('c2', [8, 0]), answer('c3', [12]), answer('c4', [3])]
+  const r = DetectorRunner.restore(
+    p,
+    { events: [], open: new Set(), now, spendHistoryFromStore: true, spendMinutes: minutes },
+    { anomaly: { maxSeries: 3 } },
+  )
+  // over the cap of 3 the state is cut to 90% of it: the two seen last stay
+  const { series } = r.runner.toJSON().anomaly!
+  assert.deepEqual(
+    series.map(([, x]) => x.id),
+    ['c4', 'c2'],
+  )
+  // the current minute's series ends at now, older ones at the end of their last minute
+  assert.equal(series[1]![1].lastTs, now)
+  assert.equal(series[0]![1].lastTs, minute(3) * MIN + MIN - 1)
+  const all = DetectorRunner.restore(p, {
+    events: [],
+    open: new Set(),
+    now,
+    spendHistoryFromStore: true,
+    spendMinutes: minutes,
+  })
+  assert.deepEqual(
+    all.runner.toJSON().anomaly!.series.map(([, x]) => x.id),
+    ['c3', 'c1', 'c4', 'c2'],
+  )
+  // in memory (no stored hourly history) minute sums cannot stand in for the events
+  assert.throws(
+    () => DetectorRunner.restore(p, { events: [], open: new Set(), now, spendMinutes: minutes }),
+    /hourly history/,
   )
 })
 

@@ -1,5 +1,6 @@
 import type { DetectorsConfig } from '../../schemas/policy.js'
 import type { ScopeSpendHistory } from '../ports/hourly-spend-reader.js'
+import type { ScopeMinuteSpend } from '../ports/minute-spend-reader.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import { budgetScopeId, budgetScopeKind } from './budget-scope.js'
 import { dedupeKey, parseDedupeKey } from './dedupe-key.js'
@@ -190,6 +191,18 @@ export function spendAnomalyStateFromJSON(j: SpendAnomalyStateJSON): SpendAnomal
 /** `spend_anomaly:<scope kind>:<scope id>`. */
 export const spendAnomalyKey = (kind: string, id: string): string => dedupeKey('spend_anomaly', kind, id)
 
+const newSeries = (kind: string, id: string, first: number): AnomalySeries => ({
+  kind,
+  id,
+  first,
+  lastTs: first,
+  hours: newTier(HOUR),
+  minutes: newTier(MINUTE),
+  counts: newTier(MINUTE),
+  base: null,
+  incident: null,
+})
+
 function touch(
   state: SpendAnomalyState,
   key: string,
@@ -203,18 +216,7 @@ function touch(
     // young end, and a Map's delete + set on every event of every scope cost ~2/3 of this step
     if (first < s.lastTs + MINUTE) return s
     state.series.delete(key)
-  } else
-    s = {
-      kind,
-      id,
-      first,
-      lastTs: first,
-      hours: newTier(HOUR),
-      minutes: newTier(MINUTE),
-      counts: newTier(MINUTE),
-      base: null,
-      incident: null,
-    }
+  } else s = newSeries(kind, id, first)
   state.series.set(key, s)
   return s
 }
@@ -422,9 +424,52 @@ export function spendAnomalyReplaySince(now: number): number {
 }
 
 /**
- * Rebuilds the state after a restart from the recent events (from `spendAnomalyReplaySince(now)` on),
- * silently. The hourly history before them is the store's (`fromStore`, live: read again for each hour,
- * see `StoredSpendHistory`); without it (in memory) baselines start from these events. The alerts the store
+ * The epoch minutes `[fromMinute, toMinute)` whose stored spend a restart at `now` can start from instead
+ * of events (`rebuildSpendAnomalyState`'s `minutes`): the minute holding `now - window` (its spend counts
+ * pro rata) up to the minute of `now`. What the store holds beyond `now` in that minute counts too, as it
+ * would once pushed.
+ */
+export function spendAnomalyMinutesRead(
+  cfg: SpendAnomalyConfig,
+  now: number,
+): { fromMinute: number; toMinute: number } {
+  return { fromMinute: Math.floor((now - cfg.window) / MINUTE), toMinute: Math.floor(now / MINUTE) + 1 }
+}
+
+/**
+ * Series from the store's spend per minute, in place of replayed events. The first answer for a series
+ * counts (two scopes can name one series). Least recently seen first, as live; `lastTs` is the end of the
+ * series' last minute (at most `now`), so a series with spend in the window is judged on the next tick.
+ */
+function seedFromMinutes(
+  state: SpendAnomalyState,
+  answers: Iterable<ScopeMinuteSpend>,
+  now: number,
+  limits: SpendAnomalyLimits | undefined,
+): void {
+  const seeded = new Map<string, AnomalySeries>()
+  for (const a of answers) {
+    const key = `${a.kind}\u0000${a.id}`
+    if (seeded.has(key) || a.minutes.length === 0) continue
+    const s = newSeries(a.kind, a.id, a.minutes[0]! * MINUTE)
+    for (let i = 0; i < a.minutes.length; i++) {
+      tierAdd(s.minutes, a.minutes[i]! * MINUTE, a.costs[i]!)
+      tierAdd(s.counts, a.minutes[i]! * MINUTE, a.requests[i]!)
+    }
+    s.lastTs = Math.min(a.minutes[a.minutes.length - 1]! * MINUTE + MINUTE - 1, now)
+    seeded.set(key, s)
+  }
+  for (const [key, s] of [...seeded].sort((x, y) => x[1].lastTs - y[1].lastTs)) state.series.set(key, s)
+  state.evicted += evictOver(state.series, limits?.maxSeries ?? 20_000)
+}
+
+/**
+ * Rebuilds the state after a restart, silently: from the recent events (from `spendAnomalyReplaySince(now)`
+ * on), or, with the hourly history from the store, from the store's spend per minute of the window
+ * (`minutes`, read for `spendAnomalyMinutesRead`; `events` are then not looked at). Live, that is what
+ * the restart reads: a sum per scope value and minute instead of up to two hours of every event. The hourly
+ * history before them is the store's (`fromStore`, live: read again for each hour, see
+ * `StoredSpendHistory`); without it (in memory) baselines start from these events. The alerts the store
  * has open (`open`) are taken over as open incidents without a new firing; the next ticks judge them (one
  * still above stays open, one over resolves after `clear_for`). An anomaly going on that the store does not
  * have (lost in a crash) fires on the next tick.
@@ -432,15 +477,27 @@ export function spendAnomalyReplaySince(now: number): number {
 export function rebuildSpendAnomalyState(
   events: Iterable<RequestEvent>,
   cfg: SpendAnomalyConfig,
-  opts: { open: ReadonlySet<string>; now: number; limits?: SpendAnomalyLimits; fromStore?: boolean },
+  opts: {
+    open: ReadonlySet<string>
+    now: number
+    limits?: SpendAnomalyLimits
+    fromStore?: boolean
+    minutes?: Iterable<ScopeMinuteSpend>
+  },
 ): Step<SpendAnomalyState> {
   const state = initSpendAnomalyState({ fromStore: opts.fromStore })
   const findings: Finding[] = []
   if (!cfg.enabled) return { state, findings }
-  const since = spendAnomalyReplaySince(opts.now)
-  for (const e of [...events].sort(byEventTime)) {
-    if (e.ts < since) continue
-    findings.push(...stepSpendAnomaly(state, e, cfg, Math.max(state.clock, e.ts), opts.limits).findings)
+  if (opts.minutes) {
+    // in memory, the hourly baselines would need the events of the hours before
+    if (!opts.fromStore) throw new Error('spend per minute from the store needs the hourly history from it')
+    seedFromMinutes(state, opts.minutes, opts.now, opts.limits)
+  } else {
+    const since = spendAnomalyReplaySince(opts.now)
+    for (const e of [...events].sort(byEventTime)) {
+      if (e.ts < since) continue
+      findings.push(...stepSpendAnomaly(state, e, cfg, Math.max(state.clock, e.ts), opts.limits).findings)
+    }
   }
   for (const key of opts.open) {
     const k = parseDedupeKey(key)

@@ -8,6 +8,7 @@ import type { Lifecycle } from '../../core/lifecycle.js'
 import type { AlertStore } from '../../core/ports/alert-store.js'
 import type { EventReader } from '../../core/ports/event-reader.js'
 import type { HourlySpendReader } from '../../core/ports/hourly-spend-reader.js'
+import type { MinuteSpendReader } from '../../core/ports/minute-spend-reader.js'
 import type { LeaderElection } from '../../core/ports/leader-election.js'
 import type { SpendReader } from '../../core/ports/spend-reader.js'
 import type { Budget, DetectorsConfig, AlertsConfig } from '../../schemas/policy.js'
@@ -28,6 +29,8 @@ export interface DetectionPorts {
   election: LeaderElection
   /** Hourly rollup, for the spend anomaly baselines at start (without it they start from recent events). */
   hourly?: HourlySpendReader
+  /** Minute rollup: with `hourly`, the spend anomaly window at start (without it, from recent events). */
+  minutes?: MinuteSpendReader
 }
 
 export interface EngineDeps {
@@ -96,7 +99,12 @@ export class DetectionEngine implements Lifecycle {
 
   constructor(private readonly deps: EngineDeps) {
     const instance = deps.instance ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`
-    this.#detectors = new EventDetectors(deps.ports.events, deps.detectors, deps.ports.hourly)
+    this.#detectors = new EventDetectors(
+      deps.ports.events,
+      deps.detectors,
+      deps.ports.hourly,
+      deps.ports.minutes,
+    )
     this.#leadership = new BudgetLeadership(deps.ports.election, instance, leaderLease(deps.detectors.tick))
     this.#budgets = new BudgetTick(deps.ports.spend, { budgets: deps.budgets, detectors: deps.detectors })
     this.#recorder = new AlertRecorder({
@@ -130,7 +138,10 @@ export class DetectionEngine implements Lifecycle {
     const open = await this.#recorder.restore(now)
     const restored = await this.#detectors.restore(open, now)
     await this.#recorder.record(restored.findings, now)
-    log.info({ openAlerts: open.size, replayedEvents: restored.replayed }, 'detection restored')
+    log.info(
+      { openAlerts: open.size, replayedEvents: restored.replayed, spendSeries: restored.spendSeries },
+      'detection restored',
+    )
     this.#refreshSpendHistory(now)
     metrics.gauge('gatewarden_alerts_firing', 'Alerts firing now', () => this.#recorder.openAlerts().length)
     metrics.gauge(

@@ -2,6 +2,7 @@ import type { Finding } from '../../core/detectors/finding.js'
 import { loopReplaySince } from '../../core/detectors/loop.js'
 import { DetectorRunner, type RunnerOptions } from '../../core/detectors/runner.js'
 import {
+  spendAnomalyMinutesRead,
   spendAnomalyReplaySince,
   storedSpendHistoryFrom,
   storedSpendRead,
@@ -11,6 +12,7 @@ import {
 import { zombieReplaySince } from '../../core/detectors/zombie.js'
 import type { EventReader, ReadEventsOptions } from '../../core/ports/event-reader.js'
 import type { HourlySpendReader, ScopeSpendHistory } from '../../core/ports/hourly-spend-reader.js'
+import type { MinuteSpendReader, ScopeMinuteSpend } from '../../core/ports/minute-spend-reader.js'
 import type { DetectorsConfig } from '../../schemas/policy.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 
@@ -34,6 +36,21 @@ export async function readStoredSpendHistory(
   return storedSpendHistoryFrom(hour, answers)
 }
 
+/**
+ * The spend per minute of the spend anomaly window before `now`, for every configured scope
+ * (`spendAnomalyMinutesRead`): what a restart starts the window from.
+ */
+export async function readRecentSpend(
+  reader: MinuteSpendReader,
+  cfg: SpendAnomalyConfig,
+  now: number,
+): Promise<ScopeMinuteSpend[]> {
+  const { fromMinute, toMinute } = spendAnomalyMinutesRead(cfg, now)
+  const out: ScopeMinuteSpend[] = []
+  for (const scope of cfg.scopes) out.push(...(await reader.minuteSpend(scope, fromMinute, toMinute)))
+  return out
+}
+
 /** Most recent events replayed into loop/zombie state at start. */
 const MAX_RESTORE_EVENTS = 500_000
 
@@ -42,7 +59,9 @@ const MAX_RESTORE_EVENTS = 500_000
  * `allowed_lateness`). Their per-key state lives in this process, like the Kafka partitions that feed it;
  * after a restart it is rebuilt from the recent events in the store (`EventReader` port). The spend
  * anomaly baselines come from the hourly rollup (`HourlySpendReader` port, when given), read once an
- * hour for the hours they need (`startSpendHistoryRefresh`) instead of held in memory.
+ * hour for the hours they need (`startSpendHistoryRefresh`) instead of held in memory; with it and the
+ * minute rollup (`MinuteSpendReader`), a restart starts the spend anomaly window from the minute sums
+ * instead of replaying the events of the last two hours.
  */
 export class EventDetectors {
   #runner: DetectorRunner
@@ -53,19 +72,30 @@ export class EventDetectors {
     private readonly events: EventReader,
     private readonly detectors: DetectorsConfig,
     private readonly hourly?: HourlySpendReader,
+    private readonly minutes?: MinuteSpendReader,
   ) {
     this.#runner = new DetectorRunner({ budgets: [], detectors }, LIVE)
   }
 
   /** Rebuilds state from the store's recent events, reconciled with the open alert keys. */
-  async restore(open: ReadonlySet<string>, now: number): Promise<{ findings: Finding[]; replayed: number }> {
+  async restore(
+    open: ReadonlySet<string>,
+    now: number,
+  ): Promise<{ findings: Finding[]; replayed: number; spendSeries: number }> {
     const { detectors } = this
-    // every event of the loop window (and the spend anomaly's hour); before it, back to the zombie
-    // detector's start, only agents' events: the only ones stepZombie counts, and the loop and spend
-    // anomaly rebuilds look at nothing that old (a busy gateway's hours of other traffic are not read)
+    const anomaly = detectors.spend_anomaly
+    // the spend anomaly's window from the minute rollup: a sum per value and minute, however busy
+    const spendMinutes =
+      anomaly.enabled && this.hourly && this.minutes
+        ? await readRecentSpend(this.minutes, anomaly, now)
+        : undefined
+    // every event of the loop window (and without the minute sums, the spend anomaly's two hours); before
+    // it, back to the zombie detector's start, only agents' events: the only ones stepZombie counts, and
+    // the loop and spend anomaly rebuilds look at nothing that old (a busy gateway's hours of other
+    // traffic are not read)
     const allSince = Math.min(
       loopReplaySince(detectors.loop, detectors.allowed_lateness, now),
-      detectors.spend_anomaly.enabled ? spendAnomalyReplaySince(now) : now,
+      anomaly.enabled && !spendMinutes ? spendAnomalyReplaySince(now) : now,
     )
     const agentsSince = detectors.zombie.enabled ? zombieReplaySince(detectors.zombie, now) : now
     // the newest only, without the texts no detector reads
@@ -83,12 +113,16 @@ export class EventDetectors {
     const events = older.length === 0 ? recent : [...older, ...recent]
     const restored = DetectorRunner.restore(
       { budgets: [], detectors },
-      { events, open, now, spendHistoryFromStore: this.hourly !== undefined },
+      { events, open, now, spendHistoryFromStore: this.hourly !== undefined, spendMinutes },
       LIVE,
     )
     this.#runner = restored.runner
     this.#restoredAt = now
-    return { findings: eventFindings(restored.findings), replayed: events.length }
+    return {
+      findings: eventFindings(restored.findings),
+      replayed: events.length,
+      spendSeries: spendMinutes?.length ?? 0,
+    }
   }
 
   #reading = false

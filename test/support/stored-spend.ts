@@ -7,6 +7,7 @@ import {
   type SpendAnomalyConfig,
 } from '../../core/detectors/spend-anomaly.js'
 import type { HourlySpendReader, ScopeSpendHistory } from '../../core/ports/hourly-spend-reader.js'
+import type { MinuteSpendReader, ScopeMinuteSpend } from '../../core/ports/minute-spend-reader.js'
 import type { BudgetScope } from '../../schemas/policy.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 
@@ -53,6 +54,53 @@ export class MemoryHourlySpend implements HourlySpendReader {
   ): Promise<ScopeSpendHistory[]> {
     this.reads++
     return spendHistoryOf(this.events, scope, fromHour, toHour, hours)
+  }
+}
+
+const MINUTE = 60_000
+
+/**
+ * What `MinuteSpendReader.minuteSpend` must answer, from the stored events themselves: the oracle of the
+ * ClickHouse adapter, and the store of the core's restart tests. Sums in event order (as a replay adds).
+ */
+export function minuteSpendOf(
+  events: Iterable<RequestEvent>,
+  scope: BudgetScope,
+  fromMinute: number,
+  toMinute: number,
+): ScopeMinuteSpend[] {
+  const kind = budgetScopeKind({ scope })
+  const out = new Map<string, Map<number, { cost: number; requests: number }>>()
+  for (const e of events) {
+    const id = budgetScopeId({ scope }, e)
+    const m = Math.floor(e.ts / MINUTE)
+    if (id === null || m < fromMinute || m >= toMinute) continue
+    let s = out.get(id)
+    if (!s) out.set(id, (s = new Map()))
+    const b = s.get(m) ?? { cost: 0, requests: 0 }
+    b.cost += e.cost_usd
+    b.requests++
+    s.set(m, b)
+  }
+  return [...out].map(([id, s]) => {
+    const ms = [...s.keys()].sort((a, b) => a - b)
+    return {
+      kind,
+      id,
+      minutes: ms,
+      costs: ms.map((m) => s.get(m)!.cost),
+      requests: ms.map((m) => s.get(m)!.requests),
+    }
+  })
+}
+
+/** A `MinuteSpendReader` on an array of stored events (counts its reads). */
+export class MemoryMinuteSpend implements MinuteSpendReader {
+  reads = 0
+  constructor(readonly events: RequestEvent[]) {}
+  async minuteSpend(scope: BudgetScope, fromMinute: number, toMinute: number): Promise<ScopeMinuteSpend[]> {
+    this.reads++
+    return minuteSpendOf(this.events, scope, fromMinute, toMinute)
   }
 }
 
