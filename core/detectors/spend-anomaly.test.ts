@@ -425,7 +425,10 @@ test('spend anomaly: a restart from the stored spend per minute of the window ju
     const fs: Finding[] = []
     for (; i < events.length && events[i]!.ts < crash; i++) fs.push(...first.push(events[i]!))
     fs.push(...first.tickUntil(crash))
-    for (const f of anomalies(fs)) f.state === 'firing' ? open.add(f.dedupe_key) : open.delete(f.dedupe_key)
+    for (const f of anomalies(fs)) {
+      if (f.state === 'firing') open.add(f.dedupe_key)
+      else open.delete(f.dedupe_key)
+    }
     openAt.set(crash, new Set(open))
   }
   assert.deepEqual(
