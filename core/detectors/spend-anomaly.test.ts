@@ -7,13 +7,16 @@ import { runDetectors } from './run-detectors.js'
 import { byEventTime } from './restore.js'
 import {
   initSpendAnomalyState,
+  rebuildSpendAnomalyState,
   spendAnomalyKey,
   spendAnomalyMinutesRead,
   spendAnomalyReplaySince,
   stepSpendAnomaly,
   storedSpendHistoryFrom,
   tickSpendAnomaly,
+  type SpendAnomalyState,
 } from './spend-anomaly.js'
+import { tierSum } from './spend-buckets.js'
 import { ev, DAY, HOUR, MIN, prng, t, detectors } from '../../test/support/detector-fixtures.js'
 import { oracleCrossing } from '../../test/support/spend-spikes.js'
 import { minuteSpendOf, runFromStore } from '../../test/support/stored-spend.js'
@@ -308,7 +311,7 @@ test('spend anomaly: from the store, nothing is judged until the history of the 
   )
 })
 
-test('spend anomaly: from the store, a series the history lacks is not judged (no zero baseline); the first answer for a series counts', () => {
+test('spend anomaly: from the store, a series the history lacks is not judged (no zero baseline); two answers for one series merge', () => {
   const p = policy()
   const spikeAt = MONDAY + 2 * DAY + 15 * HOUR
   const events = [
@@ -339,11 +342,20 @@ test('spend anomaly: from the store, a series the history lacks is not judged (n
     seen.map((f) => f.state),
     ['firing'],
   )
-  // two scopes naming one series: the first answer is kept
-  const a = { kind: 'customer', id: 'acme', first: 10, hours: [11], costs: [1] }
-  const h = storedSpendHistoryFrom(12, [a, { ...a, first: 5, costs: [99] }])
-  assert.equal(h.series.get('customer\u0000acme')!.first, 10)
-  assert.deepEqual(h.series.get('customer\u0000acme')!.hours.sums, [1])
+  // two scopes naming one series ({ key: "*" } names a key by its alias only without a hash, { key: k }
+  // by either): merged, its first hour the earliest, per hour the larger sum (the union's)
+  const a = { kind: 'key', id: 'k', first: 10, hours: [11, 12], costs: [1, 3] }
+  const h = storedSpendHistoryFrom(13, [a, { ...a, first: 5, hours: [9, 11], costs: [2, 99] }])
+  const merged = h.series.get('key\u0000k')!
+  assert.equal(merged.first, 5)
+  assert.deepEqual(
+    [merged.hours.starts.map((x) => x / HOUR), merged.hours.sums, merged.hours.cum],
+    [
+      [9, 11, 12],
+      [2, 99, 3],
+      [2, 101, 104],
+    ],
+  )
 })
 
 test('spend anomaly: a restart mid-spike (recent events replayed, the hourly history from the store) does not re-fire', () => {
@@ -480,6 +492,51 @@ test('spend anomaly: a restart from the stored spend per minute of the window ju
     'resolved spend_anomaly:global:',
   ])
     assert.ok(fired.has(k), `${k} among ${[...fired].join(', ')}`)
+})
+
+test('spend anomaly: the window seeded from minute sums holds what replayed events put in it, per series (keys by hash or alias under overlapping scopes)', () => {
+  const scopes = [{ key: '*' }, { key: 'ops' }, { key: 'h1' }, { customer: '*' }, { customer: 'c1' }, {}]
+  const cfg = policy({ scopes }).detectors.spend_anomaly
+  const now = MONDAY + 9 * DAY + 14 * HOUR + 23 * MIN + 41_000
+  const rnd = prng(5)
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!
+  // two hours of sparse calls: keys by hash, by alias only, by a hash that is another key's alias
+  const events: RequestEvent[] = []
+  for (let i = 0; i < 600; i++)
+    events.push(
+      ev({
+        event_id: `w-${i}`,
+        ts: now - 2 * HOUR + Math.floor(rnd() * 2 * HOUR),
+        api_key_hash: pick(['', 'h1', 'h2']),
+        api_key_alias: pick(['', 'ops', 'h1']),
+        customer: pick(['', 'c1', 'c2', 'c3']),
+        cost_usd: Math.round(rnd() * 1e6) / 1e7,
+      }),
+    )
+  events.sort(byEventTime)
+  const { fromMinute, toMinute } = spendAnomalyMinutesRead(cfg, now)
+  const replayed = rebuildSpendAnomalyState(events, cfg, { open: new Set(), now, fromStore: true }).state
+  const seeded = rebuildSpendAnomalyState([], cfg, {
+    open: new Set(),
+    now,
+    fromStore: true,
+    minutes: scopes.flatMap((scope) => minuteSpendOf(events, scope, fromMinute, toMinute)),
+  }).state
+  // per series with calls in the window: its spend (to 1e-9 USD) and calls there
+  const inWindow = (x: SpendAnomalyState) => {
+    const out = new Map<string, [number, number]>()
+    for (const [k, v] of x.series) {
+      const n = Math.round(tierSum(v.counts, now - cfg.window, now))
+      if (n > 0) out.set(k, [Math.round(tierSum(v.minutes, now - cfg.window, now) * 1e9), n])
+    }
+    return out
+  }
+  const want = inWindow(replayed)
+  assert.deepEqual(inWindow(seeded), want)
+  // every series the replay would judge on the next tick is judged: keys by alias and by hash among them
+  for (const k of replayed.dirty) assert.ok(seeded.dirty.has(k), k)
+  for (const k of ['key\u0000ops', 'key\u0000h1', 'key\u0000h2', 'customer\u0000c1', 'global\u0000'])
+    assert.ok(want.has(k) && seeded.dirty.has(k), k)
 })
 
 test('spend anomaly: series restored from minute sums keep least recently seen first (the state cap evicts those)', () => {

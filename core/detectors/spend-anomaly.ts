@@ -138,20 +138,24 @@ export function storedSpendHistoryFrom(
   hour: number,
   answers: Iterable<ScopeSpendHistory>,
 ): StoredSpendHistory {
-  const series = new Map<string, { first: number; hours: BucketTier }>()
+  const merged = new Map<string, { first: number; spend: Map<number, number> }>()
   for (const a of answers) {
-    const t = newTier(HOUR)
-    let acc = 0
-    for (let i = 0; i < a.hours.length; i++) {
-      acc += a.costs[i]!
-      t.starts.push(a.hours[i]! * HOUR)
-      t.sums.push(a.costs[i]!)
-      t.cum.push(acc)
-    }
-    // two scopes can name one series ({ customer: "*" } and { customer: acme }): the first one counts,
-    // as in stepSpendAnomaly
+    // two scopes can name one series ({ key: "*" } and { key: k }): an event counts toward it once, as in
+    // stepSpendAnomaly. The fixed value's answer holds the other's rows and more (a key by hash or
+    // alias, where "*" names it by its alias only when it has no hash), so per hour the larger sum is
+    // the union's
     const key = `${a.kind}\u0000${a.id}`
-    if (!series.has(key)) series.set(key, { first: a.first, hours: t })
+    let m = merged.get(key)
+    if (!m) merged.set(key, (m = { first: a.first, spend: new Map() }))
+    m.first = Math.min(m.first, a.first)
+    for (let i = 0; i < a.hours.length; i++)
+      m.spend.set(a.hours[i]!, Math.max(m.spend.get(a.hours[i]!) ?? 0, a.costs[i]!))
+  }
+  const series = new Map<string, { first: number; hours: BucketTier }>()
+  for (const [key, m] of merged) {
+    const t = newTier(HOUR)
+    for (const h of [...m.spend.keys()].sort((x, y) => x - y)) tierAdd(t, h * HOUR, m.spend.get(h)!)
+    series.set(key, { first: m.first, hours: t })
   }
   return { hour, series }
 }
@@ -426,8 +430,8 @@ export function spendAnomalyReplaySince(now: number): number {
 /**
  * The epoch minutes `[fromMinute, toMinute)` whose stored spend a restart at `now` can start from instead
  * of events (`rebuildSpendAnomalyState`'s `minutes`): the minute holding `now - window` (its spend counts
- * pro rata) up to the minute of `now`. What the store holds beyond `now` in that minute counts too, as it
- * would once pushed.
+ * pro rata) up to the minute of `now`. Unlike a replay of events up to `now`, what the store holds later
+ * in that minute counts too (at most a minute of other instances' or future-dated spend).
  */
 export function spendAnomalyMinutesRead(
   cfg: SpendAnomalyConfig,
@@ -437,9 +441,10 @@ export function spendAnomalyMinutesRead(
 }
 
 /**
- * Series from the store's spend per minute, in place of replayed events. The first answer for a series
- * counts (two scopes can name one series). Least recently seen first, as live; `lastTs` is the end of the
- * series' last minute (at most `now`), so a series with spend in the window is judged on the next tick.
+ * Series from the store's spend per minute, in place of replayed events. Two scopes naming one series
+ * merge as in `storedSpendHistoryFrom` (per minute the larger sum and count: the union's). Least recently
+ * seen first, as live (ties by key: the store answers in no set order); `lastTs` is the end of the
+ * series' last minute (at most `now`), so every seeded series is judged on the next tick.
  */
 function seedFromMinutes(
   state: SpendAnomalyState,
@@ -447,19 +452,31 @@ function seedFromMinutes(
   now: number,
   limits: SpendAnomalyLimits | undefined,
 ): void {
-  const seeded = new Map<string, AnomalySeries>()
+  const merged = new Map<string, { kind: string; id: string; at: Map<number, [number, number]> }>()
   for (const a of answers) {
     const key = `${a.kind}\u0000${a.id}`
-    if (seeded.has(key) || a.minutes.length === 0) continue
-    const s = newSeries(a.kind, a.id, a.minutes[0]! * MINUTE)
+    let m = merged.get(key)
+    if (!m) merged.set(key, (m = { kind: a.kind, id: a.id, at: new Map() }))
     for (let i = 0; i < a.minutes.length; i++) {
-      tierAdd(s.minutes, a.minutes[i]! * MINUTE, a.costs[i]!)
-      tierAdd(s.counts, a.minutes[i]! * MINUTE, a.requests[i]!)
+      const [cost, requests] = m.at.get(a.minutes[i]!) ?? [0, 0]
+      m.at.set(a.minutes[i]!, [Math.max(cost, a.costs[i]!), Math.max(requests, a.requests[i]!)])
     }
-    s.lastTs = Math.min(a.minutes[a.minutes.length - 1]! * MINUTE + MINUTE - 1, now)
-    seeded.set(key, s)
   }
-  for (const [key, s] of [...seeded].sort((x, y) => x[1].lastTs - y[1].lastTs)) state.series.set(key, s)
+  const seeded: Array<[string, AnomalySeries]> = []
+  for (const [key, m] of merged) {
+    const minutes = [...m.at.keys()].sort((x, y) => x - y)
+    if (minutes.length === 0) continue
+    const s = newSeries(m.kind, m.id, minutes[0]! * MINUTE)
+    for (const minute of minutes) {
+      const [cost, requests] = m.at.get(minute)!
+      tierAdd(s.minutes, minute * MINUTE, cost)
+      tierAdd(s.counts, minute * MINUTE, requests)
+    }
+    s.lastTs = Math.min(minutes[minutes.length - 1]! * MINUTE + MINUTE - 1, now)
+    seeded.push([key, s])
+  }
+  seeded.sort((x, y) => x[1].lastTs - y[1].lastTs || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
+  for (const [key, s] of seeded) state.series.set(key, s)
   state.evicted += evictOver(state.series, limits?.maxSeries ?? 20_000)
 }
 

@@ -4,7 +4,7 @@ import type { BudgetScope } from '../../schemas/policy.js'
 export interface ScopeSpendHistory {
   /** The scope's dimension (`global` for `{}`). */
   kind: string
-  /** The value as `budgetScopeId` gives it (a key's hash, else its alias). */
+  /** The value as `budgetScopeId` gives it (a key's hash, else its alias; a team by its id only: the rollups keep no team alias). */
   id: string
   /** First epoch hour (ms / 3 600 000) with a stored row in the range asked. */
   first: number

@@ -4,7 +4,7 @@ import type { BudgetScope } from '../../schemas/policy.js'
 export interface ScopeMinuteSpend {
   /** The scope's dimension (`global` for `{}`). */
   kind: string
-  /** The value as `budgetScopeId` gives it (a key's hash, else its alias). */
+  /** The value as `budgetScopeId` gives it (a key's hash, else its alias; a team by its id only: the rollups keep no team alias). */
   id: string
   /** Epoch minutes (ms / 60 000) with a stored row, ascending. */
   minutes: number[]
@@ -18,7 +18,8 @@ export interface ScopeMinuteSpend {
  * detector's window held before a restart, read as sums instead of replaying every event of it.
  * MUST: one entry per value of `scope` with a row in epoch minutes `[fromMinute, toMinute)`, its minutes
  * ascending with their summed spend and requests. `{ x: '*' }` answers every value seen except the empty
- * one, `{ x: v }` only `v`, `{}` one `global` entry with id '' (as `HourlySpendReader`).
+ * one, `{ x: v }` only `v` (a key by hash or alias), `{}` one `global` entry with id '' (as
+ * `HourlySpendReader`).
  */
 export interface MinuteSpendReader {
   minuteSpend(scope: BudgetScope, fromMinute: number, toMinute: number): Promise<ScopeMinuteSpend[]>

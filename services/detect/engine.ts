@@ -137,6 +137,11 @@ export class DetectionEngine implements Lifecycle {
     const now = this.deps.now()
     const open = await this.#recorder.restore(now)
     const restored = await this.#detectors.restore(open, now)
+    if (restored.spendMinutesError !== undefined)
+      log.warn(
+        { err: restored.spendMinutesError },
+        'spend anomaly window: the minute rollup read failed, replayed from stored events instead',
+      )
     await this.#recorder.record(restored.findings, now)
     log.info(
       { openAlerts: open.size, replayedEvents: restored.replayed, spendSeries: restored.spendSeries },

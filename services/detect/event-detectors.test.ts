@@ -7,6 +7,7 @@ import { agentIdentity } from '../../core/detectors/zombie.js'
 import type { Finding } from '../../core/detectors/finding.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import { MemoryEventReader } from '../../test/support/memory-ports.js'
+import { MemoryHourlySpend, MemoryMinuteSpend } from '../../test/support/stored-spend.js'
 import { detectors, ev, HOUR, MIN, prng, t } from '../../test/support/detector-fixtures.js'
 
 /** The reader as restore used it before it read agents only: `onlyAgents` ignored, every event given. */
@@ -104,4 +105,29 @@ test('isAgentEvent is exactly "the zombie detector has an identity for it"', () 
       assert.equal(isAgentEvent(e, keys), agentIdentity(e, cfg) !== '')
     }),
   )
+})
+
+test('restore takes the spend anomaly window from the minute sums (one read per scope), from the events when that read fails', async () => {
+  const now = t('2026-11-24T23:30:00Z')
+  const cfg = detectors({ zombie: { enabled: false }, spend_anomaly: { scopes: [{ customer: '*' }, {}] } })
+  const events = history(now)
+  const reader = new MemoryEventReader(events)
+  const hourly = new MemoryHourlySpend(events)
+  const minutes = new MemoryMinuteSpend(events)
+  const fromSums = await new EventDetectors(reader, cfg, hourly, minutes).restore(new Set(), now)
+  const fromEvents = await new EventDetectors(reader, cfg, hourly).restore(new Set(), now)
+  assert.equal(minutes.reads, 2)
+  // c0..c9 and c5's loop key's customer are all in the last 15 minutes, plus the global series
+  assert.equal(fromSums.spendSeries, 10 + 1)
+  assert.equal(fromEvents.spendSeries, 0)
+  assert.ok(fromSums.replayed * 20 < fromEvents.replayed, `${fromSums.replayed} of ${fromEvents.replayed}`)
+  assert.equal(fromSums.spendMinutesError, undefined)
+  const failing = {
+    minuteSpend: () => Promise.reject(new Error('store down')),
+  }
+  const fellBack = await new EventDetectors(reader, cfg, hourly, failing).restore(new Set(), now)
+  assert.match(String(fellBack.spendMinutesError), /store down/)
+  assert.equal(fellBack.replayed, fromEvents.replayed)
+  assert.equal(fellBack.spendSeries, 0)
+  assert.deepEqual(fellBack.findings, fromEvents.findings)
 })

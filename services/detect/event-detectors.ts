@@ -81,14 +81,19 @@ export class EventDetectors {
   async restore(
     open: ReadonlySet<string>,
     now: number,
-  ): Promise<{ findings: Finding[]; replayed: number; spendSeries: number }> {
+  ): Promise<{ findings: Finding[]; replayed: number; spendSeries: number; spendMinutesError?: unknown }> {
     const { detectors } = this
     const anomaly = detectors.spend_anomaly
-    // the spend anomaly's window from the minute rollup: a sum per value and minute, however busy
-    const spendMinutes =
-      anomaly.enabled && this.hourly && this.minutes
-        ? await readRecentSpend(this.minutes, anomaly, now)
-        : undefined
+    // the spend anomaly's window from the minute rollup: a sum per value and minute, however busy; if
+    // that read fails, from the events as without it
+    let spendMinutes: ScopeMinuteSpend[] | undefined
+    let spendMinutesError: unknown
+    if (anomaly.enabled && this.hourly && this.minutes)
+      try {
+        spendMinutes = await readRecentSpend(this.minutes, anomaly, now)
+      } catch (err) {
+        spendMinutesError = err
+      }
     // every event of the loop window (and without the minute sums, the spend anomaly's two hours); before
     // it, back to the zombie detector's start, only agents' events: the only ones stepZombie counts, and
     // the loop and spend anomaly rebuilds look at nothing that old (a busy gateway's hours of other
@@ -122,6 +127,7 @@ export class EventDetectors {
       findings: eventFindings(restored.findings),
       replayed: events.length,
       spendSeries: spendMinutes?.length ?? 0,
+      ...(spendMinutesError === undefined ? {} : { spendMinutesError }),
     }
   }
 

@@ -10,7 +10,7 @@ import type { ScopeMinuteSpend } from '../../core/ports/minute-spend-reader.js'
 import { EventDetectors } from '../../services/detect/event-detectors.js'
 import { DetectorsConfig } from '../../schemas/policy.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
-import { ev, HOUR, MIN, t } from '../support/detector-fixtures.js'
+import { ev, HOUR, MIN } from '../support/detector-fixtures.js'
 import { freshStore } from '../support/store.js'
 import { minuteSpendOf } from '../support/stored-spend.js'
 
@@ -19,14 +19,21 @@ after(async () => {
   for (const s of opened) await s.client.close()
 })
 
-const H0 = t('2026-11-02T00:00:00Z')
+const DAY = 24 * HOUR
+/**
+ * Times relative to today: spend_by_minute keeps 35 days (TTL on the wall clock), so fixed dates would
+ * expire. `MONDAY`: the Monday 00:00 UTC three to four weeks ago (epoch day 0 was a Thursday).
+ */
+const TODAY = Math.floor(Date.now() / DAY) * DAY
+const ago = Math.floor((Date.now() - 21 * DAY) / DAY)
+const MONDAY = (ago - ((ago + 3) % 7)) * DAY
 
 test('spend per minute for a restart: per scope value and minute from spend_by_minute, equal to the raw sums', async () => {
   const s = await freshStore('minute_spend')
   opened.push(s)
   const events: RequestEvent[] = []
   // 400 events over ~47 minutes, several per minute, across a day boundary (two daily partitions)
-  const start = H0 + 24 * HOUR - 20 * MIN
+  const start = TODAY - DAY - 20 * MIN
   for (let i = 0; i < 400; i++)
     events.push(
       ev({
@@ -78,9 +85,9 @@ test('restore on the store: the spend anomaly window from spend_by_minute reads 
     spend_anomaly: { scopes: [{ customer: '*' }, {}] },
   })
   // two weeks of $3/h for acme and $1.2/h for beta (a request a minute each), then acme at $30/h from Mon 03:00
-  const spike = H0 + 14 * 24 * HOUR + 3 * HOUR
+  const spike = MONDAY + 14 * DAY + 3 * HOUR
   const events: RequestEvent[] = []
-  for (let m = H0; m < spike + HOUR; m += MIN) {
+  for (let m = MONDAY; m < spike + HOUR; m += MIN) {
     events.push(ev({ event_id: `a-${m}`, ts: m, customer: 'acme', cost_usd: 0.05, fingerprint: `a-${m}` }))
     events.push(
       ev({ event_id: `b-${m}`, ts: m + 20_000, customer: 'beta', cost_usd: 0.02, fingerprint: `b-${m}` }),
