@@ -127,7 +127,7 @@ export class EventDetectors {
       findings: eventFindings(restored.findings),
       replayed: events.length,
       spendSeries: spendMinutes?.length ?? 0,
-      ...(spendMinutesError === undefined ? {} : { spendMinutesError }),
+      spendMinutesError,
     }
   }
 
