@@ -17,12 +17,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { killHard, spawnGatewarden } from '../test/support/gatewarden-process.js'
+import { killHard, spawnGatewarden, stopGracefully } from '../test/support/gatewarden-process.js'
 import type { BenchOptions, BenchPart } from './part.js'
+import { profileArgs, profileLines } from './profile.js'
 import { jsonArray, trafficJson } from './traffic.js'
 import {
   cpuLine,
   deadLetters,
+  engineTime,
+  storeStatements,
   storeWrites,
   waitCounted,
   ingestTraffic,
@@ -76,22 +79,27 @@ export const httpIngest: BenchPart = {
     const dir = mkdtempSync(join(tmpdir(), 'gw-bench-http-'))
     const config = join(dir, 'gatewarden.yaml')
     writeFileSync(config, JSON.stringify({ store: { data_dir: join(dir, 'data') } })) // JSON is YAML
-    const gw = await spawnGatewarden({ GATEWARDEN_CONFIG: config })
+    const gw = await spawnGatewarden({ GATEWARDEN_CONFIG: config }, undefined, profileArgs(opts.profileDir))
     try {
       const memory = watchMemory(gw.child.pid!, gw.url)
       // acked = committed: the warm-up is stored before the measured part starts
       const warmLatencies = await send(gw.url, warmBodies)
       const cpuWatch = watchCpu(gw)
+      const statementsBefore = await storeStatements(gw.url)
       const t0 = performance.now()
       const latencies = await send(gw.url, bodies)
       const acked = performance.now() - t0
       const counted = (await waitCounted(gw.url, events + warm.length, 120_000)) - warm.length
       const secs = (performance.now() - t0) / 1000
       const cpu = cpuWatch.stop('http', events, secs * 1000)
+      const engine = engineTime('http', statementsBefore, await storeStatements(gw.url), secs)
       const mem = await memory.stop()
       const dead = await deadLetters(gw.url)
       const writes = await storeWrites(gw.url, 'http')
       if (counted !== events) throw new Error(`counted ${counted} of ${events} events`)
+      // a profiled child is stopped gracefully: V8 writes its profiles as it exits
+      if (opts.profileDir) await stopGracefully(gw)
+      const profiles = opts.profileDir ? profileLines(opts.profileDir) : []
       const rate = events / secs
       log(
         `${events} events (~${Math.round(bytes / events)} B each), ${bodies.length} POSTs of ${BATCH} after ${WARMUP_POSTS} warm-up POSTs (slowest ack ${Math.max(...warmLatencies).toFixed(0)} ms), concurrency ${CONCURRENCY}: ${Math.round(rate)} events/s end to end (${secs.toFixed(2)} s; all acked at ${(acked / 1000).toFixed(2)} s)`,
@@ -100,6 +108,8 @@ export const httpIngest: BenchPart = {
         `ack latency p50 ${pct(latencies, 50).toFixed(1)} ms, p99 ${pct(latencies, 99).toFixed(1)} ms; peak RSS ${mem.rssPeakMiB.toFixed(0)} MiB, JS heap peak ${mem.heapPeakMiB.toFixed(0)} MiB; dead letters ${dead}`,
       )
       log(cpuLine('http', cpu))
+      log(engine.line)
+      for (const line of profiles) log(line)
       log(
         `store: ${writes['http.store.batches']} batches, ${writes['http.store.rows_per_batch.mean']} rows and ${writes['http.store.write_ms_per_batch.mean']} ms each on average`,
       )
@@ -121,6 +131,7 @@ export const httpIngest: BenchPart = {
         'http.non_heap_mib.at_heap_peak': r3(mem.nonHeapAtHeapPeakMiB),
         'http.dead_letters': dead,
         ...cpu,
+        ...engine.figures,
         ...writes,
       }
     } finally {

@@ -30,9 +30,12 @@ import {
   type TestBroker,
 } from '../test/support/kafka-broker.js'
 import type { BenchOptions, BenchPart } from './part.js'
+import { profileArgs, profileLines } from './profile.js'
 import { trafficJson } from './traffic.js'
 import {
   cpuLine,
+  engineTime,
+  storeStatements,
   deadLetters,
   storeWrites,
   waitCounted,
@@ -97,13 +100,15 @@ export const kafkaIngest: BenchPart = {
       const configPath = join(dir, 'gatewarden.yaml')
       writeFileSync(configPath, JSON.stringify(config, null, 2)) // JSON is YAML
       const ts = performance.now()
-      gw = await spawnGatewarden({ GATEWARDEN_CONFIG: configPath })
+      gw = await spawnGatewarden({ GATEWARDEN_CONFIG: configPath }, undefined, profileArgs(opts.profileDir))
       const tl = performance.now()
       const cpuWatch = watchCpu(gw)
+      const statementsBefore = await storeStatements(gw.url)
       const memory = watchMemory(gw.child.pid!, gw.url)
       const counted = await waitCounted(gw.url, events, 600_000)
       const tq = performance.now()
       const cpu = cpuWatch.stop('kafka', events, tq - tl)
+      const engine = engineTime('kafka', statementsBefore, await storeStatements(gw.url), (tq - tl) / 1000)
       const mem = await memory.stop()
       let committedSecs = NaN
       await waitFor(
@@ -122,6 +127,7 @@ export const kafkaIngest: BenchPart = {
       const writes = await storeWrites(gw.url, 'kafka')
       await stop(gw)
       gw = undefined
+      const profiles = opts.profileDir ? profileLines(opts.profileDir) : []
       broker.destroy()
       broker = undefined
       if (counted !== events) throw new Error(`counted ${counted} of ${events} events`)
@@ -135,6 +141,8 @@ export const kafkaIngest: BenchPart = {
         `gatewarden start ${((tl - ts) / 1000).toFixed(2)} s; end to end ${Math.round(rate)} events/s (${e2eSecs.toFixed(2)} s from listening); offsets committed ${Number.isNaN(committedSecs) ? 'not within 60 s' : `at ${committedSecs.toFixed(2)} s`}; dead letters ${dead}; peak RSS ${mem.rssPeakMiB.toFixed(0)} MiB, JS heap peak ${mem.heapPeakMiB.toFixed(0)} MiB`,
       )
       log(cpuLine('kafka', cpu))
+      log(engine.line)
+      for (const line of profiles) log(line)
       log(
         `store: ${writes['kafka.store.batches']} batches, ${writes['kafka.store.rows_per_batch.mean']} rows and ${writes['kafka.store.write_ms_per_batch.mean']} ms each on average`,
       )
@@ -154,6 +162,7 @@ export const kafkaIngest: BenchPart = {
         'kafka.js_heap_used_mib.peak': r3(mem.heapPeakMiB),
         'kafka.non_heap_mib.at_heap_peak': r3(mem.nonHeapAtHeapPeakMiB),
         ...cpu,
+        ...engine.figures,
         ...writes,
       }
     } finally {

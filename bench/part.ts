@@ -12,6 +12,11 @@ export interface BenchOptions {
   quick: boolean
   /** One progress or result line for the console (the runner prefixes the part's name). */
   log(line: string): void
+  /**
+   * `--profile`: where this part writes the CPU profiles of the Gatewarden it starts (bench/profile.ts);
+   * parts that start none ignore it.
+   */
+  profileDir?: string
 }
 
 /** Flat figures, unit in the name; strings for what is not a number (a version, a note). */

@@ -4,8 +4,11 @@
  * `bench/results/<UTC timestamp>.json` with the machine and the figures. A part that fails is reported
  * (its error in the table and the file) and makes the exit code 1; the other parts still run.
  *
- * Usage: npm run bench [-- --quick] [-- --only http,kafka]
- *        node dist/bench/run.js [--quick] [--only name,name]   (after a build)
+ * Usage: npm run bench [-- --quick] [-- --only http,kafka] [-- --profile]
+ *        node dist/bench/run.js [--quick] [--only name,name] [--profile]   (after a build)
+ * `--profile`: the HTTP and Kafka parts run Gatewarden under V8's CPU profiler (bench/profile.ts); the
+ * profiles go to `bench/results/profiles/<UTC timestamp>/<part>/` (not committed) and their busiest
+ * functions are printed. A profiled run's figures are slower than an unprofiled one's.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -61,6 +64,9 @@ const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+    /** Internal: where this part's profiles go (the runner gives each part its own directory). */
+    'profile-dir': { type: 'string' },
     /** Internal: run this one part in this process (the runner's child), figures to `--out`. */
     part: { type: 'string' },
     out: { type: 'string' },
@@ -69,6 +75,13 @@ const { values } = parseArgs({
 const quick = values.quick
 /** Longest a part may run: 15 minutes in the quick run, 4 hours in the full one. */
 const PART_TIMEOUT_MS = (quick ? 15 : 240) * 60_000
+
+/** The UTC timestamp that names a run's results file (and its profiles directory). */
+const stampOf = (d: Date) =>
+  d
+    .toISOString()
+    .replace(/:/g, '-')
+    .replace(/\.\d+Z$/, 'Z')
 
 const write = (line: string) => process.stdout.write(`${line}\n`)
 
@@ -84,7 +97,12 @@ async function child(name: string, out: string): Promise<void> {
   const part = mod[source.export]
   if (!part || typeof part.run !== 'function')
     throw new Error(`dist/bench/${source.module} exports no BenchPart ${source.export}`)
-  const figures = await part.run({ quick, log: (line) => write(`[${name}] ${line}`) })
+  const profileDir = values['profile-dir']
+  const figures = await part.run({
+    quick,
+    log: (line) => write(`[${name}] ${line}`),
+    ...(profileDir ? { profileDir } : {}),
+  })
   const rss = process.resourceUsage().maxRSS / 1024
   writeFileSync(out, JSON.stringify({ ...figures, [`${name}.bench_process.rss_mib.peak`]: Math.round(rss) }))
 }
@@ -101,11 +119,23 @@ interface PartResult {
 }
 
 /** Runs one part in a child process; its figures, or its failure. */
-function runPart(name: string, dir: string): Promise<{ result: PartResult; figures: BenchFigures }> {
+function runPart(
+  name: string,
+  dir: string,
+  profileDir: string | undefined,
+): Promise<{ result: PartResult; figures: BenchFigures }> {
   const out = join(dir, `${name}.json`)
   const t0 = performance.now()
   return new Promise((resolve) => {
-    const args = [process.argv[1]!, '--part', name, '--out', out, ...(quick ? ['--quick'] : [])]
+    const args = [
+      process.argv[1]!,
+      '--part',
+      name,
+      '--out',
+      out,
+      ...(quick ? ['--quick'] : []),
+      ...(profileDir ? ['--profile-dir', join(profileDir, name)] : []),
+    ]
     // its own process group: a timeout or Ctrl-C ends the part and whatever it started (Gatewarden, broker)
     const c = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'], detached: true })
     const killGroup = () => {
@@ -240,6 +270,9 @@ async function main(): Promise<void> {
     `bench${quick ? ' --quick' : ''}: ${parts.map((p) => p.name).join(', ')} on ${String(info.cores)} cores (${String(info.cpu_model)}), load ${loadStart.map((x) => x.toFixed(2)).join(' ')}`,
   )
   const dir = mkdtempSync(join(tmpdir(), 'gw-bench-run-'))
+  const profileDir = values.profile
+    ? join(REPO_ROOT, 'bench', 'results', 'profiles', stampOf(started))
+    : undefined
   const results: PartResult[] = []
   const figures: BenchFigures = {}
   try {
@@ -252,7 +285,7 @@ async function main(): Promise<void> {
         continue
       }
       write(`--- ${p.name}${source ? ` (${source.module})` : ''}`)
-      const r = await runPart(p.name, dir)
+      const r = await runPart(p.name, dir, profileDir)
       results.push({ ...r.result, ...(source ? { module: source.module } : {}) })
       Object.assign(figures, r.figures)
       if (!r.result.ok) write(`[${p.name}] FAILED: ${r.result.error}`)
@@ -282,10 +315,7 @@ async function main(): Promise<void> {
     `${results.filter((r) => r.ok && !r.skipped).length}/${results.filter((r) => !r.skipped).length} parts ok${results.some((r) => r.skipped) ? ` (${results.filter((r) => r.skipped).length} skipped)` : ''} in ${((finished.getTime() - started.getTime()) / 1000).toFixed(1)} s; load ${loadStart.map((x) => x.toFixed(2)).join(' ')} at start, ${loadEnd.map((x) => x.toFixed(2)).join(' ')} at end`,
   )
 
-  const stamp = started
-    .toISOString()
-    .replace(/:/g, '-')
-    .replace(/\.\d+Z$/, 'Z')
+  const stamp = stampOf(started)
   const file = join(REPO_ROOT, 'bench', 'results', `${stamp}.json`)
   mkdirSync(join(REPO_ROOT, 'bench', 'results'), { recursive: true })
   const record = {

@@ -128,6 +128,69 @@ export async function storeWrites(url: string, prefix: string): Promise<Record<s
   }
 }
 
+/** Engine time by statement label (`lane statement`): how many and seconds held, from `/metrics`. */
+export type StatementTotals = Map<string, { n: number; s: number }>
+
+/** The embedded engine's statements so far (`gatewarden_store_statement_seconds`), and wait by lane. */
+export async function storeStatements(
+  url: string,
+): Promise<{ run: StatementTotals; waitS: Map<string, number> }> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const run: StatementTotals = new Map()
+  const waitS = new Map<string, number>()
+  const attrs = (s: string): Record<string, string> =>
+    Object.fromEntries([...s.matchAll(/(\w+)="([^"]*)"/g)].map((m): [string, string] => [m[1]!, m[2]!]))
+  for (const line of text.split('\n')) {
+    const m = /^(gatewarden_store_(?:statement|wait)_seconds)_(sum|count)\{([^}]*)\} (\S+)$/.exec(line)
+    if (!m) continue
+    const a = attrs(m[3]!)
+    const v = Number(m[4])
+    if (m[1] === 'gatewarden_store_wait_seconds') {
+      const lane = a.lane ?? ''
+      if (m[2] === 'sum') waitS.set(lane, (waitS.get(lane) ?? 0) + v)
+      continue
+    }
+    const key = `${a.lane} ${a.statement}`
+    const t = run.get(key) ?? { n: 0, s: 0 }
+    if (m[2] === 'sum') t.s += v
+    else t.n += v
+    run.set(key, t)
+  }
+  return { run, waitS }
+}
+
+/**
+ * Where the engine's single session spent a measured window (`after` minus `before`): the busiest
+ * statements with their count and mean ms, as one log line, and `${prefix}.engine.*` figures: busy
+ * seconds per second of the window, and the time store statements waited.
+ */
+export function engineTime(
+  prefix: string,
+  before: Awaited<ReturnType<typeof storeStatements>>,
+  after: Awaited<ReturnType<typeof storeStatements>>,
+  windowS: number,
+): { line: string; figures: Record<string, number> } {
+  const rows: Array<{ key: string; n: number; s: number }> = []
+  for (const [key, t] of after.run) {
+    const b = before.run.get(key) ?? { n: 0, s: 0 }
+    if (t.n - b.n > 0) rows.push({ key, n: t.n - b.n, s: t.s - b.s })
+  }
+  rows.sort((x, y) => y.s - x.s)
+  const busyS = rows.reduce((a, r) => a + r.s, 0)
+  const storeWaitS = (after.waitS.get('store') ?? 0) - (before.waitS.get('store') ?? 0)
+  const top = rows
+    .slice(0, 6)
+    .map((r) => `${r.key} ${r.n}x ${((r.s * 1000) / r.n).toFixed(1)} ms (${r.s.toFixed(2)} s)`)
+  return {
+    line: `engine busy ${busyS.toFixed(2)} s of ${windowS.toFixed(2)} s; store statements waited ${storeWaitS.toFixed(2)} s; by time: ${top.join(', ')}`,
+    figures: {
+      [`${prefix}.engine.busy_s_per_s`]: r3(busyS / windowS),
+      [`${prefix}.engine.store_wait_s`]: r3(storeWaitS),
+      [`${prefix}.engine.statements`]: rows.reduce((a, r) => a + r.n, 0),
+    },
+  }
+}
+
 /** `VmHWM` / `VmRSS` of a process, MiB (NaN once it is gone). */
 export function procMiB(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   try {

@@ -73,7 +73,7 @@ export interface Running {
 /** What tests may replace; production passes nothing. */
 export interface StartOptions {
   /** Opens the store connection (default `createStoreClient`). */
-  openStore?: (cfg: Config['store']) => StoreClient
+  openStore?: (cfg: Config['store'], observe: Parameters<typeof createStoreClient>[1]) => StoreClient
   /** Armed fault points (fault tests only), parsed by the caller from GATEWARDEN_FAILPOINTS. */
   failpoints?: Failpoints
 }
@@ -91,7 +91,9 @@ export async function start(
 ): Promise<Running> {
   const failpoints = opts.failpoints ?? NO_FAILPOINTS
   const metrics = createMetrics()
-  const store = (opts.openStore ?? createStoreClient)(config.store)
+  const store = (opts.openStore ?? createStoreClient)(config.store, {
+    statement: (info) => metrics.storeStatement(info),
+  })
   // a kill -9 mid-insert can leave a batch in `requests` and not in spend_by_*: heal it before any source
   const rollupLog = log.child({ component: 'rollup-repair' })
   const lastRepair = { repaired: 0, unrepaired: 0 }

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { StoreConfig } from '../../schemas/config.js'
-import { embeddedLanes } from './store-lanes.js'
+import { embeddedLanes, type StatementInfo } from './store-lanes.js'
 
 /** A store connection: the client, the database every statement names, and which engine it is. */
 export interface StoreClient {
@@ -35,10 +35,15 @@ function scratchDirOf(dataDir: string): string {
 
 /**
  * The embedded engine (chdb, one data directory per process) unless `clickhouse_url` names a server.
- * The same SQL runs on both. chdb/connection ignores the client's `database` option, so every statement
+ * The same SQL runs on both. `observe.statement` sees each statement the embedded engine ran (its lane,
+ * label, wait and run time: where a single session's time goes); a server runs statements side by side
+ * and reports its own in `system.query_log`. chdb/connection ignores the client's `database` option, so every statement
  * names `database.table` itself.
  */
-export function createStoreClient(cfg: StoreConfig): StoreClient {
+export function createStoreClient(
+  cfg: StoreConfig,
+  observe: { statement?: (info: StatementInfo) => void } = {},
+): StoreClient {
   if (cfg.clickhouse_url) {
     const url = new URL(cfg.clickhouse_url)
     const client = createClient({
@@ -58,7 +63,7 @@ export function createStoreClient(cfg: StoreConfig): StoreClient {
   const connection = createChdbConnection({ path: dir }) as unknown as NonNullable<
     Parameters<typeof createClient>[0]
   >['connection']
-  const lanes = embeddedLanes(createClient({ connection }))
+  const lanes = embeddedLanes(createClient({ connection }), observe.statement)
   return {
     client: lanes.store,
     reads: lanes.read,

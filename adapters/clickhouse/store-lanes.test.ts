@@ -1,7 +1,13 @@
-import { test } from 'node:test'
+import { mock, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { embeddedLanes, MAX_WAITING_READS, READ_MAX_EXECUTION_S } from './store-lanes.js'
+import {
+  embeddedLanes,
+  MAX_WAITING_READS,
+  READ_MAX_EXECUTION_S,
+  statementLabel,
+  type StatementInfo,
+} from './store-lanes.js'
 
 /** An engine that runs what it is given only when the test says so, and records what ran and how. */
 function heldEngine() {
@@ -96,4 +102,70 @@ test('reads still progress under constant store work, and too many waiting reads
     engine.started[i]!.finish()
   }
   await Promise.all([busy, ...waitingReads])
+})
+
+test('statement labels: verb and first table, database and backquotes dropped, never the SQL text', () => {
+  const cases: Array<[Parameters<typeof statementLabel>[0], string]> = [
+    [{ table: 'gatewarden.requests' }, 'insert requests'],
+    [
+      { query: 'SELECT DISTINCT event_id FROM gatewarden.requests WHERE event_id IN ({ids:Array(String)})' },
+      'select requests',
+    ],
+    [{ query: "  insert into `gatewarden`.`spend_by_hour` SELECT * FROM file('x')" }, 'insert spend_by_hour'],
+    [{ query: 'WITH t AS (SELECT 1 FROM a.b) SELECT * FROM gatewarden.alerts FINAL' }, 'select b'],
+    [{ query: 'ALTER TABLE gatewarden.rules UPDATE state = 1 WHERE 1' }, 'alter rules'],
+    [{ query: 'CREATE TABLE IF NOT EXISTS gatewarden.outbox (x UInt8) ENGINE = Memory' }, 'create outbox'],
+    [{ query: 'SELECT 1' }, 'select'],
+    [{ query: '' }, 'unknown'],
+    [undefined, 'unknown'],
+  ]
+  for (const [params, label] of cases) assert.equal(statementLabel(params), label, JSON.stringify(params))
+})
+
+test('each statement is reported once it ends: lane, label, time waited behind the one running, outcome', async () => {
+  const engine = heldEngine()
+  const seen: StatementInfo[] = []
+  let t = 0
+  const now = mock.method(performance, 'now', () => t)
+  try {
+    const { store, read } = embeddedLanes(engine.client, (i) => seen.push(i))
+    const a = store.insert({ table: 'gatewarden.requests', values: [] })
+    const b = read.query({ query: 'SELECT sum(cost) FROM gatewarden.spend_by_hour' })
+    await settle()
+    t = 30
+    engine.started[0]!.finish()
+    await a
+    await settle()
+    t = 100
+    engine.started[1]!.finish()
+    await b
+    await settle()
+  } finally {
+    now.mock.restore()
+  }
+  assert.deepEqual(seen, [
+    { lane: 'store', statement: 'insert requests', waitMs: 0, runMs: 30, ok: true },
+    { lane: 'read', statement: 'select spend_by_hour', waitMs: 30, runMs: 70, ok: true },
+  ])
+})
+
+test('a failed statement is reported as failed and its error still reaches the caller; a throwing observer changes nothing', async () => {
+  const failing = {
+    query: () => Promise.reject(new Error('engine said no')),
+    close: () => Promise.resolve(),
+  } as unknown as ClickHouseClient
+  const seen: StatementInfo[] = []
+  const { store } = embeddedLanes(failing, (i) => {
+    seen.push(i)
+    throw new Error('observer broke')
+  })
+  await assert.rejects(store.query({ query: 'SELECT 1 FROM gatewarden.alerts' }), /engine said no/)
+  await assert.rejects(store.query({ query: 'SELECT 2 FROM gatewarden.alerts' }), /engine said no/)
+  assert.deepEqual(
+    seen.map((s) => [s.statement, s.ok]),
+    [
+      ['select alerts', false],
+      ['select alerts', false],
+    ],
+  )
 })

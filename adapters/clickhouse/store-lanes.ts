@@ -8,9 +8,38 @@ export const MAX_WAITING_READS = 64
 /** Store work (ingest, detectors, outbox) served in a row while a read waits, so reads still progress. */
 const WRITES_PER_READ = 8
 
-type Lane = 'store' | 'read'
+export type Lane = 'store' | 'read'
 type Method = 'query' | 'insert' | 'command' | 'exec' | 'ping'
 const METHODS = new Set<string>(['query', 'insert', 'command', 'exec', 'ping'])
+
+/** One statement as the lanes ran it: what it was, how long it waited for the engine, how long it ran. */
+export interface StatementInfo {
+  lane: Lane
+  /** `verb table`, e.g. `insert requests`, `select spend_by_hour` (statementLabel). */
+  statement: string
+  waitMs: number
+  runMs: number
+  ok: boolean
+}
+
+/** Distinct labels reported before the rest become `other` (labels name our own tables: a few dozen). */
+const MAX_LABELS = 64
+
+/**
+ * A statement's label: its verb and the first table it names, without the database, e.g.
+ * `select requests`, `insert spend_by_hour`, `alter alerts`. Bounded: SQL text never becomes a label.
+ */
+export function statementLabel(params: { query?: string; table?: string } | undefined): string {
+  if (params?.table !== undefined) return `insert ${bareTable(params.table)}`
+  const sql = params?.query ?? ''
+  const verb = /^\s*(?:WITH\b[\s\S]*?\)\s*)?([A-Za-z]+)/.exec(sql)?.[1]?.toLowerCase() ?? 'unknown'
+  const table = /\b(?:FROM|INTO|TABLE|UPDATE|ALTER\s+TABLE)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?([`\w.]+)/i.exec(
+    sql,
+  )?.[1]
+  return table ? `${verb} ${bareTable(table)}` : verb
+}
+
+const bareTable = (t: string) => t.replace(/`/g, '').split('.').pop()!
 
 /**
  * One embedded engine, two lanes. The embedded engine runs one statement at a time per session, so a
@@ -24,7 +53,17 @@ const METHODS = new Set<string>(['query', 'insert', 'command', 'exec', 'ping'])
  * chdb keeps `clickhouse_settings` for the session, so a read's `max_execution_time` would stay for the
  * next insert: every statement states its own (`0`, no limit, on the store lane).
  */
-export function embeddedLanes(client: ClickHouseClient): { store: ClickHouseClient; read: ClickHouseClient } {
+export function embeddedLanes(
+  client: ClickHouseClient,
+  onStatement?: (info: StatementInfo) => void,
+): { store: ClickHouseClient; read: ClickHouseClient } {
+  const labels = new Set<string>()
+  const bounded = (label: string) => {
+    if (labels.has(label)) return label
+    if (labels.size >= MAX_LABELS) return 'other'
+    labels.add(label)
+    return label
+  }
   const waiting: Record<Lane, Array<() => void>> = { store: [], read: [] }
   let busy = false
   let storeInARow = 0
@@ -38,7 +77,7 @@ export function embeddedLanes(client: ClickHouseClient): { store: ClickHouseClie
     busy = true
     run()
   }
-  const inLane = <T>(lane: Lane, work: () => Promise<T>): Promise<T> => {
+  const inLane = <T>(lane: Lane, work: () => Promise<T>, label?: () => string): Promise<T> => {
     if (lane === 'read' && waiting.read.length >= MAX_WAITING_READS)
       return Promise.reject(
         new GatewardenError(
@@ -47,12 +86,31 @@ export function embeddedLanes(client: ClickHouseClient): { store: ClickHouseClie
           true,
         ),
       )
+    const queuedAt = performance.now()
     return new Promise<T>((resolve, reject) => {
       waiting[lane].push(() => {
+        const startedAt = performance.now()
+        let ok = false
         work()
+          .then((v) => ((ok = true), v))
           .then(resolve, reject)
           .finally(() => {
             busy = false
+            if (onStatement && label) {
+              const ended = performance.now()
+              const info = {
+                lane,
+                statement: bounded(label()),
+                waitMs: startedAt - queuedAt,
+                runMs: ended - startedAt,
+                ok,
+              }
+              try {
+                onStatement(info)
+              } catch {
+                // an observer's failure is not the statement's
+              }
+            }
             next()
           })
       })
@@ -67,14 +125,18 @@ export function embeddedLanes(client: ClickHouseClient): { store: ClickHouseClie
         if (typeof prop !== 'string' || !METHODS.has(prop) || typeof value !== 'function') return value
         const method = prop as Method
         return (params?: { clickhouse_settings?: ClickHouseSettings }) =>
-          inLane(lane, () => {
-            const fn = value as (p?: unknown) => Promise<unknown>
-            if (method === 'ping') return fn.call(target, params)
-            return fn.call(target, {
-              ...params,
-              clickhouse_settings: { ...limit, ...params?.clickhouse_settings },
-            })
-          })
+          inLane(
+            lane,
+            () => {
+              const fn = value as (p?: unknown) => Promise<unknown>
+              if (method === 'ping') return fn.call(target, params)
+              return fn.call(target, {
+                ...params,
+                clickhouse_settings: { ...limit, ...params?.clickhouse_settings },
+              })
+            },
+            () => (method === 'ping' ? 'ping' : statementLabel(params as { query?: string; table?: string })),
+          )
       },
     })
   }

@@ -20,6 +20,11 @@ export interface Metrics {
   deadLettersStored(source: string, code: string, n: number): void
   batchWritten(rows: number, durationMs: number): void
   storeRetry(): void
+  /**
+   * One statement of the embedded engine's single session (store-lanes.ts): how long it waited for the
+   * engine and how long it ran, by lane and `verb table` label.
+   */
+  storeStatement(info: { lane: string; statement: string; waitMs: number; runMs: number; ok: boolean }): void
   storeFailure(rows: number): void
   ingestRefused(source: string, reason: string): void
   /** One stored alert change (`firing`, `resolved`) of a detector type. */
@@ -63,6 +68,16 @@ export function createMetrics(): Metrics {
     unit: 's',
     advice: { explicitBucketBoundaries: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] },
   })
+  const statementSeconds = meter.createHistogram('gatewarden_store_statement_seconds', {
+    description: 'Time one statement held the embedded engine, by lane and statement (verb table)',
+    unit: 's',
+    advice: { explicitBucketBoundaries: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 20] },
+  })
+  const waitSeconds = meter.createHistogram('gatewarden_store_wait_seconds', {
+    description: 'Time one statement waited for the embedded engine (busy with others), by lane',
+    unit: 's',
+    advice: { explicitBucketBoundaries: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 20] },
+  })
   const retries = meter.createCounter('gatewarden_store_retries', { description: 'Store write retries' })
   const failures = meter.createCounter('gatewarden_store_failed_rows', {
     description: 'Rows whose batch failed for good',
@@ -86,6 +101,10 @@ export function createMetrics(): Metrics {
       storeLatency.record(ms / 1000)
     },
     storeRetry: () => retries.add(1),
+    storeStatement: ({ lane, statement, waitMs, runMs, ok }) => {
+      statementSeconds.record(runMs / 1000, { lane, statement, outcome: ok ? 'ok' : 'error' })
+      waitSeconds.record(waitMs / 1000, { lane })
+    },
     storeFailure: (rows) => failures.add(rows),
     ingestRefused: (source, reason) => refused.add(1, { source, reason }),
     alertChanged: (type, state) => alertChanges.add(1, { type, state }),

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { hoursStretch, parseDays } from './business-hours.js'
+import fc from 'fast-check'
+import { hoursStretch, parseDays, stretchOf } from './business-hours.js'
 import { t } from '../../test/support/detector-fixtures.js'
 
 test('parseDays: ranges, lists and wrap-around', () => {
@@ -116,3 +117,29 @@ for (const c of cases) {
     assert.equal(new Date(s.end).toISOString(), new Date(t(c.end)).toISOString())
   })
 }
+
+test('the memoised stretch is the computed one, whatever order times are asked in (DST weeks included)', () => {
+  const settings = [
+    bh(),
+    bh({ timezone: 'Europe/Berlin', from: '02:30', to: '18:00' }),
+    bh({ timezone: 'America/New_York', from: '22:00', to: '06:00', days: 'fri-mon' }),
+    bh({ timezone: 'Asia/Kolkata', from: '09:00', to: '09:00', days: 'mon,wed' }),
+  ]
+  // around the 2026 spring-forward (29 March in Europe, 8 March in the US) and an ordinary stretch
+  const from = Date.UTC(2026, 2, 1)
+  const to = Date.UTC(2026, 3, 15)
+  fc.assert(
+    fc.property(
+      fc.constantFrom(...settings.keys()),
+      fc.array(fc.integer({ min: from, max: to }), { minLength: 1, maxLength: 60 }),
+      (which, times) => {
+        for (const ts of times) {
+          const got = hoursStretch(settings[which]!, ts)
+          assert.deepEqual({ ...got }, stretchOf(settings[which]!, ts), new Date(ts).toISOString())
+          assert.ok(ts >= got.start && ts < got.end)
+        }
+      },
+    ),
+    { numRuns: 200 },
+  )
+})

@@ -31,6 +31,27 @@ const minutes = (hhmm: string): number => {
   return h * 60 + m
 }
 
+/** Stretches kept per business-hours setting; a stretch is hours to days long, so a few cover any traffic. */
+const STRETCHES_KEPT = 32
+const stretches = new Map<string, HoursStretch[]>()
+
+/**
+ * `stretchOf(bh, ts)`, memoised: a stretch found before that contains `ts` is returned as it is (the
+ * same answer: stretches of one setting do not overlap). Resolving wall-clock times costs ~50 us with
+ * luxon, and the zombie detector asks for every agent event (its preview for the newest event, its
+ * ordered step for events a lateness behind: a single remembered stretch missed at every boundary).
+ */
+export function hoursStretch(bh: BusinessHours, ts: number): HoursStretch {
+  const key = `${bh.days}|${bh.from}|${bh.to}|${bh.timezone}`
+  let kept = stretches.get(key)
+  if (!kept) stretches.set(key, (kept = []))
+  for (const s of kept) if (ts >= s.start && ts < s.end) return s
+  const s = Object.freeze(stretchOf(bh, ts))
+  kept.push(s)
+  if (kept.length > STRETCHES_KEPT) kept.shift()
+  return s
+}
+
 /**
  * The business or off-hours stretch containing `ts`. Business hours are `from`..`to` local time on the
  * listed days in `timezone` (`to` before `from` runs past midnight; `from` = `to` is the whole day);
@@ -39,7 +60,7 @@ const minutes = (hhmm: string): number => {
  * runs from the end of a business interval to the start of the next (a weekend is one stretch).
  * Stretch bounds are exact within a week either side; a week with no off-hours is reported as business.
  */
-export function hoursStretch(bh: BusinessHours, ts: number): HoursStretch {
+export function stretchOf(bh: BusinessHours, ts: number): HoursStretch {
   const days = parseDays(bh.days)
   const from = minutes(bh.from)
   const to = minutes(bh.to)

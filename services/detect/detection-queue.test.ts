@@ -4,6 +4,11 @@ import { ev } from '../../test/support/detector-fixtures.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
 import { DetectionQueue } from './detection-queue.js'
 
+/** Lets the event loop turn until `cond` holds (the queue starts its steps on a later turn). */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setImmediate(r))
+}
+
 function gated() {
   let release!: () => void
   const gate = new Promise<void>((r) => (release = r))
@@ -27,6 +32,7 @@ test('events waiting behind a running step are coalesced into one step; past the
     3,
   )
   const a = q.events([ev({ event_id: 'a', ts: 1 })], 100)
+  await until(() => steps.length === 1)
   const b = q.events([ev({ event_id: 'b', ts: 2 }), ev({ event_id: 'c', ts: 3 })], 90)
   const c = q.events([ev({ event_id: 'd', ts: 4 }), ev({ event_id: 'e', ts: 5 })], 95)
   assert.equal(q.waiting, 3)
@@ -59,9 +65,28 @@ test('pending events run before a pending tick; a failing step does not stop the
     saturated: () => undefined,
   })
   const e1 = q.events([ev({ ts: 1 })], 0)
+  await until(() => order.length === 1)
   const t1 = q.tick()
   const e2 = q.events([ev({ ts: 2 })], 0)
   first.release()
   await Promise.all([e1, t1, e2])
   assert.deepEqual(order, ['events:1', 'failed:events', 'events:1', 'tick'])
+})
+
+test('a step never runs inside the caller: the events of the same turn are judged in one step after it', async () => {
+  const steps: string[][] = []
+  const q = new DetectionQueue({
+    events: async (events) => {
+      steps.push(events.map((e) => e.event_id))
+    },
+    tick: async () => undefined,
+    failed: (err) => assert.fail(String(err)),
+    saturated: () => undefined,
+  })
+  const a = q.events([ev({ event_id: 'a', ts: 1 })], 0)
+  assert.deepEqual(steps, [], 'nothing judged while the caller (the writer, after a commit) still runs')
+  const b = q.events([ev({ event_id: 'b', ts: 2 })], 0)
+  await q.idle()
+  await Promise.all([a, b])
+  assert.deepEqual(steps, [['a', 'b']])
 })

@@ -91,10 +91,22 @@ export class DetectionQueue {
   }
 
   #kick(): void {
-    this.#running ??= this.#run().finally(() => {
+    this.#running ??= this.#afterCaller().finally(() => {
       this.#running = undefined
       if (this.#events.length > 0 || this.#tick) this.#kick()
     })
+  }
+
+  /**
+   * The steps start on a later turn of the event loop, never inside the caller: `events()` is called by
+   * the writer right after a commit, and a step run there (detectors over a whole batch: tens of ms)
+   * held back the acks of that batch and the start of the next one. Started after, the next batch's
+   * store work runs in the engine's threads while the detectors run here, and what is stored meanwhile
+   * coalesces into the same step.
+   */
+  async #afterCaller(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve))
+    await this.#run()
   }
 
   async #run(): Promise<void> {

@@ -21,8 +21,13 @@ export interface FailpointCrash {
 }
 
 /** Spawns `node dist/services/cli.js start` with `env` and waits (bounded) for its "listening" log line. */
-export function spawnGatewarden(env: Record<string, string>, timeoutMs = 30_000): Promise<GatewardenProcess> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist/services/cli.js'), 'start'], {
+export function spawnGatewarden(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+  /** Node's own options before the script (e.g. `--cpu-prof`, which NODE_OPTIONS does not take). */
+  nodeArgs: readonly string[] = [],
+): Promise<GatewardenProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, 'dist/services/cli.js'), 'start'], {
     env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
