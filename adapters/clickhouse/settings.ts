@@ -11,9 +11,9 @@ export function insertSettings(token: string): ClickHouseSettings {
     insert_deduplication_token: token,
     // without it a retried block is dropped from `requests` but counted again by the rollup views
     deduplicate_blocks_in_dependent_materialized_views: 1,
-    // the rollup views of `requests` are pushed side by side, not one after another: each adds a part of
-    // its own, and in sequence they were about half of an insert's time (a 1-row insert 52 ms with them,
-    // 18 ms without, chdb 3.4 on 2 cores); the engine trace of `npm run bench -- --only http` shows it
+    // the rollup views of `requests` are pushed side by side, not one after another: each writes a part
+    // of its own, and in sequence the three were most of a small insert's time; the engine trace of
+    // `npm run bench -- --only http` shows an insert's time per batch (`store insert requests`)
     parallel_view_processing: 1,
     input_format_defaults_for_omitted_fields: 1,
     async_insert: 0,

@@ -13,7 +13,7 @@ import { storeInsertError } from './store-errors.js'
 export function clickHouseEventStore(store: StoreClient, failpoints: Failpoints = NO_FAILPOINTS): EventStore {
   const { client, database } = store
   return {
-    existingEventIds: (ids, minTs, maxTs) => existingEventIds(client, database, ids, minTs, maxTs),
+    existingEventIds: (ids, minTs, maxTs) => existingEventIds(store, ids, minTs, maxTs),
     insertRequests: async (rows, token) => {
       await failpoints.fire('store.insert', { table: 'requests', rows: rows.length })
       await insertRequestRows(store, rows, token).catch((err: unknown) => {

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { migrate } from '../../adapters/clickhouse/migrate.js'
 import { MIGRATIONS } from '../../schemas/migrations/index.js'
 import { clickHouseEventStore } from '../../adapters/clickhouse/store.js'
-import { readEvents } from '../../adapters/clickhouse/requests-table.js'
+import { existingEventIds, readEvents } from '../../adapters/clickhouse/requests-table.js'
 import { isAgentEvent, type ReadEventsOptions } from '../../core/ports/event-reader.js'
 import { queryCost } from '../../adapters/clickhouse/cost-query.js'
 import { WriterConfig } from '../../schemas/config.js'
@@ -188,6 +188,40 @@ test('duplicates do not double cost: same batch, later batch, and after a restar
   )
   assert.equal(mv!.c, 7.75)
   assert.equal(Number(mv!.n), 3)
+})
+
+test('the duplicate lookup finds exactly the stored ids in its time window, hostile ids and big batches included, by file and by parameter alike', async () => {
+  const s = await store('lookup')
+  const es = clickHouseEventStore(s)
+  const ts = Date.parse('2026-11-21T10:00:00Z')
+  const hostile = [
+    'line\nbreak',
+    "quote'single",
+    'quote"double',
+    'back\\slash',
+    'tab\tand\r\n',
+    'ünïcødé-😀',
+    'x'.repeat(5_000),
+    ' leading and trailing ',
+  ]
+  const stored = [...hostile, ...Array.from({ length: 2_600 }, (_, i) => `bulk-${i}`)]
+  const base = event({ id: 'lookup-base', customer: 'acme', cost: 0.5, ts })
+  await es.insertRequests(
+    stored.map((id, i) => ({ ...base, event_id: id, ts: ts + i })),
+    randomUUID(),
+  )
+  // an id stored far outside the window is not a duplicate of this batch (same id, another call)
+  await es.insertRequests([{ ...base, event_id: 'old-one', ts: ts - 86_400_000 }], randomUUID())
+  const asked = [...stored, 'missing-1', 'line', 'break', 'x'.repeat(4_999), 'old-one']
+  const window: [number, number] = [ts - 60_000, ts + 3_600_000]
+  assert.ok(s.scratchDir, 'the embedded store stages the ids in a file')
+  const byFile = await existingEventIds(s, asked, ...window)
+  // the same engine without a scratch directory takes the server's path: ids as a parameter, in chunks
+  const byParam = await existingEventIds({ ...s, scratchDir: undefined }, asked, ...window)
+  assert.deepEqual([...byFile].sort(), [...stored].sort())
+  assert.deepEqual([...byParam].sort(), [...stored].sort())
+  assert.deepEqual(await existingEventIds(s, [], ...window), new Set())
+  assert.deepEqual([...(await existingEventIds(s, ['old-one'], ts - 86_400_001, ts))], ['old-one'])
 })
 
 test('an insert retried with the same batch token is applied once, rollups included', async () => {
