@@ -60,6 +60,25 @@ const ROW_COLUMNS = REQUEST_ROW_COLUMNS.map(([name]) => name).join(', ')
 const ROW_STRUCTURE = REQUEST_ROW_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')
 
 /**
+ * Runs `use` with `bytes` staged in a new file of the embedded engine's scratch directory (for `file()`),
+ * and removes the file after, whatever `use` did.
+ */
+async function withScratchFile<T>(
+  scratchDir: string,
+  ext: string,
+  bytes: Uint8Array,
+  use: (file: string) => Promise<T>,
+): Promise<T> {
+  const file = join(scratchDir, `${randomUUID()}.${ext}`)
+  await writeFile(file, bytes)
+  try {
+    return await use(file)
+  } finally {
+    await rm(file, { force: true })
+  }
+}
+
+/**
  * Inserts canonical events the fastest way the store takes them. The embedded engine parses JSONEachRow
  * at ~20k rows/s of these events (single-threaded, from the query text); RowBinary staged in a file of
  * the data directory and read with `file()` goes in at ~140k rows/s (chdb 3.4, 2 cores, both rollup
@@ -73,18 +92,14 @@ export async function insertRequestRows(
 ): Promise<void> {
   if (rows.length === 0) return
   if (!store.scratchDir) return insertRequests(store.client, store.database, rows, token)
-  const file = join(store.scratchDir, `${randomUUID()}.rowbinary`)
-  await writeFile(file, requestRows(rows))
-  try {
-    await store.client.command({
+  await withScratchFile(store.scratchDir, 'rowbinary', requestRows(rows), (file) =>
+    store.client.command({
       query: `INSERT INTO ${store.database}.requests (${ROW_COLUMNS})
 SELECT * FROM file({file:String}, 'RowBinary', {structure:String})`,
       query_params: { file, structure: ROW_STRUCTURE },
       clickhouse_settings: insertSettings(token),
-    })
-  } finally {
-    await rm(file, { force: true })
-  }
+    }),
+  )
 }
 
 /**
@@ -106,21 +121,18 @@ export async function existingEventIds(
   const { client, database } = store
   const where = `ts >= fromUnixTimestamp64Milli({min:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({max:Int64}, 'UTC')`
   if (store.scratchDir) {
-    const file = join(store.scratchDir, `${randomUUID()}.ids`)
     const w = new RowBinaryWriter(ids.length * 40)
     for (const id of ids) w.string(id)
-    await writeFile(file, w.bytes())
-    try {
+    const rows = await withScratchFile(store.scratchDir, 'ids', w.bytes(), async (file) => {
       const rs = await client.query({
         query: `SELECT DISTINCT event_id FROM ${database}.requests
 WHERE ${where} AND event_id IN (SELECT event_id FROM file({file:String}, 'RowBinary', 'event_id String'))`,
         query_params: { min: minTs, max: maxTs, file },
         format: 'JSONEachRow',
       })
-      for (const row of await rs.json<{ event_id: string }>()) found.add(row.event_id)
-    } finally {
-      await rm(file, { force: true })
-    }
+      return rs.json<{ event_id: string }>()
+    })
+    for (const row of rows) found.add(row.event_id)
     return found
   }
   for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {

@@ -39,7 +39,8 @@ const stretches = new Map<string, HoursStretch[]>()
  * `stretchOf(bh, ts)`, memoised: a stretch found before that contains `ts` is returned as it is (the
  * same answer: stretches of one setting do not overlap). Resolving wall-clock times costs ~50 us with
  * luxon, and the zombie detector asks for every agent event (its preview for the newest event, its
- * ordered step for events a lateness behind: a single remembered stretch missed at every boundary).
+ * ordered step for events a lateness behind: the one stretch the detector used to remember missed at
+ * every boundary between the two).
  */
 export function hoursStretch(bh: BusinessHours, ts: number): HoursStretch {
   const key = `${bh.days}|${bh.from}|${bh.to}|${bh.timezone}`

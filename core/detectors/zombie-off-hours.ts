@@ -1,5 +1,5 @@
 import type { RequestEvent } from '../../schemas/request-event.js'
-import { hoursStretch, type HoursStretch } from './business-hours.js'
+import { hoursStretch } from './business-hours.js'
 import { dedupeKey } from './dedupe-key.js'
 import type { Finding } from './finding.js'
 import { offHoursFinding } from './zombie-findings.js'
@@ -13,12 +13,6 @@ import type { AgentEntry, ZombieConfig, ZombieState } from './zombie.js'
 
 export const offHoursKey = (agent: string): string => dedupeKey('zombie_agent', 'off_hours', agent)
 
-function stretchAt(state: ZombieState, cfg: ZombieConfig, ts: number): HoursStretch {
-  const c = state.calendar
-  if (c && ts >= c.start && ts < c.end) return c
-  return (state.calendar = hoursStretch(cfg.business_hours, ts))
-}
-
 /** Counts one agent event toward its off-hours stretch (nothing during business hours). */
 export function countOffHours(
   state: ZombieState,
@@ -28,7 +22,7 @@ export function countOffHours(
   a: AgentEntry,
   late: boolean,
 ): Finding[] {
-  const stretch = stretchAt(state, cfg, e.ts)
+  const stretch = hoursStretch(cfg.business_hours, e.ts)
   if (stretch.business) return []
   const findings: Finding[] = []
   const tz = cfg.business_hours.timezone

@@ -1,6 +1,6 @@
 import type { DetectorsConfig } from '../../schemas/policy.js'
 import type { RequestEvent } from '../../schemas/request-event.js'
-import { hoursStretch, type HoursStretch } from './business-hours.js'
+import { hoursStretch } from './business-hours.js'
 import { pushGap } from './cadence.js'
 import { parseDedupeKey } from './dedupe-key.js'
 import type { Finding, Scope, Step } from './finding.js'
@@ -59,8 +59,6 @@ export interface ZombieState {
   agents: Map<string, AgentEntry>
   /** By dedupe key, least recently seen first. */
   sessions: Map<string, SessionEntry>
-  /** Last business/off-hours stretch looked up (most events fall in it). */
-  calendar: HoursStretch | null
   open: Set<string>
   evicted: number
 }
@@ -69,13 +67,12 @@ export interface ZombieStateJSON {
   clock: number
   agents: Array<[string, AgentEntry]>
   sessions: Array<[string, SessionEntry]>
-  calendar: HoursStretch | null
   open: string[]
   evicted: number
 }
 
 export function initZombieState(): ZombieState {
-  return { clock: -1, agents: new Map(), sessions: new Map(), calendar: null, open: new Set(), evicted: 0 }
+  return { clock: -1, agents: new Map(), sessions: new Map(), open: new Set(), evicted: 0 }
 }
 
 export function zombieStateToJSON(s: ZombieState): ZombieStateJSON {
@@ -83,7 +80,14 @@ export function zombieStateToJSON(s: ZombieState): ZombieStateJSON {
 }
 
 export function zombieStateFromJSON(j: ZombieStateJSON): ZombieState {
-  return { ...j, agents: new Map(j.agents), sessions: new Map(j.sessions), open: new Set(j.open) }
+  // field by field: a snapshot written before the stretch cache went carries a `calendar`, not kept
+  return {
+    clock: j.clock,
+    agents: new Map(j.agents),
+    sessions: new Map(j.sessions),
+    open: new Set(j.open),
+    evicted: j.evicted,
+  }
 }
 
 const keySets = new WeakMap<readonly string[], Set<string>>()
@@ -171,12 +175,6 @@ export function tickZombie(state: ZombieState, cfg: ZombieConfig, now: number): 
   return { state, findings }
 }
 
-function businessAt(state: ZombieState, cfg: ZombieConfig, ts: number): boolean {
-  const c = state.calendar
-  if (c && ts >= c.start && ts < c.end) return c.business
-  return hoursStretch(cfg.business_hours, ts).business
-}
-
 function sessionKeyOf(e: RequestEvent): string | null {
   if (e.session_id !== '') return sessionKey('session', e.session_id)
   if (e.trace_id !== '') return sessionKey('trace', e.trace_id)
@@ -204,7 +202,8 @@ export function previewZombie(
   // busy agent's last seconds); an earlier waiting event passed its own gates when it arrived
   const a = state.agents.get(agent)
   let possible = false
-  if (!businessAt(state, cfg, arriving.ts) && !state.open.has(offHoursKey(agent))) possible = true
+  if (!hoursStretch(cfg.business_hours, arriving.ts).business && !state.open.has(offHoursKey(agent)))
+    possible = true
   if (!possible && a && !a.dormant && arriving.ts - a.lastSeen >= cfg.dormant_after) possible = true
   if (!possible) {
     const key = sessionKeyOf(arriving)
@@ -226,7 +225,6 @@ export function previewZombie(
     clock: state.clock,
     agents: new Map(),
     sessions,
-    calendar: state.calendar,
     open: new Set(),
     evicted: 0,
   }
