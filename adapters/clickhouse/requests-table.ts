@@ -178,12 +178,17 @@ const FIELDS = [...READ_COLUMNS.map(([, f]) => f), 'request_text', 'response_tex
 const IS_NUMERIC = FIELDS.map((f) => NUMERIC.has(f))
 const SELECT_COLUMNS = READ_COLUMNS.map(([sql]) => sql).join(', ')
 
-/** A RequestEvent from one JSONCompactEachRow row of `SELECT_COLUMNS` and the texts. */
-function eventFromRow(row: readonly unknown[]): RequestEvent {
-  const e: Record<string, unknown> = {}
-  for (let i = 0; i < FIELDS.length; i++) e[FIELDS[i]!] = IS_NUMERIC[i] ? Number(row[i]) : row[i]
-  return e as unknown as RequestEvent
-}
+/**
+ * A RequestEvent from one JSONCompactEachRow row of `SELECT_COLUMNS` and the texts: one object literal
+ * with every field in `FIELDS` order, compiled once from `FIELDS` (so it cannot drift from the SELECT).
+ * Objects built key by key in a loop took ~6 us each (dictionary-like shapes); the literal ~0.8 us
+ * (40,000 rows of 35 fields: 250-290 ms against ~30 ms, Node 20).
+ */
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- the body is built from FIELDS, constants
+const eventFromRow = new Function(
+  'row',
+  `return {${FIELDS.map((f, i) => `${JSON.stringify(f)}: ${IS_NUMERIC[i] ? `Number(row[${i}])` : `row[${i}]`}`).join(', ')}}`,
+) as (row: readonly unknown[]) => RequestEvent
 
 /** Where a page starts: at `ts` (no `id`), at the event (`ts`, `id`) (`from`), or just after it. */
 type Cursor = { ts: number; id: string | null; from?: boolean }
@@ -194,8 +199,9 @@ type Cursor = { ts: number; id: string | null; from?: boolean }
  *
  * Each page reads a time window `[cursor, hi)` with plain bounds on `ts` (daily partitions and the
  * `ts` index prune on them; a tuple comparison `(ts, event_id) > (...)` prunes nothing), sorted and cut
- * at `pageSize`; the window grows while pages come back sparse and the next page starts just after the
- * last event read, so every event comes exactly once.
+ * at `pageSize`; the first window is sized from a count of the range (the whole range when it fits in a
+ * page), the window grows while pages come back sparse and the next page starts just after the last event
+ * read, so every event comes exactly once.
  */
 export async function* readEvents(
   client: ClickHouseClient,
@@ -208,12 +214,20 @@ export async function* readEvents(
   const columns = `${SELECT_COLUMNS}, ${TEXTS[opts.columns ?? 'all']}`
   const agents = agentsFilter(opts)
   let cursor: Cursor = { ts: fromTs, id: null }
-  if (opts.newest !== undefined) {
-    if (opts.newest <= 0) return
-    const start = await newestStart(client, database, fromTs, toTs, opts.newest, agents)
-    cursor = start
+  if (opts.newest !== undefined && opts.newest <= 0) return
+  // how many events the range holds sizes the first window (one read when they fit in a page; the window
+  // still grows or is cut by the page size after it) and, with `newest`, says whether to skip any
+  const total = await countRange(client, database, fromTs, toTs, agents)
+  if (total === 0) return
+  let count = total
+  if (opts.newest !== undefined && total > opts.newest) {
+    cursor = await newestStart(client, database, fromTs, toTs, opts.newest, agents)
+    count = opts.newest
   }
-  let span = Math.max(60_000, Math.ceil((toTs - cursor.ts) / 64))
+  const range = toTs - cursor.ts
+  // else a window of about half a page at the range's mean density (a window read whole and then cut
+  // at the page size would read rows only to drop them)
+  let span = count <= pageSize ? range : Math.max(60_000, Math.ceil((range * pageSize) / count / 2))
   while (cursor.ts < toTs) {
     const hi = Math.min(toTs, cursor.ts + span)
     const after =
@@ -250,6 +264,24 @@ function agentsFilter(opts: ReadEventsOptions): { sql: string; params: Record<st
     OR (api_key_alias != '' AND has({agent_keys:Array(String)}, api_key_alias)))`,
     params: { agent_keys: [...opts.onlyAgents.agentKeys] },
   }
+}
+
+/** Events with `ts` in [fromTs, toTs) that match `agents`: reads only the `ts` column (and the filter's). */
+async function countRange(
+  client: ClickHouseClient,
+  database: string,
+  fromTs: number,
+  toTs: number,
+  agents: { sql: string; params: Record<string, unknown> },
+): Promise<number> {
+  const rs = await client.query({
+    query: `SELECT count() AS n FROM ${database}.requests
+WHERE ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({to:Int64}, 'UTC')${agents.sql}`,
+    query_params: { from: fromTs, to: toTs, ...agents.params },
+    format: 'JSONEachRow',
+  })
+  const [row] = await rs.json<{ n: string | number }>()
+  return Number(row?.n ?? 0)
 }
 
 /** Where the newest `n` events of [fromTs, toTs) begin (the range start when there are fewer). */

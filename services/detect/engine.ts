@@ -144,7 +144,12 @@ export class DetectionEngine implements Lifecycle {
       )
     await this.#recorder.record(restored.findings, now)
     log.info(
-      { openAlerts: open.size, replayedEvents: restored.replayed, spendSeries: restored.spendSeries },
+      {
+        openAlerts: open.size,
+        replayedEvents: restored.replayed,
+        spendSeries: restored.spendSeries,
+        ms: restored.ms,
+      },
       'detection restored',
     )
     this.#refreshSpendHistory(now)
