@@ -73,15 +73,30 @@ export function queryCost(
   ])
 }
 
-/** The WHERE of one segment and its parameters (named `_i` apart when `i` is given). */
-function segmentWhere(q: CostQuery, seg: CostSegment, i: number, params: Record<string, unknown>): string {
-  const bucket = BUCKET[seg.table]
-  params[`from${i}`] = seg.fromMs
-  params[`to${i}`] = seg.toMs
-  const where = [
-    `${bucket} >= fromUnixTimestamp64Milli({from${i}:Int64}, 'UTC')`,
-    `${bucket} < fromUnixTimestamp64Milli({to${i}:Int64}, 'UTC')`,
-  ]
+/**
+ * The WHERE of the parts of a range read from one table (`ranges`, disjoint: one condition per range,
+ * OR-ed) and the query's filters, with their parameters (named `_i` apart by each range's index `i`).
+ * A rollup's bucket is a whole-second DateTime: it is compared with whole seconds (a bucket b >= x ms
+ * exactly when b >= ceil(x / 1000) s, and b < y ms when b < ceil(y / 1000) s), not with a DateTime64,
+ * which would convert every row's bucket (~a quarter of a month's customer-day read, chdb 3.4). toDateTime
+ * of an Int64 saturates at the type's ends (before 1970, after 2106), which keeps both comparisons exact.
+ */
+function segmentWhere(
+  q: CostQuery,
+  table: CostTable,
+  ranges: ReadonlyArray<{ fromMs: number; toMs: number; i: number }>,
+  params: Record<string, unknown>,
+): string {
+  const bucket = BUCKET[table]
+  const raw = table === 'requests'
+  const conds = ranges.map(({ fromMs, toMs, i }) => {
+    params[`from${i}`] = raw ? fromMs : Math.ceil(fromMs / 1000)
+    params[`to${i}`] = raw ? toMs : Math.ceil(toMs / 1000)
+    const at = (name: string) =>
+      raw ? `fromUnixTimestamp64Milli({${name}:Int64}, 'UTC')` : `toDateTime({${name}:Int64}, 'UTC')`
+    return `${bucket} >= ${at(`from${i}`)} AND ${bucket} < ${at(`to${i}`)}`
+  })
+  const where = [conds.length === 1 ? conds[0]! : `(${conds.map((c) => `(${c})`).join(' OR ')})`]
   for (const d of ATTRIBUTE_DIMENSIONS) {
     const v = q[d]
     if (v === undefined) continue
@@ -89,6 +104,19 @@ function segmentWhere(q: CostQuery, seg: CostSegment, i: number, params: Record<
     params[d] = v
   }
   return where.join(' AND ')
+}
+
+/** The segments grouped by table, in order of first appearance, each range with its segment index. */
+function byTable(
+  segments: readonly CostSegment[],
+): Array<{ table: CostTable; ranges: Array<{ fromMs: number; toMs: number; i: number }> }> {
+  const out = new Map<CostTable, Array<{ fromMs: number; toMs: number; i: number }>>()
+  segments.forEach((seg, i) => {
+    const ranges = out.get(seg.table) ?? []
+    ranges.push({ fromMs: seg.fromMs, toMs: seg.toMs, i })
+    out.set(seg.table, ranges)
+  })
+  return [...out].map(([table, ranges]) => ({ table, ranges }))
 }
 
 type SumField = (typeof COST_SUMS)[number]
@@ -174,23 +202,26 @@ GROUP BY ${groupKeys.join(', ')}
 ORDER BY s_cost_usd DESC, ${groupKeys.join(', ')}
 LIMIT {limit:UInt32}`
     : ''
+  // one read per table: the edges of a range often come from the same finer table (each read of a table
+  // has a fixed cost of its own)
+  const reads = byTable(segments)
   let query: string
-  if (segments.length === 1) {
-    const seg = segments[0]!
-    const bucket = BUCKET[seg.table]
+  if (reads.length === 1) {
+    const { table, ranges } = reads[0]!
+    const bucket = BUCKET[table]
     query = `SELECT ${[...q.group_by.map((d) => dimensionSql(d, bucket)), ''].join(', ')}
-       ${sumsSql(seg.table, 's', true, totals)}
-FROM ${database}.${seg.table}
-WHERE ${segmentWhere(q, seg, 0, params)}${grouped}`
+       ${sumsSql(table, 's', true, totals)}
+FROM ${database}.${table}
+WHERE ${segmentWhere(q, table, ranges, params)}${grouped}`
   } else {
-    const parts = segments.map((seg, i) => {
-      const bucket = BUCKET[seg.table]
+    const parts = reads.map(({ table, ranges }) => {
+      const bucket = BUCKET[table]
       const dims = q.group_by.map((d) =>
         d === 'key' ? 'api_key_hash AS d_key, any(api_key_alias) AS i_key_alias' : dimensionSql(d, bucket),
       )
-      return `SELECT ${[...dims, ''].join(', ')}${sumsSql(seg.table, 'i', false)}
-FROM ${database}.${seg.table}
-WHERE ${segmentWhere(q, seg, i, params)}${groupKeys.length ? `\nGROUP BY ${groupKeys.join(', ')}` : ''}`
+      return `SELECT ${[...dims, ''].join(', ')}${sumsSql(table, 'i', false)}
+FROM ${database}.${table}
+WHERE ${segmentWhere(q, table, ranges, params)}${groupKeys.length ? `\nGROUP BY ${groupKeys.join(', ')}` : ''}`
     })
     const outer = q.group_by.map((d) => (d === 'key' ? 'd_key, any(i_key_alias) AS a_key_alias' : `d_${d}`))
     query = `SELECT ${[...outer, ''].join(', ')}
