@@ -158,6 +158,9 @@ export async function repairRollups(
   report.checkedHours = checked.length
   const minuteKept = keptSince(MINUTE_ROLLUP_TTL_DAYS)
   for (const chunk of chunks(checked, CHUNK_HOURS)) {
+    // raw rows are summed once per chunk, by hour over the whole days it touches, and compared with every
+    // rollup (by day for the daily one: the sum of its 24 hours); the re-checks after a rebuild read again
+    const rawByHour = await rawHourSums(store, chunk)
     for (const { table, span_s } of ROLLUPS) {
       // a daily rollup is compared by whole days, each only while all of its raw rows are kept
       const keep =
@@ -169,7 +172,7 @@ export async function repairRollups(
                 (d) => d >= keptSince(opts.retentionDays),
               )
       if (keep.length === 0) continue
-      let diffs = await compare(store, table, keep)
+      let diffs = await compare(store, table, keep, span_s === HOUR_S ? rawByHour : daySums(rawByHour))
       const first = new Map(diffs.map((d) => [d.hour, d]))
       for (let attempt = 1; diffs.length > 0 && attempt <= (opts.maxAttempts ?? 3); attempt++) {
         log.warn(
@@ -225,11 +228,73 @@ GROUP BY h ORDER BY h`,
   return { hours, nowS: Number(row!.now) }
 }
 
-/** The hours among `hours` where `table` and raw rows differ in any sum. */
+/** The raw sums of every hour of the days (UTC) that hold `hours`, by hour (epoch s); absent: no rows. */
+async function rawHourSums(store: StoreClient, hours: readonly number[]): Promise<Map<number, Sums>> {
+  const days = [...new Set(hours.map((h) => h - (h % 86_400)))]
+  const rs = await store.client.query({
+    query: renderSql(
+      `SELECT toUnixTimestamp(toStartOfHour(ts)) AS h, ${RAW_SUMS}
+FROM {{db}}.requests WHERE ${inHours('ts', 86_400)} GROUP BY h`,
+      store.database,
+    ),
+    query_params: hourParams(days, 86_400),
+    format: 'JSONEachRow',
+  })
+  return sumsByHour(await rs.json<Record<string, string | number>>())
+}
+
+function sumsByHour(rows: ReadonlyArray<Record<string, string | number>>): Map<number, Sums> {
+  const byHour = new Map<number, Sums>()
+  for (const r of rows) {
+    const s = { ...ZERO }
+    for (const c of SUMS) s[c] = String(r[`s_${c}`])
+    byHour.set(Number(r.h), s)
+  }
+  return byHour
+}
+
+/** Fraction digits of the summed columns (cost_usd is Decimal(18, 10); the counts have none). */
+const SCALE = 10
+/** Exact decimal text as an integer of 10^-SCALE units. */
+function units(x: string): bigint {
+  const neg = x.startsWith('-')
+  const [int = '0', frac = ''] = (neg ? x.slice(1) : x).split('.')
+  const v = BigInt(int + frac.padEnd(SCALE, '0').slice(0, SCALE))
+  return neg ? -v : v
+}
+/** `units` back to decimal text. */
+function fromUnits(v: bigint): string {
+  const neg = v < 0n
+  const digits = (neg ? -v : v).toString().padStart(SCALE + 1, '0')
+  const int = digits.slice(0, -SCALE)
+  const frac = digits.slice(-SCALE).replace(/0+$/, '')
+  return `${neg ? '-' : ''}${int}${frac ? `.${frac}` : ''}`
+}
+
+/** The hourly sums added up by day (epoch s of 00:00 UTC), exactly. */
+export function daySums(byHour: ReadonlyMap<number, Sums>): Map<number, Sums> {
+  const acc = new Map<number, Record<(typeof SUMS)[number], bigint>>()
+  for (const [h, s] of byHour) {
+    const day = h - (h % 86_400)
+    const d =
+      acc.get(day) ?? (Object.fromEntries(SUMS.map((c) => [c, 0n])) as Record<(typeof SUMS)[number], bigint>)
+    for (const c of SUMS) d[c] += units(s[c])
+    acc.set(day, d)
+  }
+  const out = new Map<number, Sums>()
+  for (const [day, d] of acc) out.set(day, Object.fromEntries(SUMS.map((c) => [c, fromUnits(d[c])])) as Sums)
+  return out
+}
+
+/**
+ * The hours among `hours` where `table` and raw rows differ in any sum; `rawSums` (by span start) when
+ * the raw rows were already summed, else they are read here.
+ */
 async function compare(
   store: StoreClient,
   table: RollupTable,
   hours: readonly number[],
+  rawSums?: ReadonlyMap<number, Sums>,
 ): Promise<BucketDiff[]> {
   const bucket = ROLLUPS.find((r) => r.table === table)!.bucket
   const span = spanOf(table)
@@ -239,16 +304,12 @@ async function compare(
       query_params: hourParams(hours, span),
       format: 'JSONEachRow',
     })
-    const byHour = new Map<number, Sums>()
-    for (const r of await rs.json<Record<string, string | number>>()) {
-      const s = { ...ZERO }
-      for (const c of SUMS) s[c] = String(r[`s_${c}`])
-      byHour.set(Number(r.h), s)
-    }
-    return byHour
+    return sumsByHour(await rs.json<Record<string, string | number>>())
   }
-  const raw = await sums(`SELECT toUnixTimestamp(${startOf('ts', span)}) AS h, ${RAW_SUMS}
-FROM {{db}}.requests WHERE ${inHours('ts', span)} GROUP BY h`)
+  const raw =
+    rawSums ??
+    (await sums(`SELECT toUnixTimestamp(${startOf('ts', span)}) AS h, ${RAW_SUMS}
+FROM {{db}}.requests WHERE ${inHours('ts', span)} GROUP BY h`))
   const rollup = await sums(`SELECT toUnixTimestamp(${startOf(bucket, span)}) AS h, ${ROLLUP_SUMS}
 FROM {{db}}.${table} WHERE ${inHours(bucket, span)} GROUP BY h`)
   const diffs: BucketDiff[] = []
