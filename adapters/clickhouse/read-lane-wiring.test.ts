@@ -9,9 +9,9 @@ import { CostQuery } from '../../schemas/api.js'
 import { planCostQuery } from '../../core/cost-plan.js'
 
 /**
- * An engine that runs statements only when the test finishes them; every query answers no rows. The
- * lanes in front of it are the real ones (store-lanes.ts), so what is checked is which lane each reader
- * of this package sends its statements to.
+ * An engine that runs statements only when the test finishes them; every query answers no rows (as
+ * JSONEachRow rows or a JSON document). The lanes in front of it are the real ones (store-lanes.ts), so
+ * what is checked is which lane each reader of this package sends its statements to.
  */
 function heldStore() {
   const started: Array<{ what: string; limit: unknown; finish: () => void }> = []
@@ -20,7 +20,8 @@ function heldStore() {
       started.push({
         what: (params.query ?? params.table ?? '').trim().split(/\s+/).slice(0, 2).join(' '),
         limit: params.clickhouse_settings?.max_execution_time,
-        finish: () => resolve({ json: () => Promise.resolve([]) }),
+        finish: () =>
+          resolve({ json: () => Promise.resolve([]), text: () => Promise.resolve('{"data": []}') }),
       })
     })
   const engine = { query: run, insert: run, command: run, close: () => Promise.resolve() }
