@@ -189,7 +189,7 @@ export async function queryCostWithTotal(
     ])
     return { rows, total: total ?? sumRows([]) }
   }
-  return { rows: costRows(doc.data), total: doc.totals ? costSums(doc.totals, 's_') : sumRows([]) }
+  return { rows: costRows(doc.data), total: doc.totals ? costSums(doc.totals) : sumRows([]) }
 }
 
 /** The SELECT of a cost read over `segments` (see `queryCostSegments`), `WITH TOTALS` when asked. */
@@ -260,9 +260,9 @@ function costRows(rows: ReadonlyArray<Record<string, string | number>>): CostRow
 }
 
 /** The sums of an answered row or of the totals row (`s_` columns). */
-function costSums(r: Record<string, string | number>, prefix: 's_'): CostRow {
+function costSums(r: Record<string, string | number>): CostRow {
   const sums = sumRows([])
-  for (const f of COST_SUMS) sums[f] = Number(r[`${prefix}${f}`] ?? 0)
+  for (const f of COST_SUMS) sums[f] = Number(r[`s_${f}`] ?? 0)
   sums.cost_usd = roundUsd(sums.cost_usd)
   return sums
 }

@@ -13,16 +13,7 @@ export function clickHouseEventReader(store: StoreClient): EventReader {
   const { client, database } = store
   return {
     readEvents: (fromTs, toTs, pageSize, opts) => readEvents(client, database, fromTs, toTs, pageSize, opts),
-    async countEvents(fromTs, toTs) {
-      const rs = await client.query({
-        query: `SELECT count() AS n FROM ${database}.requests
-WHERE ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`,
-        query_params: { from: fromTs, to: toTs },
-        format: 'JSONEachRow',
-      })
-      const [row] = await rs.json<{ n: string | number }>()
-      return Number(row?.n ?? 0)
-    },
+    countEvents: (fromTs, toTs) => countRange(client, database, fromTs, toTs, agentsFilter({})),
   }
 }
 
@@ -266,6 +257,9 @@ function agentsFilter(opts: ReadEventsOptions): { sql: string; params: Record<st
   }
 }
 
+/** `ts` in [{from}, {to}) (epoch ms parameters). */
+const TS_FROM_TO = `ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({to:Int64}, 'UTC')`
+
 /** Events with `ts` in [fromTs, toTs) that match `agents`: reads only the `ts` column (and the filter's). */
 async function countRange(
   client: ClickHouseClient,
@@ -276,7 +270,7 @@ async function countRange(
 ): Promise<number> {
   const rs = await client.query({
     query: `SELECT count() AS n FROM ${database}.requests
-WHERE ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({to:Int64}, 'UTC')${agents.sql}`,
+WHERE ${TS_FROM_TO}${agents.sql}`,
     query_params: { from: fromTs, to: toTs, ...agents.params },
     format: 'JSONEachRow',
   })
@@ -296,7 +290,7 @@ async function newestStart(
   // only ts and event_id, newest first, the n-th one: where the kept events begin
   const rs = await client.query({
     query: `SELECT toUnixTimestamp64Milli(ts) AS x_ts, event_id FROM ${database}.requests
-WHERE ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts < fromUnixTimestamp64Milli({to:Int64}, 'UTC')${agents.sql}
+WHERE ${TS_FROM_TO}${agents.sql}
 ORDER BY ts DESC, event_id DESC
 LIMIT 1 OFFSET {skip:UInt64}`,
     query_params: { from: fromTs, to: toTs, skip: n - 1, ...agents.params },

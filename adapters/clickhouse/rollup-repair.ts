@@ -4,6 +4,7 @@ import { MIGRATIONS } from '../../schemas/migrations/index.js'
 import { MINUTE_ROLLUP_TTL_DAYS } from '../../schemas/migrations/003-spend-rollups.js'
 import type { StoreClient } from './client.js'
 import { renderSql } from './migrate.js'
+import { COST_SCALE } from './row-binary.js'
 import { deleteSettings, rebuildSettings } from './settings.js'
 
 /**
@@ -253,21 +254,19 @@ function sumsByHour(rows: ReadonlyArray<Record<string, string | number>>): Map<n
   return byHour
 }
 
-/** Fraction digits of the summed columns (cost_usd is Decimal(18, 10); the counts have none). */
-const SCALE = 10
-/** Exact decimal text as an integer of 10^-SCALE units. */
+/** Exact decimal text as an integer of 10^-COST_SCALE units (cost_usd's places; the counts have none). */
 function units(x: string): bigint {
   const neg = x.startsWith('-')
   const [int = '0', frac = ''] = (neg ? x.slice(1) : x).split('.')
-  const v = BigInt(int + frac.padEnd(SCALE, '0').slice(0, SCALE))
+  const v = BigInt(int + frac.padEnd(COST_SCALE, '0').slice(0, COST_SCALE))
   return neg ? -v : v
 }
 /** `units` back to decimal text. */
 function fromUnits(v: bigint): string {
   const neg = v < 0n
-  const digits = (neg ? -v : v).toString().padStart(SCALE + 1, '0')
-  const int = digits.slice(0, -SCALE)
-  const frac = digits.slice(-SCALE).replace(/0+$/, '')
+  const digits = (neg ? -v : v).toString().padStart(COST_SCALE + 1, '0')
+  const int = digits.slice(0, -COST_SCALE)
+  const frac = digits.slice(-COST_SCALE).replace(/0+$/, '')
   return `${neg ? '-' : ''}${int}${frac ? `.${frac}` : ''}`
 }
 

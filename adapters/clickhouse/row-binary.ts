@@ -102,7 +102,7 @@ export class RowBinaryWriter {
 }
 
 /** Decimal places of `cost_usd Decimal(18, 10)`. */
-const COST_SCALE = 10
+export const COST_SCALE = 10
 
 /**
  * The `requests` columns RowBinary rows carry, in order, with their types (the `structure` the engine

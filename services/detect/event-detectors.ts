@@ -138,7 +138,11 @@ export class EventDetectors {
       replayed: events.length,
       spendSeries: spendMinutes?.length ?? 0,
       spendMinutesError,
-      ms: { spendMinutes: ms(t1 - t0), read: ms(t2 - t1), replay: ms(performance.now() - t2) },
+      ms: {
+        spendMinutes: Math.round(t1 - t0),
+        read: Math.round(t2 - t1),
+        replay: Math.round(performance.now() - t2),
+      },
     }
   }
 
@@ -217,5 +221,3 @@ export class EventDetectors {
     return eventFindings(this.#runner.advance(now))
   }
 }
-
-const ms = (x: number) => Math.round(x)
