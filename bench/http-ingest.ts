@@ -78,7 +78,13 @@ export const httpIngest: BenchPart = {
 
     const dir = mkdtempSync(join(tmpdir(), 'gw-bench-http-'))
     const config = join(dir, 'gatewarden.yaml')
-    writeFileSync(config, JSON.stringify({ store: { data_dir: join(dir, 'data') } })) // JSON is YAML
+    // JSON is YAML; GW_BENCH_DEDUPE_FILTER_MIB=0 measures the duplicate lookup without its filter
+    const filterMiB = process.env.GW_BENCH_DEDUPE_FILTER_MIB
+    const store = {
+      data_dir: join(dir, 'data'),
+      ...(filterMiB ? { dedupe_filter_mib: Number(filterMiB) } : {}),
+    }
+    writeFileSync(config, JSON.stringify({ store }))
     const gw = await spawnGatewarden({ GATEWARDEN_CONFIG: config }, undefined, profileArgs(opts.profileDir))
     try {
       const memory = watchMemory(gw.child.pid!, gw.url)
@@ -111,7 +117,7 @@ export const httpIngest: BenchPart = {
       log(engine.line)
       for (const line of profiles) log(line)
       log(
-        `store: ${writes['http.store.batches']} batches, ${writes['http.store.rows_per_batch.mean']} rows and ${writes['http.store.write_ms_per_batch.mean']} ms each on average`,
+        `store: ${writes['http.store.batches']} batches, ${writes['http.store.rows_per_batch.mean']} rows and ${writes['http.store.write_ms_per_batch.mean']} ms each on average; duplicate lookups ${writes['http.store.dedupe_lookups.skipped']} skipped, ${writes['http.store.dedupe_lookups.narrowed']} narrowed, ${writes['http.store.dedupe_lookups.store']} of every id`,
       )
       return {
         'http.events': events,

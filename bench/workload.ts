@@ -112,9 +112,21 @@ export function promSum(text: string, name: string): number {
   return sum
 }
 
+/** The sum of one Prometheus sample name over the label sets holding `label` (e.g. `how="skipped"`); 0 when none. */
+function promSumWith(text: string, name: string, label: string): number {
+  let sum = 0
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) || !line.slice(0, line.indexOf('}')).includes(label)) continue
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1))
+    if (Number.isFinite(v)) sum += v
+  }
+  return sum
+}
+
 /**
  * The writer's batches so far, from the child's `/metrics`: how many, their mean rows and their mean
- * store time (dedupe lookup + insert), as `${prefix}.store.*` figures.
+ * store time (dedupe lookup + insert), and how the duplicate lookups went (the filter of stored ids: every
+ * id asked of the store, some, none), as `${prefix}.store.*` figures.
  */
 export async function storeWrites(url: string, prefix: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text()
@@ -125,6 +137,22 @@ export async function storeWrites(url: string, prefix: string): Promise<Record<s
     [`${prefix}.store.batches`]: batches,
     [`${prefix}.store.rows_per_batch.mean`]: Math.round(rows / batches),
     [`${prefix}.store.write_ms_per_batch.mean`]: r3((secs * 1000) / batches),
+    [`${prefix}.store.dedupe_lookups.store`]: promSumWith(
+      text,
+      'gatewarden_dedupe_lookups_total',
+      'how="store"',
+    ),
+    [`${prefix}.store.dedupe_lookups.narrowed`]: promSumWith(
+      text,
+      'gatewarden_dedupe_lookups_total',
+      'how="narrowed"',
+    ),
+    [`${prefix}.store.dedupe_lookups.skipped`]: promSumWith(
+      text,
+      'gatewarden_dedupe_lookups_total',
+      'how="skipped"',
+    ),
+    [`${prefix}.store.dedupe_ids_asked`]: promSum(text, 'gatewarden_dedupe_ids_asked_total'),
   }
 }
 

@@ -88,6 +88,12 @@ export const StoreConfig = z.strictObject({
    * everywhere (what a server gets, e.g. to reproduce its parsing on the embedded engine).
    */
   insert_format: z.enum(['auto', 'json']).default('auto'),
+  /**
+   * Embedded engine only: memory (MiB) for a filter of the event ids this process stored, so the
+   * duplicate lookup before each insert asks the store only about ids it may hold (0: always ask the
+   * store). 32 MiB files ~11M ids, about 35 minutes at 5,000 events/s.
+   */
+  dedupe_filter_mib: z.number().int().min(0).max(1024).default(32),
 })
 export type StoreConfig = z.infer<typeof StoreConfig>
 

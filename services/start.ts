@@ -209,7 +209,11 @@ export async function start(
   late.engine = engine
   registerBudgetGauges(metrics, engine)
 
-  const eventStore = clickHouseEventStore(store, failpoints)
+  const eventStore = clickHouseEventStore(store, {
+    failpoints,
+    dedupeFilterMiB: config.store.dedupe_filter_mib,
+    dedupeLookup: (how, ids) => metrics.dedupeLookup(how, ids),
+  })
   const writer = new BatchWriter(
     eventStore,
     config.writer,

@@ -28,6 +28,16 @@ export async function requestsTableExists(store: StoreClient): Promise<boolean> 
   return Number(row?.n ?? 0) > 0
 }
 
+/** The newest event time stored (epoch ms; 0 when the table is empty). */
+export async function maxStoredTs(store: StoreClient): Promise<number> {
+  const rs = await store.client.query({
+    query: `SELECT toUnixTimestamp64Milli(max(ts)) AS t FROM ${store.database}.requests`,
+    format: 'JSONEachRow',
+  })
+  const [row] = await rs.json<{ t: string | number }>()
+  return Number(row?.t ?? 0)
+}
+
 /** Ids per lookup query: keeps query parameters well under the HTTP server's URI limit. */
 const LOOKUP_CHUNK = 2_000
 

@@ -27,6 +27,8 @@ export interface Metrics {
   storeStatement(info: { lane: string; statement: string; waitMs: number; runMs: number; ok: boolean }): void
   storeFailure(rows: number): void
   ingestRefused(source: string, reason: string): void
+  /** One duplicate lookup before an insert: how it went (store, narrowed, skipped) and ids asked of the store. */
+  dedupeLookup(how: string, idsAsked: number): void
   /** One stored alert change (`firing`, `resolved`) of a detector type. */
   alertChanged(type: string, state: string): void
   /** Registers a gauge read at each scrape: one value, or one value per attribute set (e.g. per partition). */
@@ -82,6 +84,13 @@ export function createMetrics(): Metrics {
   const failures = meter.createCounter('gatewarden_store_failed_rows', {
     description: 'Rows whose batch failed for good',
   })
+  const dedupeLookups = meter.createCounter('gatewarden_dedupe_lookups', {
+    description:
+      'Duplicate lookups before an insert, by how: store (every id asked), narrowed (the filter of stored ids left some), skipped (none)',
+  })
+  const dedupeIds = meter.createCounter('gatewarden_dedupe_ids_asked', {
+    description: 'Event ids the duplicate lookups asked the store about',
+  })
   const alertChanges = meter.createCounter('gatewarden_alert_changes', {
     description: 'Alert state changes stored, by detector type and new state',
   })
@@ -108,6 +117,10 @@ export function createMetrics(): Metrics {
     storeFailure: (rows) => failures.add(rows),
     ingestRefused: (source, reason) => refused.add(1, { source, reason }),
     alertChanged: (type, state) => alertChanges.add(1, { type, state }),
+    dedupeLookup: (how, ids) => {
+      dedupeLookups.add(1, { how })
+      dedupeIds.add(ids)
+    },
     gauge: (name, description, read) => {
       meter.createObservableGauge(name, { description }).addCallback((r) => {
         const v = read()

@@ -38,7 +38,7 @@ const armed = (spec: string): Failpoints => {
 const jsonStore = async () => ({ ...(await freshStore('poison')), scratchDir: undefined })
 const writerOn = async (opts: { failpoints?: Failpoints; cfg?: Record<string, unknown> } = {}) => {
   const store = await jsonStore()
-  const es = clickHouseEventStore(store, opts.failpoints)
+  const es = clickHouseEventStore(store, { failpoints: opts.failpoints })
   const calls = { requests: 0 }
   const counting = {
     ...es,
@@ -128,7 +128,7 @@ test('a batch made only of poison rows is all dead letters and resolves: nothing
 test('dead letters go in after the requests: a submission whose dead-letter insert failed is resubmitted without duplicating either', async () => {
   const store = await freshStore('poison')
   // hit 1 = the requests insert (succeeds), hits 2.. = the dead-letter insert (fails until the deadline)
-  const es = clickHouseEventStore(store, armed('store.insert=error@2'))
+  const es = clickHouseEventStore(store, { failpoints: armed('store.insert=error@2') })
   const cfg = WriterConfig.parse({ max_batch_wait_ms: 5, store_retry_deadline_ms: 2_000 })
   const w1 = new BatchWriter(es, cfg, silentLog, {}, instantClock())
   const dl = deadLetter('{"broken', {
