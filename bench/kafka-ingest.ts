@@ -93,8 +93,13 @@ export const kafkaIngest: BenchPart = {
       producer = undefined
 
       // 2. a Gatewarden child process consuming the topic from offset 0
+      // GW_BENCH_DEDUPE_FILTER_MIB=0 measures the duplicate lookup without its filter
+      const filterMiB = process.env.GW_BENCH_DEDUPE_FILTER_MIB
       const config = {
-        store: { data_dir: join(dir, 'data') },
+        store: {
+          data_dir: join(dir, 'data'),
+          ...(filterMiB ? { dedupe_filter_mib: Number(filterMiB) } : {}),
+        },
         kafka: { brokers: broker.brokers, topics: [topic], group_id: groupId, from_beginning: true },
       }
       const configPath = join(dir, 'gatewarden.yaml')
@@ -144,7 +149,7 @@ export const kafkaIngest: BenchPart = {
       log(engine.line)
       for (const line of profiles) log(line)
       log(
-        `store: ${writes['kafka.store.batches']} batches, ${writes['kafka.store.rows_per_batch.mean']} rows and ${writes['kafka.store.write_ms_per_batch.mean']} ms each on average`,
+        `store: ${writes['kafka.store.batches']} batches, ${writes['kafka.store.rows_per_batch.mean']} rows and ${writes['kafka.store.write_ms_per_batch.mean']} ms each on average; duplicate lookups ${writes['kafka.store.dedupe_lookups.skipped']} skipped, ${writes['kafka.store.dedupe_lookups.narrowed']} narrowed, ${writes['kafka.store.dedupe_lookups.store']} of every id`,
       )
       return {
         'kafka.events': events,
