@@ -335,6 +335,9 @@ test('healthz and metrics report the pipeline', async () => {
   assert.match(m, /gatewarden_batch_rows_count/)
   assert.match(m, /gatewarden_store_write_seconds_bucket/)
   assert.match(m, /gatewarden_pending_rows/)
+  // a fresh embedded store: the filter of stored ids answers the batch's duplicate lookup alone
+  assert.match(m, /gatewarden_dedupe_lookups_total\{how="skipped"[^}]*\} 1\n/)
+  assert.match(m, /gatewarden_dedupe_ids_asked_total\{[^}]*\} 0\n/)
 })
 
 test('store down: the sender gets 503 with Retry-After, never a false ack', async () => {
