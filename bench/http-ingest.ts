@@ -34,6 +34,7 @@ import {
   r3,
   watchCpu,
   watchMemory,
+  benchStoreConfig,
 } from './workload.js'
 
 const BATCH = 512
@@ -78,13 +79,7 @@ export const httpIngest: BenchPart = {
 
     const dir = mkdtempSync(join(tmpdir(), 'gw-bench-http-'))
     const config = join(dir, 'gatewarden.yaml')
-    // JSON is YAML; GW_BENCH_DEDUPE_FILTER_MIB=0 measures the duplicate lookup without its filter
-    const filterMiB = process.env.GW_BENCH_DEDUPE_FILTER_MIB
-    const store = {
-      data_dir: join(dir, 'data'),
-      ...(filterMiB ? { dedupe_filter_mib: Number(filterMiB) } : {}),
-    }
-    writeFileSync(config, JSON.stringify({ store }))
+    writeFileSync(config, JSON.stringify({ store: benchStoreConfig(join(dir, 'data')) })) // JSON is YAML
     const gw = await spawnGatewarden({ GATEWARDEN_CONFIG: config }, undefined, profileArgs(opts.profileDir))
     try {
       const memory = watchMemory(gw.child.pid!, gw.url)

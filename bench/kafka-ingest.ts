@@ -43,6 +43,7 @@ import {
   r3,
   watchCpu,
   watchMemory,
+  benchStoreConfig,
 } from './workload.js'
 
 const PARTITIONS = 4
@@ -93,13 +94,8 @@ export const kafkaIngest: BenchPart = {
       producer = undefined
 
       // 2. a Gatewarden child process consuming the topic from offset 0
-      // GW_BENCH_DEDUPE_FILTER_MIB=0 measures the duplicate lookup without its filter
-      const filterMiB = process.env.GW_BENCH_DEDUPE_FILTER_MIB
       const config = {
-        store: {
-          data_dir: join(dir, 'data'),
-          ...(filterMiB ? { dedupe_filter_mib: Number(filterMiB) } : {}),
-        },
+        store: benchStoreConfig(join(dir, 'data')),
         kafka: { brokers: broker.brokers, topics: [topic], group_id: groupId, from_beginning: true },
       }
       const configPath = join(dir, 'gatewarden.yaml')

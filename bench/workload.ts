@@ -101,28 +101,28 @@ export async function deadLetters(url: string): Promise<number> {
   return ((await res.json()) as { dead_letters: unknown[] }).dead_letters.length
 }
 
-/** The sum over every label set of one Prometheus sample name (`name{...} value` lines), NaN when absent. */
-export function promSum(text: string, name: string): number {
+/**
+ * The sum over every label set of one Prometheus sample name (`name{...} value` lines), or over the label
+ * sets holding `label` (e.g. `how="skipped"`); NaN when none.
+ */
+export function promSum(text: string, name: string, label?: string): number {
   let sum = NaN
   for (const line of text.split('\n')) {
     if (!line.startsWith(name)) continue
     const rest = line.slice(name.length)
     if (rest[0] !== '{' && rest[0] !== ' ') continue
+    if (label !== undefined && (rest[0] !== '{' || !rest.slice(0, rest.indexOf('}')).includes(label)))
+      continue
     const v = Number(line.slice(line.lastIndexOf(' ') + 1))
     if (Number.isFinite(v)) sum = (Number.isNaN(sum) ? 0 : sum) + v
   }
   return sum
 }
 
-/** The sum of one Prometheus sample name over the label sets holding `label` (e.g. `how="skipped"`); 0 when none. */
-function promSumWith(text: string, name: string, label: string): number {
-  let sum = 0
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) || !line.slice(0, line.indexOf('}')).includes(label)) continue
-    const v = Number(line.slice(line.lastIndexOf(' ') + 1))
-    if (Number.isFinite(v)) sum += v
-  }
-  return sum
+/** The `store` part of a bench child's config; `GW_BENCH_DEDUPE_FILTER_MIB=0` runs it without the filter of stored ids (an A/B). */
+export function benchStoreConfig(dataDir: string): { data_dir: string; dedupe_filter_mib?: number } {
+  const filterMiB = process.env.GW_BENCH_DEDUPE_FILTER_MIB
+  return { data_dir: dataDir, ...(filterMiB ? { dedupe_filter_mib: Number(filterMiB) } : {}) }
 }
 
 /**
@@ -135,25 +135,15 @@ export async function storeWrites(url: string, prefix: string): Promise<Record<s
   const batches = promSum(text, 'gatewarden_batch_rows_count')
   const rows = promSum(text, 'gatewarden_batch_rows_sum')
   const secs = promSum(text, 'gatewarden_store_write_seconds_sum')
+  // a counter with no such lookup yet has no sample: 0
+  const lookups = (how: string) => promSum(text, 'gatewarden_dedupe_lookups_total', `how="${how}"`) || 0
   return {
     [`${prefix}.store.batches`]: batches,
     [`${prefix}.store.rows_per_batch.mean`]: Math.round(rows / batches),
     [`${prefix}.store.write_ms_per_batch.mean`]: r3((secs * 1000) / batches),
-    [`${prefix}.store.dedupe_lookups.store`]: promSumWith(
-      text,
-      'gatewarden_dedupe_lookups_total',
-      'how="store"',
-    ),
-    [`${prefix}.store.dedupe_lookups.narrowed`]: promSumWith(
-      text,
-      'gatewarden_dedupe_lookups_total',
-      'how="narrowed"',
-    ),
-    [`${prefix}.store.dedupe_lookups.skipped`]: promSumWith(
-      text,
-      'gatewarden_dedupe_lookups_total',
-      'how="skipped"',
-    ),
+    [`${prefix}.store.dedupe_lookups.store`]: lookups('store'),
+    [`${prefix}.store.dedupe_lookups.narrowed`]: lookups('narrowed'),
+    [`${prefix}.store.dedupe_lookups.skipped`]: lookups('skipped'),
     [`${prefix}.store.dedupe_ids_asked`]: promSum(text, 'gatewarden_dedupe_ids_asked_total'),
   }
 }

@@ -50,8 +50,9 @@ interface Segment {
 
 interface Bucket {
   segments: Segment[]
-  ids: number
 }
+
+const idsIn = (b: Bucket | undefined): number => b?.segments.reduce((n, s) => n + s.count, 0) ?? 0
 
 /** How a lookup went: ask the store for every id, for some, or for none. */
 export type Candidates = { kind: 'uncovered' } | { kind: 'covered'; ids: string[] }
@@ -82,7 +83,7 @@ export class StoredIds {
     this.#coveredAfter = Math.max(this.#coveredAfter ?? -Infinity, storedUpTo)
   }
 
-  /** Ids and memory, for logs and metrics. */
+  /** Buckets, memory and coverage, for tests and diagnostics. */
   stats(): { buckets: number; bits: number; coveredAfter: number | undefined; evictedBelow: number } {
     return {
       buckets: this.#buckets.size,
@@ -99,7 +100,7 @@ export class StoredIds {
     const key = Math.floor(ts / this.#opts.bucketMs)
     let bucket = this.#buckets.get(key)
     if (!bucket) {
-      bucket = { segments: [], ids: 0 }
+      bucket = { segments: [] }
       this.#buckets.set(key, bucket)
     }
     let seg = bucket.segments[bucket.segments.length - 1]
@@ -113,7 +114,6 @@ export class StoredIds {
     }
     seg.filter.add(id)
     seg.count++
-    bucket.ids++
   }
 
   /**
@@ -146,8 +146,8 @@ export class StoredIds {
   }
 
   /**
-   * A new segment for `bucket`: the newest bucket's first segment is sized like the busiest bucket near
-   * it (steady traffic fills one segment per bucket), an old event's bucket starts small, and each
+   * A new segment for `bucket`: the newest bucket's first segment is sized from the bucket before it, or
+   * else the newest one (steady traffic fills one segment per bucket), an old event's bucket starts small, and each
    * further segment doubles.
    */
   #segment(key: number, bucket: Bucket): Segment {
@@ -155,7 +155,7 @@ export class StoredIds {
     let ids = MIN_SEGMENT_IDS
     if (last) ids = last.capacity * 2
     else if (key >= this.#maxKey) {
-      const prev = this.#buckets.get(key - 1)?.ids ?? this.#buckets.get(this.#maxKey)?.ids ?? 0
+      const prev = idsIn(this.#buckets.get(key - 1) ?? this.#buckets.get(this.#maxKey))
       ids = Math.ceil(prev * 1.25)
     }
     const capacity = Math.min(MAX_SEGMENT_IDS, Math.max(MIN_SEGMENT_IDS, ids))

@@ -2,7 +2,8 @@ import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { clickHouseEventStore, type DedupeLookup } from '../../adapters/clickhouse/store.js'
 import { createStoreClient, type StoreClient } from '../../adapters/clickhouse/client.js'
-import { createFailpoints, parseFailpoints, type Failpoints } from '../../core/failpoints.js'
+import type { Failpoints } from '../../core/failpoints.js'
+import { armed } from '../support/failpoints.js'
 import { StoreConfig, WriterConfig } from '../../schemas/config.js'
 import { withEventDefaults, type RequestEvent } from '../../schemas/request-event.js'
 import { BatchWriter } from '../../services/ingest/batch-writer.js'
@@ -23,11 +24,6 @@ const event = (id: string, ts = NOW): RequestEvent => ({
   ...withEventDefaults({ event_id: id, ts, source: 'litellm_http', cost_usd: 0.25, customer: 'acme' }),
 })
 const cfg = WriterConfig.parse({ max_batch_wait_ms: 5 })
-const armed = (spec: string): Failpoints => {
-  const parsed = parseFailpoints(spec)
-  assert.ok(parsed.ok)
-  return createFailpoints(parsed.plan, { crash: () => assert.fail('no crash here'), sleep: async () => {} })
-}
 function writerOn(store: StoreClient, failpoints?: Failpoints) {
   const lookups: Array<{ how: DedupeLookup; ids: number }> = []
   const es = clickHouseEventStore(store, { dedupeLookup: (how, ids) => lookups.push({ how, ids }) })

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { clickHouseEventStore } from '../../adapters/clickhouse/store.js'
 import { classifyStoreError } from '../../adapters/clickhouse/store-errors.js'
 import { insertRequests } from '../../adapters/clickhouse/requests-table.js'
-import { createFailpoints, parseFailpoints, type Failpoints } from '../../core/failpoints.js'
+import type { Failpoints } from '../../core/failpoints.js'
+import { armed } from '../support/failpoints.js'
 import type { RetryClock } from '../../core/retry.js'
 import { WriterConfig } from '../../schemas/config.js'
 import { deadLetter } from '../../schemas/dead-letter.js'
@@ -28,11 +29,6 @@ const poison = (id: string) => event(id, { customer: 'bad\uD800' })
 const instantClock = (): RetryClock => {
   let at = Date.now()
   return { now: () => at, sleep: async (ms) => void (at += ms), random: () => 0.5 }
-}
-const armed = (spec: string): Failpoints => {
-  const parsed = parseFailpoints(spec)
-  assert.ok(parsed.ok)
-  return createFailpoints(parsed.plan, { crash: () => assert.fail('no crash here'), sleep: async () => {} })
 }
 /** A fresh store whose inserts go as JSONEachRow, the server path (`store.insert_format: json`). */
 const jsonStore = async () => ({ ...(await freshStore('poison')), scratchDir: undefined })
