@@ -57,8 +57,10 @@ test('the cost and dead-letter readers read through the read lane: store work qu
     started[i]!.finish()
   }
   await Promise.all([busy, insert, ...reads])
+  // the lanes send a limit only when the session holds another one: each statement runs under the last sent
+  let held: unknown
   assert.deepEqual(
-    started.map((s) => [s.what, s.limit]),
+    started.map((s) => [s.what, (held = s.limit ?? held)]),
     [
       ['OPTIMIZE busy', 0],
       ['db.requests', 0],

@@ -1,10 +1,11 @@
 import { mock, test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { ClickHouseClient } from '@clickhouse/client'
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client'
 import {
   embeddedLanes,
   MAX_WAITING_READS,
   READ_MAX_EXECUTION_S,
+  sessionSettings,
   statementLabel,
   type StatementInfo,
 } from './store-lanes.js'
@@ -63,9 +64,11 @@ test('store work waiting goes before waiting reads; one statement at a time; eac
     ['read-1', 'requests', 'dedupe lookup', 'read-2', 'read-3'],
   )
   assert.equal(engine.maxRunning(), 1)
+  // each statement's limit is sent when the session holds another (the lookup after the insert, and the
+  // read after a read, run under the one already set)
   assert.deepEqual(
-    engine.started.map((s) => (s.settings as { max_execution_time: number }).max_execution_time),
-    [READ_MAX_EXECUTION_S, 0, 0, READ_MAX_EXECUTION_S, READ_MAX_EXECUTION_S],
+    engine.started.map((s) => (s.settings as { max_execution_time?: number }).max_execution_time),
+    [READ_MAX_EXECUTION_S, 0, undefined, READ_MAX_EXECUTION_S, undefined],
   )
   assert.deepEqual(done, ['read-1', 'insert', 'lookup', 'read-2', 'read-3'])
 })
@@ -168,4 +171,57 @@ test('a failed statement is reported as failed and its error still reaches the c
       ['select alerts', false],
     ],
   )
+})
+
+test('the lanes send a setting only when the session holds another value; after a failure, every one again', async () => {
+  const sent: unknown[] = []
+  let fail = false
+  const client = {
+    command: (p: { clickhouse_settings?: unknown }) => {
+      sent.push(p.clickhouse_settings)
+      return fail ? Promise.reject(new Error('engine said no')) : Promise.resolve({})
+    },
+    close: () => Promise.resolve(),
+  } as unknown as ClickHouseClient
+  const { store, read } = embeddedLanes(client)
+  const insert = (token: string) =>
+    store.command({
+      query: 'INSERT INTO gatewarden.requests SELECT 1',
+      clickhouse_settings: { insert_deduplicate: 1, insert_deduplication_token: token, async_insert: 0 },
+    })
+  await insert('a')
+  await insert('b')
+  await read.command({ query: 'SELECT 1' })
+  await insert('b')
+  fail = true
+  await assert.rejects(insert('c'), /engine said no/)
+  fail = false
+  await insert('c')
+  assert.deepEqual(sent, [
+    { max_execution_time: 0, insert_deduplicate: 1, insert_deduplication_token: 'a', async_insert: 0 },
+    { insert_deduplication_token: 'b' },
+    { max_execution_time: READ_MAX_EXECUTION_S },
+    { max_execution_time: 0 },
+    { insert_deduplication_token: 'c' },
+    { max_execution_time: 0, insert_deduplicate: 1, insert_deduplication_token: 'c', async_insert: 0 },
+  ])
+})
+
+test('session settings: values compare as their SET states them; the format option is passed every time', () => {
+  const s = sessionSettings()
+  // as callers write them: booleans, numbers and strings (the settings' own types are narrower)
+  const as = (v: Record<string, unknown>) => v as ClickHouseSettings
+  s.applied(as({ async_insert: 0, insert_deduplicate: true, max_partitions_per_insert_block: '1000' }))
+  assert.deepEqual(
+    s.changed(as({ async_insert: 0, insert_deduplicate: 1, max_partitions_per_insert_block: 1000 })),
+    {},
+  )
+  assert.deepEqual(s.changed(as({ async_insert: 1, insert_deduplicate: false })), {
+    async_insert: 1,
+    insert_deduplicate: false,
+  })
+  s.applied({ default_format: 'JSON' })
+  assert.deepEqual(s.changed({ default_format: 'JSON' }), { default_format: 'JSON' })
+  s.unknown()
+  assert.deepEqual(s.changed({ async_insert: 0 }), { async_insert: 0 })
 })

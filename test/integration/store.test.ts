@@ -16,6 +16,8 @@ import { freshStore, rows, silentLog } from '../support/store.js'
 import { litellmEvent, round10 } from '../support/events.js'
 import { assertCostSourcesAgree } from '../support/cost-sources.js'
 import type { StoreClient } from '../../adapters/clickhouse/client.js'
+import { READ_MAX_EXECUTION_S } from '../../adapters/clickhouse/store-lanes.js'
+import type { ClickHouseSettings } from '@clickhouse/client'
 
 const opened: StoreClient[] = []
 after(async () => {
@@ -262,6 +264,29 @@ test('chdb session settings do not leak: a tokened insert never swallows the nex
   assert.equal(Number(r!.n), 5)
   const [d] = await rows<{ n: string }>(s, 'SELECT count() n FROM {{db}}.dead_letters')
   assert.equal(Number(d!.n), 2)
+})
+
+test('the lanes send only the settings the session does not hold, and each statement still runs under its own', async (t) => {
+  const s = await store('lanes')
+  if (s.kind !== 'embedded') return t.skip('the lanes are the embedded engine only')
+  const setting = async (lane: 'store' | 'read', name: string, settings: ClickHouseSettings = {}) => {
+    const client = lane === 'read' ? s.reads! : s.client
+    const rs = await client.query({
+      query: `SELECT toString(getSetting({name:String})) AS v`,
+      query_params: { name },
+      format: 'JSONEachRow',
+      clickhouse_settings: settings,
+    })
+    return (await rs.json<{ v: string }>())[0]!.v
+  }
+  assert.equal(await setting('read', 'max_execution_time'), String(READ_MAX_EXECUTION_S))
+  assert.equal(await setting('store', 'max_execution_time'), '0')
+  assert.equal(await setting('store', 'max_execution_time'), '0')
+  assert.equal(await setting('read', 'max_execution_time'), String(READ_MAX_EXECUTION_S))
+  assert.equal(await setting('store', 'max_threads', { max_threads: 2 }), '2')
+  // the statement fails after its first SET ran: the session's max_threads is no longer known
+  await assert.rejects(setting('store', 'max_threads', { max_threads: 1, no_such_setting_here: 1 }))
+  assert.equal(await setting('store', 'max_threads', { max_threads: 2 }), '2')
 })
 
 test('writer batches by size and time, and refuses input past max_pending_rows', async () => {
