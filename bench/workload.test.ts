@@ -26,12 +26,13 @@ test('cpuPerEvent: each thread counts once, by kind (main, parse workers, engine
     'x.cpu_us_per_event.main': 2_000,
     'x.cpu_us_per_event.parse_workers': 1_000,
     'x.cpu_us_per_event.engine': 600,
+    'x.cpu_us_per_event.engine_merges': 300,
     'x.cpu_us_per_event.node_runtime': 400,
     'x.cpu_cores_used': 2,
   })
   assert.match(
     cpuLine('x', f),
-    /^CPU per event 4000 us \(main 2000, parse workers 1000, engine threads 600, node runtime 400\); 2 cores/,
+    /^CPU per event 4000 us \(main 2000, parse workers 1000, engine threads 600 \(merges 300\), node runtime 400\); 2 cores/,
   )
   assert.deepEqual(cpuPerEvent('x', before, new Map(), pid, new Set(), 1, 1), {})
   assert.equal(cpuLine('x', {}), 'CPU per event: not measured (no /proc)')

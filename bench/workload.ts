@@ -259,10 +259,14 @@ export function parseWorkerTids(lines: readonly string[]): Set<number> {
   return tids
 }
 
+/** The name the embedded engine gives its background merge threads (ClickHouse's merge executor). */
+const ENGINE_MERGE_THREAD = 'MergeMutate'
+
 /**
  * Where a Gatewarden child's CPU went between two `threadCpu` samples, in microseconds per event:
  * `main` (the event loop: HTTP, detection, the writer's JS), `parse_workers`, `engine` (the embedded
- * ClickHouse's own named threads: query pipelines, merges), `node_runtime` (the other threads Node names
+ * ClickHouse's own named threads: query pipelines, merges), `engine_merges` (the part of `engine` spent in
+ * its background merge threads, named `MergeMutate`), `node_runtime` (the other threads Node names
  * `node`: V8's GC and compiler helpers and libuv's pool, where the engine's native calls also run), and
  * `total`; `cores` is the CPU used over `wallMs`. Empty where /proc is not there.
  */
@@ -277,12 +281,16 @@ export function cpuPerEvent(
 ): Record<string, number> {
   if (after.size === 0) return {}
   const ms = { main: 0, parse_workers: 0, engine: 0, node_runtime: 0 }
+  let merges = 0
   for (const [tid, t] of after) {
     const d = t.ms - (before.get(tid)?.ms ?? 0)
     if (tid === pid) ms.main += d
     else if (workers.has(tid)) ms.parse_workers += d
     else if (t.comm === 'node') ms.node_runtime += d
-    else ms.engine += d
+    else {
+      ms.engine += d
+      if (t.comm === ENGINE_MERGE_THREAD) merges += d
+    }
   }
   const total = ms.main + ms.parse_workers + ms.engine + ms.node_runtime
   const us = (x: number) => r3((x * 1000) / events)
@@ -291,6 +299,7 @@ export function cpuPerEvent(
     [`${prefix}.cpu_us_per_event.main`]: us(ms.main),
     [`${prefix}.cpu_us_per_event.parse_workers`]: us(ms.parse_workers),
     [`${prefix}.cpu_us_per_event.engine`]: us(ms.engine),
+    [`${prefix}.cpu_us_per_event.engine_merges`]: us(merges),
     [`${prefix}.cpu_us_per_event.node_runtime`]: us(ms.node_runtime),
     [`${prefix}.cpu_cores_used`]: r3(total / wallMs),
   }
@@ -315,7 +324,7 @@ export function watchCpu(gw: GatewardenProcess): {
 export function cpuLine(prefix: string, f: Record<string, number>): string {
   const k = `${prefix}.cpu_us_per_event.`
   if (f[`${k}total`] === undefined) return 'CPU per event: not measured (no /proc)'
-  return `CPU per event ${f[`${k}total`]} us (main ${f[`${k}main`]}, parse workers ${f[`${k}parse_workers`]}, engine threads ${f[`${k}engine`]}, node runtime ${f[`${k}node_runtime`]}); ${f[`${prefix}.cpu_cores_used`]} cores in use`
+  return `CPU per event ${f[`${k}total`]} us (main ${f[`${k}main`]}, parse workers ${f[`${k}parse_workers`]}, engine threads ${f[`${k}engine`]} (merges ${f[`${k}engine_merges`]}), node runtime ${f[`${k}node_runtime`]}); ${f[`${prefix}.cpu_cores_used`]} cores in use`
 }
 
 /** The JS heap in use (MiB, all spaces) from Gatewarden's `/metrics` (`v8js_memory_heap_used*`). */
