@@ -1,4 +1,5 @@
 import { mock, test } from 'node:test'
+import { Readable } from 'node:stream'
 import assert from 'node:assert/strict'
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client'
 import {
@@ -64,11 +65,11 @@ test('store work waiting goes before waiting reads; one statement at a time; eac
     ['read-1', 'requests', 'dedupe lookup', 'read-2', 'read-3'],
   )
   assert.equal(engine.maxRunning(), 1)
-  // each statement's limit is sent when the session holds another (the lookup after the insert, and the
-  // read after a read, run under the one already set)
+  // each statement's limit is sent when the session may hold another: the read after a read runs under the
+  // one already set; the insert here has no rows, so it never reached the engine, and the lookup sends it
   assert.deepEqual(
     engine.started.map((s) => (s.settings as { max_execution_time?: number }).max_execution_time),
-    [READ_MAX_EXECUTION_S, 0, undefined, READ_MAX_EXECUTION_S, undefined],
+    [READ_MAX_EXECUTION_S, 0, 0, READ_MAX_EXECUTION_S, undefined],
   )
   assert.deepEqual(done, ['read-1', 'insert', 'lookup', 'read-2', 'read-3'])
 })
@@ -204,6 +205,34 @@ test('the lanes send a setting only when the session holds another value; after 
     { max_execution_time: 0 },
     { insert_deduplication_token: 'c' },
     { max_execution_time: 0, insert_deduplicate: 1, insert_deduplication_token: 'c', async_insert: 0 },
+  ])
+})
+
+test('an insert of no rows (never sent to the engine) leaves the settings held as they were; a stream, unknown', async () => {
+  const sent: unknown[] = []
+  const client = {
+    command: (p: { clickhouse_settings?: unknown }) => (
+      sent.push(p.clickhouse_settings),
+      Promise.resolve({})
+    ),
+    insert: (p: { clickhouse_settings?: unknown }) => (sent.push(p.clickhouse_settings), Promise.resolve({})),
+    close: () => Promise.resolve(),
+  } as unknown as ClickHouseClient
+  const { store } = embeddedLanes(client)
+  const settings = { insert_deduplicate: 1, async_insert: 0 } as const
+  await store.command({ query: 'SELECT 1' })
+  await store.insert({ table: 'gatewarden.alerts', values: [], clickhouse_settings: settings })
+  await store.insert({ table: 'gatewarden.alerts', values: [{ a: 1 }], clickhouse_settings: settings })
+  await store.insert({ table: 'gatewarden.alerts', values: [{ a: 1 }], clickhouse_settings: settings })
+  await store.insert({ table: 'gatewarden.alerts', values: Readable.from([]), clickhouse_settings: settings })
+  await store.insert({ table: 'gatewarden.alerts', values: [{ a: 1 }], clickhouse_settings: settings })
+  assert.deepEqual(sent, [
+    { max_execution_time: 0 },
+    settings,
+    settings,
+    {},
+    {},
+    { max_execution_time: 0, ...settings },
   ])
 })
 

@@ -136,8 +136,13 @@ export function embeddedLanes(
               const fn = value as (p?: unknown) => Promise<unknown>
               if (method === 'ping') return fn.call(target, params)
               const changed = session.changed({ ...limit, ...params?.clickhouse_settings })
+              const sets = setsRun(method, params as { values?: unknown })
               return fn.call(target, { ...params, clickhouse_settings: changed }).then(
-                (v) => (session.applied(changed), v),
+                (v) => {
+                  if (sets === 'ran') session.applied(changed)
+                  else if (sets === 'unknown') session.unknown()
+                  return v
+                },
                 (e: unknown) => {
                   session.unknown()
                   throw e
@@ -157,6 +162,19 @@ export function embeddedLanes(
  * one statement, and drops the HTTP server's own settings. These are passed on every time.
  */
 const NOT_SESSION_SETTINGS = new Set(['default_format', 'wait_end_of_query', 'send_progress_in_http_headers'])
+
+/**
+ * Whether a statement that succeeded ran its `SET`s. An insert of no rows never reaches the engine
+ * (@clickhouse/client returns before the connection for an empty array; chdb/connection skips an empty
+ * body), so it changed nothing; whether a stream or a string held rows, or what `exec` (which may carry a
+ * body too) did, is not known here.
+ */
+function setsRun(method: Method, params: { values?: unknown } | undefined): 'ran' | 'not run' | 'unknown' {
+  if (method === 'query' || method === 'command') return 'ran'
+  if (method === 'insert' && Array.isArray(params?.values))
+    return params.values.length > 0 ? 'ran' : 'not run'
+  return 'unknown'
+}
 
 /** A setting's value as its `SET` states it (chdb/connection writes booleans as 1 and 0). */
 const asSet = (v: unknown): string => (typeof v === 'boolean' ? (v ? '1' : '0') : String(v))

@@ -287,6 +287,14 @@ test('the lanes send only the settings the session does not hold, and each state
   // the statement fails after its first SET ran: the session's max_threads is no longer known
   await assert.rejects(setting('store', 'max_threads', { max_threads: 1, no_such_setting_here: 1 }))
   assert.equal(await setting('store', 'max_threads', { max_threads: 2 }), '2')
+  // an insert of no rows never reaches the engine: its settings are not the session's
+  await s.client.insert({
+    table: `${s.database}.dead_letters`,
+    values: [],
+    format: 'JSONEachRow',
+    clickhouse_settings: { max_threads: 3 },
+  })
+  assert.equal(await setting('store', 'max_threads', { max_threads: 3 }), '3')
 })
 
 test('writer batches by size and time, and refuses input past max_pending_rows', async () => {
