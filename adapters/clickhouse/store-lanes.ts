@@ -55,7 +55,9 @@ const bareTable = (t: string) => t.replace(/`/g, '').split('.').pop()!
  * each setting as a `SET` statement run before the statement (~0.2 ms each on 2 cores; an insert states
  * ten), so the lanes, which see every statement of the session in the order the engine runs them, send
  * only the settings whose value differs from the one the session holds (sessionSettings): the engine runs
- * each statement under exactly the settings it states, as before, without the repeated `SET`s.
+ * each statement under exactly the settings it states, as before, without the repeated `SET`s. This holds
+ * while the client adds no settings of its own after the lanes (createStoreClient gives it none) and no
+ * statement is abandoned before the engine ends it (no caller passes an `abort_signal`).
  */
 export function embeddedLanes(
   client: ClickHouseClient,
@@ -159,9 +161,21 @@ export function embeddedLanes(
 
 /**
  * Settings chdb/connection does not `SET` in the session: it turns `default_format` into an option of the
- * one statement, and drops the HTTP server's own settings. These are passed on every time.
+ * one statement, and drops the HTTP server's own settings (its `HTTP_ONLY_SETTINGS`, chdb 3.4). These are
+ * passed on every time and never taken as held.
  */
-const NOT_SESSION_SETTINGS = new Set(['default_format', 'wait_end_of_query', 'send_progress_in_http_headers'])
+const NOT_SESSION_SETTINGS = new Set([
+  'default_format',
+  'wait_end_of_query',
+  'send_progress_in_http_headers',
+  'http_response_buffer_size',
+  'http_headers_progress_interval_ms',
+  'http_send_progress_interval_ms',
+  'enable_http_compression',
+  'http_zlib_compression_level',
+  'http_response_compression_method',
+  'http_native_compression_disable_checksumming_on_decompress',
+])
 
 /**
  * Whether a statement that succeeded ran its `SET`s. An insert of no rows never reaches the engine

@@ -1,7 +1,7 @@
 import { test, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -13,10 +13,11 @@ import { prng } from '../support/prng.js'
 import { rows } from '../support/store.js'
 
 /**
- * Kills tried before giving up (skip) on landing one between the parts of an insert. With the views pushed
- * side by side (production) the first tear came after 3 to 50 kills in 5 runs and 2 other runs (one a CI
- * run) saw none in 60; the inserter now pushes them one after the other (test/support/bulk-inserter.ts):
- * 8 runs of 8 tore, after 2 to 16 kills.
+ * Kills tried before giving up (skip) on landing one between the parts of an insert. Timed as a fraction
+ * of the previous insert's duration, the first tear came after 3 to 50 kills in 5 runs, and 2 runs (and
+ * CI runs, where other test files load the machine) saw none in 60. Each kill now follows the commit of
+ * the insert's own `requests` part, seen in its data directory, while the inserter pushes the rollup
+ * views one after the other (test/support/bulk-inserter.ts).
  */
 const MAX_KILLS = 60
 const BATCH_ROWS = 100_000
@@ -37,17 +38,19 @@ interface Found {
   raw: string
   hour: string
   minute: string
+  /** The data directory of `requests`, where each committed part appears as a directory of its own. */
+  requests_dir: string
 }
 
-/** How long one batch insert took when last measured (ms); unknown before the first round. */
-let insertMs: number | undefined
+/** An insert's own part (level 0: `<partition>_<block>_<block>_0`), committed (not a `tmp_` directory). */
+const INSERTED_PART = /^[^_]+_(\d+)_\1_0$/
 
 /**
- * One child inserting 100k-row batches into the store, killed (SIGKILL) a seeded fraction of the way into
- * an insert: its first, once an insert's duration is known, else its second (timing the first). Resolves
- * with what the child found in the store at its start.
+ * One child inserting 100k-row batches into the store, killed (SIGKILL) as soon as one of its inserts has
+ * committed its `requests` part (the rollup views' parts follow, one after the other), or, after
+ * `delayMs`, if none is seen. Resolves with what the child found in the store at its start.
  */
-function killMidInsert(round: number, fraction: number): Promise<Found> {
+function killMidInsert(round: number, delayMs: number): Promise<Found> {
   const child = spawn(
     process.execPath,
     [
@@ -63,26 +66,29 @@ function killMidInsert(round: number, fraction: number): Promise<Found> {
   )
   return new Promise((resolve, reject) => {
     let found: Found | undefined
-    let started = 0
+    let watcher: FSWatcher | undefined
+    const kill = () => {
+      watcher?.close()
+      child.kill('SIGKILL')
+    }
     child.once('exit', (code, signal) => {
+      watcher?.close()
       if (signal === 'SIGKILL' && found) resolve(found)
       else reject(new Error(`inserter exited ${code ?? signal} before it was killed`))
     })
     createInterface({ input: child.stdout }).on('line', (line) => {
       const rec = JSON.parse(line) as Found & { inserting?: number; inserted?: number; at?: number }
-      if (rec.inserted !== undefined) {
-        insertMs = rec.at! - started
-        return
-      }
-      if (rec.inserting === undefined) {
+      if (rec.inserting === undefined && rec.inserted === undefined) {
         found = rec
         // already torn: stop here, the test goes on with this store
-        if (rec.raw !== rec.hour || rec.raw !== rec.minute) child.kill('SIGKILL')
-        return
+        if (rec.raw !== rec.hour || rec.raw !== rec.minute) return kill()
+        const before = new Set(readdirSync(rec.requests_dir))
+        // parts the merges make have a level above 0; an insert's own part is new at level 0
+        watcher = watch(rec.requests_dir, (_event, name) => {
+          if (name && !before.has(name) && INSERTED_PART.test(name)) kill()
+        })
+        setTimeout(kill, delayMs).unref()
       }
-      started = rec.at!
-      if (insertMs !== undefined)
-        setTimeout(() => child.kill('SIGKILL'), Math.floor(insertMs * fraction)).unref()
     })
   })
 }
@@ -93,20 +99,13 @@ test('a real kill -9 mid-insert tears requests from the rollups; the next start 
   const random = prng(seed)
   let torn: Found | undefined
   let kills = 0
-  let fraction = 0 // the first child is not killed before it has timed one insert
-  let tearing = 0
   while (!torn && kills < MAX_KILLS) {
-    // the store a child finds at its start is what the previous kill left
-    const found = await killMidInsert(kills, fraction)
+    // the store a child finds at its start is what the previous kill left; a kill that no part commit
+    // triggered comes at a seeded time instead
+    const found = await killMidInsert(kills, 5_000 + Math.floor(random() * 5_000))
     if (found.raw !== found.hour || found.raw !== found.minute) torn = found
-    else {
-      kills++
-      tearing = fraction
-      // the parts of an insert commit late, one table after the other: aim at its second half
-      fraction = 0.5 + random() * 0.6
-    }
+    else kills++
   }
-  if (torn) t.diagnostic(`the tearing kill came ${Math.round(tearing * 100)}% into an insert`)
   if (!torn) {
     t.skip(`no kill of ${MAX_KILLS} landed between the parts of one insert`)
     return

@@ -1,6 +1,6 @@
 /**
  * A child process for test/e2e/torn-insert.test.ts (a script: import nothing from it): opens the embedded store at argv `dir`, prints what it
- * finds (raw rows vs each rollup) as one JSON line, then inserts batches of `size` events (over `hours` hours from `baseMs`) through the
+ * finds (raw rows vs each rollup, and the data directory of `requests`) as one JSON line, then inserts batches of `size` events (over `hours` hours from `baseMs`) through the
  * production insert until killed, printing `{"inserting":b,"at":ms}` before each and `{"inserted":b,"at":ms}` after.
  */
 import { randomUUID } from 'node:crypto'
@@ -19,10 +19,11 @@ if (!(BULK_BASE_MS > 0 && BULK_HOURS > 0 && Number(size) > 0))
   throw new Error(`bad arguments ${process.argv.join(' ')}`)
 const store = createStoreClient(StoreConfig.parse({ data_dir: dir, database }))
 await migrate(store, pino({ level: 'silent' }))
-const [found] = await rows<{ raw: string; hour: string; minute: string }>(
+const [found] = await rows<{ raw: string; hour: string; minute: string; requests_dir: string }>(
   store,
   `SELECT toString((SELECT count() FROM {{db}}.requests)) raw, toString((SELECT sum(requests) FROM {{db}}.spend_by_hour)) hour,
-     toString((SELECT sum(requests) FROM {{db}}.spend_by_minute)) minute`,
+     toString((SELECT sum(requests) FROM {{db}}.spend_by_minute)) minute,
+     (SELECT data_paths[1] FROM system.tables WHERE database = '${database}' AND name = 'requests') requests_dir`,
 )
 process.stdout.write(`${JSON.stringify(found)}\n`)
 // the rollup views one after the other (production pushes them side by side): the parts of one insert then
