@@ -76,19 +76,18 @@ function killMidInsert(round: number, delayMs: number): Promise<Found> {
       if (signal === 'SIGKILL' && found) resolve(found)
       else reject(new Error(`inserter exited ${code ?? signal} before it was killed`))
     })
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const rec = JSON.parse(line) as Found & { inserting?: number; inserted?: number; at?: number }
-      if (rec.inserting === undefined && rec.inserted === undefined) {
-        found = rec
-        // already torn: stop here, the test goes on with this store
-        if (rec.raw !== rec.hour || rec.raw !== rec.minute) return kill()
-        const before = new Set(readdirSync(rec.requests_dir))
-        // parts the merges make have a level above 0; an insert's own part is new at level 0
-        watcher = watch(rec.requests_dir, (_event, name) => {
-          if (name && !before.has(name) && INSERTED_PART.test(name)) kill()
-        })
-        setTimeout(kill, delayMs).unref()
-      }
+    // the child's one line: what it found at its start
+    createInterface({ input: child.stdout }).once('line', (line) => {
+      const rec = JSON.parse(line) as Found
+      found = rec
+      // already torn: stop here, the test goes on with this store
+      if (rec.raw !== rec.hour || rec.raw !== rec.minute) return kill()
+      const before = new Set(readdirSync(rec.requests_dir))
+      // parts the merges make have a level above 0; an insert's own part is new at level 0
+      watcher = watch(rec.requests_dir, (_event, name) => {
+        if (name && !before.has(name) && INSERTED_PART.test(name)) kill()
+      })
+      setTimeout(kill, delayMs).unref()
     })
   })
 }

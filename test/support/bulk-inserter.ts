@@ -1,7 +1,7 @@
 /**
  * A child process for test/e2e/torn-insert.test.ts (a script: import nothing from it): opens the embedded store at argv `dir`, prints what it
  * finds (raw rows vs each rollup, and the data directory of `requests`) as one JSON line, then inserts batches of `size` events (over `hours` hours from `baseMs`) through the
- * production insert until killed, printing `{"inserting":b,"at":ms}` before each and `{"inserted":b,"at":ms}` after.
+ * production insert until killed.
  */
 import { randomUUID } from 'node:crypto'
 import pino from 'pino'
@@ -54,7 +54,5 @@ for (let b = 0; ; b++) {
     input_tokens: 10,
     status: 'success',
   })) as unknown as RequestEvent[]
-  process.stdout.write(`${JSON.stringify({ inserting: b, at: Date.now() })}\n`)
   await insertRequests(client, store.database, batch, randomUUID())
-  process.stdout.write(`${JSON.stringify({ inserted: b, at: Date.now() })}\n`)
 }
