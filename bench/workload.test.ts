@@ -1,10 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { pino } from 'pino'
 import { AttributionConfig, PrivacyConfig } from '../schemas/config.js'
 import { ParsePool } from '../services/ingest/parse-pool.js'
-import { cpuLine, cpuPerEvent, parseWorkerTids, promSum, threadCpu } from './workload.js'
+import { cpuLine, cpuPerEvent, parseWorkerTids, promSum, sendOpenLoop, threadCpu } from './workload.js'
 
 test('cpuPerEvent: each thread counts once, by kind (main, parse workers, engine, node runtime), per event', () => {
   const pid = 100
@@ -103,3 +105,37 @@ test('promSum adds a sample over its label sets and ignores longer names and com
   assert.equal(promSum(text, 'gatewarden_batch_rows_sum'), 70)
   assert.ok(Number.isNaN(promSum(text, 'gatewarden_store_write_seconds_sum')))
 })
+
+test(
+  'sendOpenLoop sends every POST on its schedule without waiting for the answers before it',
+  { timeout: 20_000 },
+  async () => {
+    // the server answers nothing until it holds all the POSTs: a sender waiting for an answer before its next
+    // POST (a closed loop) never completes; an open loop does
+    const n = 6
+    const held: Array<() => void> = []
+    const bodies: string[] = []
+    const server = createServer((req, res) => {
+      let body = ''
+      req.on('data', (c: Buffer) => (body += c.toString()))
+      req.on('end', () => {
+        bodies.push(body)
+        held.push(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'))
+        if (held.length === n) for (const answer of held) answer()
+      })
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+      const sent = Array.from({ length: n }, (_, i) => `[${i}]`)
+      // 10 events a POST at 1,000 events/s: a POST every 10 ms
+      const { latencies, sentSpanMs } = await sendOpenLoop(url, sent, 10, 1_000)
+      assert.equal(latencies.length, n)
+      assert.deepEqual([...bodies].sort(), [...sent].sort())
+      // the last POST went out no earlier than its time, (n - 1) x 10 ms after the first
+      assert.ok(sentSpanMs >= (n - 1) * 10, `last POST sent ${sentSpanMs} ms after the first`)
+    } finally {
+      server.close()
+    }
+  },
+)

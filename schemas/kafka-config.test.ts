@@ -24,6 +24,7 @@ test('defaults of a minimal Kafka config', () => {
   assert.equal(k.from_beginning, false)
   assert.equal(k.ssl, false)
   assert.equal(k.max_message_bytes, 4 * 1024 * 1024)
+  assert.equal(k.max_bytes_per_partition, 8 * 1024 * 1024)
   assert.deepEqual(k.formats, {})
   assert.equal(k.sasl, undefined)
 })

@@ -66,13 +66,19 @@ export const KafkaConfig = z
     concurrency: z.number().int().min(1).max(64).default(4),
     /** Fetch long-poll: how long the broker may hold a fetch when there is nothing new. */
     max_wait_ms: z.number().int().min(10).max(30_000).default(500),
-    /** Bytes fetched per partition per request (bounds memory with `concurrency`). */
+    /**
+     * Bytes fetched per partition per request (bounds memory with `concurrency`). Also how many rows a
+     * store batch gets: the partitions in flight share the writer's batches, and an insert's fixed cost
+     * (~40 ms of engine CPU whatever its rows, on the embedded engine) shrinks per event as batches grow.
+     * 8 MiB (~1,800 LiteLLM events of 4.6 KB): 10-17% more events/s than 4 MiB in two interleaved pairs of
+     * `node dist/bench/run.js --only kafka`, peak RSS 907 / 866 MiB against 868 / 864.
+     */
     max_bytes_per_partition: z
       .number()
       .int()
       .min(1024)
       .max(256 * 1024 * 1024)
-      .default(4 * 1024 * 1024),
+      .default(8 * 1024 * 1024),
     session_timeout_ms: z.number().int().min(1000).default(30_000),
     heartbeat_interval_ms: z.number().int().min(100).default(3_000),
     /** How often per-partition lag is refreshed for /metrics. */
