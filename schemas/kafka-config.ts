@@ -69,7 +69,8 @@ export const KafkaConfig = z
     /**
      * Bytes fetched per partition per request (bounds memory with `concurrency`). Also how many rows a
      * store batch gets: the partitions in flight share the writer's batches, and an insert's fixed cost
-     * (tens of ms of engine CPU whatever its rows on the embedded engine: 23 ms for one row) shrinks per event as batches grow.
+     * (tens of ms of engine CPU whatever its rows on the embedded engine: 23 ms for one row) shrinks per
+     * event as batches grow.
      * 8 MiB (~1,800 LiteLLM events of 4.6 KB): 10-17% more events/s than 4 MiB in two interleaved pairs of
      * `node dist/bench/run.js --only kafka`, peak RSS 907 / 866 MiB against 868 / 864.
      */
